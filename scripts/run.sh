@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the platform: virtualenv, system packages (PostgreSQL 15 + PostGIS, Mosquitto) when
+# missing, the project-local cluster and broker, database migrations, then the HTTP server.
+#
+#   bash scripts/run.sh
+#
+# See README.md for the environment variables.
+set -euo pipefail
+
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
+
+ensure_packages
+start_postgres
+start_mosquitto
+
+cd "$ROOT"
+[[ -f "$ROOT/alembic.ini" ]] || { sta_die "$ROOT/alembic.ini not found"; exit 1; }
+sta_log "migrating $(sta_redact_url "$STA_DATABASE_URL") (alembic upgrade head)"
+"$VENV/bin/alembic" -c "$ROOT/alembic.ini" upgrade head
+
+host="${STA_HTTP_HOST:-127.0.0.1}"
+port="${STA_HTTP_PORT:-8080}"
+root_url="${STA_SERVICE_ROOT_URL:-http://$host:$port}"
+{
+    echo
+    echo "  SensorThings API : ${root_url%/}/v1.1   (listening on $host:$port)"
+    echo "  database         : $(sta_redact_url "$STA_DATABASE_URL")"
+    echo "  MQTT broker      : $(sta_redact_url "$STA_MQTT_URL")"
+    echo "  run dir          : $RUN_DIR   (scripts: source scripts/env.sh scripts/services.sh; stop_services)"
+    echo
+} >&2
+
+exec "$VENV/bin/sta-server"

@@ -1,0 +1,1 @@
+"""OGC SensorThings API v1.1 server on PostgreSQL/PostGIS and Mosquitto."""

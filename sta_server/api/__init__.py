@@ -1,0 +1,1 @@
+"""HTTP transport (Flask): one generic entity view, the service root, error rendering."""

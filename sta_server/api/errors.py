@@ -1,0 +1,60 @@
+"""Every error as an OData v4 JSON body: StaError, Werkzeug HTTP errors, and unknown exceptions."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from sta_server.errors import ServiceUnavailable, StaError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
+
+
+def _respond(error: StaError) -> Response:
+    response = jsonify(error.to_json())
+    response.status_code = int(error.status)
+    if isinstance(error, ServiceUnavailable):
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def _sta_error(error: StaError) -> Response:
+    if error.status >= 500:
+        log.error("%s: %s", error.code, error.message)
+    else:
+        log.info("rejected: %s %s", error.code, error.message)
+    return _respond(error)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    body = StaError(error.description or error.name)
+    body.code = _HTTP_CODES.get(status, error.name.replace(" ", ""))
+    response = jsonify(body.to_json())
+    response.status_code = status
+    return response
+
+
+def _db_unavailable(error: Exception) -> Response:
+    if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
+        log.warning("database unavailable: %s", type(error).__name__)
+        return _respond(ServiceUnavailable())
+    return _unknown(error)
+
+
+def _unknown(error: Exception) -> Response:
+    log.error("unhandled error", exc_info=error)
+    response = jsonify(StaError("Internal server error").to_json())
+    response.status_code = 500
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(StaError, _sta_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _db_unavailable)
+    app.register_error_handler(Exception, _unknown)

@@ -1,0 +1,1 @@
+"""Query language: URL paths, $filter expressions and query options as plain data (no SQL here)."""

@@ -1,0 +1,124 @@
+"""AST of $filter / $orderby expressions and of query options: frozen dataclasses, compared by value.
+
+The parser (parser.py) builds these; sql/filters.py compiles them; validate.py checks names.
+Nothing here knows SQL or HTTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal as TypingLiteral, Union
+
+LiteralKind = TypingLiteral[
+    "string", "int", "float", "decimal", "bool", "null",
+    "datetime", "date", "time", "duration", "geography", "geometry",
+]
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant. value is a Python value of the kind: str, int, float, Decimal, bool, None,
+    datetime (tz-aware), date, time, timedelta (duration), or WKT text (geography/geometry)."""
+
+    value: Any
+    kind: LiteralKind
+
+
+@dataclass(frozen=True)
+class Path:
+    """A member path: ('name',), ('Datastream', 'Thing', 'name'), ('properties', 'radialId').
+
+    Segments are raw; which are navigation links, properties or JSON keys is decided against the
+    model (validate.py / sql/filters.py). Inside a lambda the first segment may be its variable.
+    """
+
+    segments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: TypingLiteral["eq", "ne", "gt", "ge", "lt", "le"]
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: TypingLiteral["and", "or"]
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: TypingLiteral["add", "sub", "mul", "div", "mod"]
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call; name as written, lower-cased (e.g. 'substringof', 'geo.distance', 'st_within')."""
+
+    name: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class In:
+    """OData `x in (a, b, c)`."""
+
+    left: Node
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Lambda:
+    """`Locations/any(l: l/name eq 'x')`; body None for the argument-less `any()`."""
+
+    collection: Path
+    quantifier: TypingLiteral["any", "all"]
+    variable: str | None
+    body: Node | None
+
+
+Node = Union[Literal, Path, Compare, BoolOp, Not, Arith, Negate, Call, In, Lambda]
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    expr: Node
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Expand:
+    """One navigation link to expand, with its own nested options. `$expand=A/B` is nested as
+    Expand('A', Query(expand=(Expand('B'),)))."""
+
+    link: str
+    query: Query = field(default_factory=lambda: Query())
+
+
+@dataclass(frozen=True)
+class Query:
+    """All query options of one level of a request."""
+
+    filter: Node | None = None
+    select: tuple[Path, ...] | None = None
+    expand: tuple[Expand, ...] = ()
+    orderby: tuple[OrderBy, ...] = ()
+    top: int | None = None
+    skip: int = 0
+    count: bool | None = None
+    result_format: str | None = None
+    skiptoken: str | None = None

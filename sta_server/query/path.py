@@ -1,0 +1,119 @@
+"""URL resource paths: `Things(1)/Datastreams`, `Datastreams(2)/Thing/name/$value`, `…/$ref`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sta_server.errors import InvalidPath
+from sta_server.model import REGISTRY, EntityType, NavLink, Property
+
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<id>[^)]*)\))?$")
+VERSIONS = ("1.0", "1.1")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entity-bearing step: an entity set (link None) or a navigation link, with an optional id."""
+
+    entity_type: EntityType
+    link: NavLink | None = None
+    id: int | None = None
+
+    @property
+    def is_collection(self) -> bool:
+        return self.id is None and (self.link is None or self.link.many)
+
+
+@dataclass(frozen=True)
+class ResourcePath:
+    version: str
+    steps: tuple[Step, ...]
+    prop: Property | None = None
+    value: bool = False
+    ref: bool = False
+
+    @property
+    def last(self) -> Step:
+        return self.steps[-1]
+
+    @property
+    def entity_type(self) -> EntityType:
+        return self.steps[-1].entity_type
+
+    @property
+    def is_collection(self) -> bool:
+        return self.prop is None and self.last.is_collection
+
+    def url_path(self) -> str:
+        """The path as written back into links (no version prefix)."""
+        parts = []
+        for step in self.steps:
+            name = step.link.name if step.link else step.entity_type.plural
+            parts.append(name if step.id is None else f"{name}({step.id})")
+        if self.prop:
+            parts.append(self.prop.name)
+        return "/".join(parts)
+
+
+def parse_id(text: str, where: str) -> int:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1]
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidPath(f"Invalid id '{text}' in '{where}': ids are integers") from None
+
+
+def parse_path(version: str, path: str) -> ResourcePath:
+    """Parse the part of a URL after `/v1.1/`; raises InvalidPath for anything the model lacks."""
+    segments = [s for s in path.strip("/").split("/") if s]
+    if not segments:
+        raise InvalidPath("Empty resource path")
+    steps: list[Step] = [_first_step(segments[0])]
+    prop: Property | None = None
+    value = ref = False
+    for index, segment in enumerate(segments[1:], start=1):
+        if value or ref:
+            raise InvalidPath(f"Nothing may follow '{segments[index - 1]}'")
+        if segment == "$ref" and prop is None:
+            ref = True
+        elif segment == "$value" and prop is not None:
+            value = True
+        elif prop is not None:
+            raise InvalidPath(f"'{segment}' cannot follow the property '{prop.name}'")
+        elif steps[-1].is_collection:
+            raise InvalidPath(f"'{segment}' cannot follow the collection '{segments[index - 1]}'")
+        else:
+            step_or_prop = _next_step(steps[-1].entity_type, segment, version)
+            if isinstance(step_or_prop, Step):
+                steps.append(step_or_prop)
+            else:
+                prop = step_or_prop
+    return ResourcePath(version, tuple(steps), prop, value, ref)
+
+
+def _first_step(segment: str) -> Step:
+    match = _SEGMENT.match(segment)
+    entity_type = REGISTRY.by_plural(match["name"]) if match else None
+    if match is None or entity_type is None:
+        raise InvalidPath(f"No entity set named '{segment}'", target=segment)
+    ident = parse_id(match["id"], segment) if match["id"] is not None else None
+    return Step(entity_type, None, ident)
+
+
+def _next_step(entity_type: EntityType, segment: str, version: str) -> Step | Property:
+    match = _SEGMENT.match(segment)
+    if match is None:
+        raise InvalidPath(f"Invalid path segment '{segment}'", target=segment)
+    name = match["name"]
+    link = entity_type.link(name)
+    if link is not None and link.since <= version:
+        if match["id"] is not None and not link.many:
+            raise InvalidPath(f"'{name}' is a single entity: no id may follow it")
+        ident = parse_id(match["id"], segment) if match["id"] is not None else None
+        return Step(REGISTRY.target(link), link, ident)
+    prop = entity_type.prop(name)
+    if prop is not None and prop.since <= version and match["id"] is None:
+        return prop
+    raise InvalidPath(f"{entity_type.name} has no property or link named '{name}'", target=segment)

@@ -1,0 +1,1 @@
+"""Entities to wire formats (JSON with @iot annotations, dataArray, …). Depends on model/ only."""

@@ -1,0 +1,106 @@
+"""Wire values to storage values, checked against their kind (the inverse of serialize_value)."""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely.geometry
+from shapely.errors import GeometryTypeError, ShapelyError
+
+from sta_server.errors import InvalidEntity
+from sta_server.model import Kind, Property
+
+GEOJSON_TYPES = ("application/geo+json", "application/vnd.geo+json")
+
+
+def parse_instant(text: Any, name: str = "time") -> datetime:
+    if not isinstance(text, str):
+        raise InvalidEntity(f"'{name}' must be an ISO 8601 time string", target=name)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidEntity(f"'{name}' is not an ISO 8601 time: {text!r}", target=name) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_interval(text: Any, name: str) -> tuple[datetime, datetime]:
+    if not isinstance(text, str) or text.count("/") != 1:
+        raise InvalidEntity(f"'{name}' must be an ISO 8601 interval 'start/end'", target=name)
+    start_text, end_text = text.split("/")
+    start, end = parse_instant(start_text, name), parse_instant(end_text, name)
+    if end < start:
+        raise InvalidEntity(f"'{name}' ends before it starts", target=name)
+    return start, end
+
+
+def parse_time(text: Any, name: str) -> tuple[datetime, datetime | None]:
+    """An instant (end None) or an interval."""
+    if isinstance(text, str) and "/" in text:
+        return parse_interval(text, name)
+    return parse_instant(text, name), None
+
+
+def parse_geojson(value: Any, name: str) -> str:
+    """Checks a GeoJSON geometry or Feature; returns the geometry as GeoJSON text for PostGIS."""
+    geometry = value.get("geometry") if isinstance(value, dict) and value.get("type") == "Feature" else value
+    if not isinstance(geometry, dict) or "type" not in geometry:
+        raise InvalidEntity(f"'{name}' must be a GeoJSON geometry or Feature", target=name)
+    try:
+        shape = shapely.geometry.shape(geometry)
+    except (GeometryTypeError, ShapelyError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError) as error:
+        raise InvalidEntity(f"'{name}' is not valid GeoJSON: {error}", target=name) from None
+    if shape.is_empty and geometry.get("type") != "GeometryCollection":
+        raise InvalidEntity(f"'{name}' is an empty geometry", target=name)
+    return json.dumps(geometry)
+
+
+def parse_result(value: Any) -> tuple[float | None, Any]:
+    """Numbers go to the numeric column (exactly as floats), everything else stays JSON."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidEntity("'result' must be a finite number", target="result")
+        if isinstance(value, int) and abs(value) >= 2**53:
+            return None, value
+        return float(value), None
+    return None, value
+
+
+def _string(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidEntity(f"'{name}' must be a string", target=name)
+    return value
+
+
+def _object(value: Any, name: str) -> Any:
+    if name in ("properties", "parameters", "unitOfMeasurement") and not isinstance(value, dict):
+        raise InvalidEntity(f"'{name}' must be a JSON object", target=name)
+    if name in ("unitOfMeasurements", "multiObservationDataTypes") and not isinstance(value, list):
+        raise InvalidEntity(f"'{name}' must be a JSON array", target=name)
+    return value
+
+
+_PARSERS: dict[Kind, Callable[[Any, str], tuple[Any, ...]]] = {
+    Kind.STRING: lambda v, n: (_string(v, n),),
+    Kind.JSON: lambda v, n: (_object(v, n),),
+    Kind.GEOJSON: lambda v, n: (v, parse_geojson(v, n)),
+    Kind.INSTANT: lambda v, n: (parse_instant(v, n),),
+    Kind.INTERVAL: lambda v, n: parse_interval(v, n),
+    Kind.TIME: lambda v, n: parse_time(v, n),
+    Kind.RESULT: lambda v, n: parse_result(v),
+}
+
+
+def parse_value(prop: Property, value: Any) -> dict[str, Any]:
+    """Column name -> value for one property; None clears an optional property."""
+    if value is None:
+        if prop.required:
+            raise InvalidEntity(f"'{prop.name}' may not be null", target=prop.name)
+        return {column: None for column in prop.columns()}
+    parser = _PARSERS.get(prop.kind)
+    if parser is None:
+        raise InvalidEntity(f"'{prop.name}' cannot be set", target=prop.name)
+    return dict(zip(prop.columns(), parser(value, prop.name), strict=True))

@@ -1,0 +1,65 @@
+"""A request body checked against an entity type: column values, to-one and to-many links."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sta_server.errors import InvalidEntity
+from sta_server.model import EntityType, NavLink
+from sta_server.serialize.values import parse_value
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class ParsedBody:
+    values: dict[str, Any] = field(default_factory=dict)  # column -> value
+    given: set[str] = field(default_factory=set)  # wire names of the properties given
+    links: dict[str, tuple[NavLink, Any]] = field(default_factory=dict)  # link name -> (link, raw)
+
+
+def is_reference(value: Any) -> bool:
+    """`{"@iot.id": 5}` links an existing entity instead of creating one."""
+    return isinstance(value, dict) and "@iot.id" in value
+
+
+def reference_id(value: JSON, target: str) -> int:
+    ident = value["@iot.id"]
+    if isinstance(ident, bool) or not isinstance(ident, (int, str)):
+        raise InvalidEntity(f"'@iot.id' of the {target} must be an integer", target=target)
+    try:
+        return int(ident)
+    except ValueError:
+        raise InvalidEntity(f"'@iot.id' of the {target} must be an integer", target=target) from None
+
+
+def parse_body(entity_type: EntityType, body: Any, version: str) -> ParsedBody:
+    if not isinstance(body, dict):
+        raise InvalidEntity(f"A {entity_type.name} must be a JSON object")
+    parsed = ParsedBody()
+    for key, value in body.items():
+        if key.startswith("@iot.") or "@iot." in key:
+            continue
+        prop = entity_type.prop(key)
+        link = entity_type.link(key)
+        if prop is not None and prop.since <= version:
+            if prop.read_only:
+                continue
+            parsed.values.update(parse_value(prop, value))
+            parsed.given.add(prop.name)
+        elif link is not None and link.since <= version:
+            _check_link_shape(link, value)
+            parsed.links[link.name] = (link, value)
+        else:
+            raise InvalidEntity(f"{entity_type.name} has no property or link '{key}'", target=key)
+    return parsed
+
+
+def _check_link_shape(link: NavLink, value: Any) -> None:
+    if link.many and not isinstance(value, list):
+        raise InvalidEntity(f"'{link.name}' must be a JSON array of entities", target=link.name)
+    if not link.many and not isinstance(value, dict):
+        raise InvalidEntity(f"'{link.name}' must be a JSON object", target=link.name)
+    for item in value if link.many else [value]:
+        if not isinstance(item, dict):
+            raise InvalidEntity(f"Each of '{link.name}' must be a JSON object", target=link.name)

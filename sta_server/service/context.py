@@ -1,0 +1,32 @@
+"""What an operation needs to know about the request besides path and query."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from sta_server.serialize.entity import Links
+
+_SAFE = "$(),/:'"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """`root` is the external URL of the API version (`https://host/sta/v1.1`); `params` the
+    request's query parameters as given, kept for `@iot.nextLink`."""
+
+    root: str
+    version: str
+    default_top: int
+    max_top: int
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def links(self) -> Links:
+        return Links(self.root)
+
+    def next_link(self, url_path: str, skip: int, top: int) -> str:
+        params = {k: v for k, v in self.params.items() if k not in ("$skip", "$top")}
+        params["$top"] = str(top)
+        params["$skip"] = str(skip)
+        return f"{self.root}/{url_path}?{urlencode(params, safe=_SAFE)}"

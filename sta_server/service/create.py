@@ -1,0 +1,103 @@
+"""Create: POST to an entity set or navigation collection, with deep insert and linking by id."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from sta_server.errors import IncompleteEntity, MethodNotAllowed, NotFound
+from sta_server.model import REGISTRY, EntityType, NavLink
+from sta_server.query.path import ResourcePath
+from sta_server.service import hooks
+from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
+from sta_server.service.read import check_path, single_id
+from sta_server.sql.write import add_link, clear_links, insert_row, row_exists, set_owner
+
+
+def create(conn: Connection, path: ResourcePath, body: Any) -> int:
+    """Create the entity a POST body describes at `path`; returns its id."""
+    if path.prop is not None or path.ref:
+        raise MethodNotAllowed("POST is allowed on collections only")
+    if not path.is_collection:
+        raise MethodNotAllowed("POST is allowed on collections only; use PATCH to change an entity")
+    check_path(conn, path)
+    if path.last.link is not None:
+        if not isinstance(body, dict):
+            raise IncompleteEntity(f"A {path.entity_type.name} must be a JSON object")
+        parent = ResourcePath(path.version, path.steps[:-1])
+        body = _with_parent(body, path.last.link, single_id(conn, parent))
+    return create_entity(conn, path.entity_type, body, path.version)
+
+
+def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
+    """POST Things(1)/Datastreams is POST Datastreams with `"Thing": {"@iot.id": 1}`."""
+    inverse = REGISTRY.inverse(link)
+    ref = {"@iot.id": parent_id}
+    body = dict(body)
+    if inverse.many:
+        existing = body.get(inverse.name) or []
+        body[inverse.name] = [*existing, ref] if isinstance(existing, list) else [ref]
+    else:
+        body[inverse.name] = ref
+    return body
+
+
+def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str) -> int:
+    parsed = parse_body(entity_type, body, version)
+    for link in entity_type.links:
+        if link.fk is not None and link.name in parsed.links:
+            parsed.values[link.fk] = resolve_one(conn, link, parsed.links[link.name][1], version)
+    hooks.before_insert(conn, entity_type, parsed)
+    _check_complete(entity_type, parsed)
+    ident = insert_row(conn, entity_type, parsed.values)
+    for link, value in parsed.links.values():
+        if link.many:
+            link_many(conn, entity_type, ident, link, value, version, replace=False)
+    hooks.after_insert(conn, entity_type, ident, parsed)
+    return ident
+
+
+def _check_complete(entity_type: EntityType, parsed: ParsedBody) -> None:
+    for prop in entity_type.properties:
+        if prop.required and parsed.values.get(prop.columns()[0]) is None:
+            raise IncompleteEntity(f"{entity_type.name} needs '{prop.name}'", target=prop.name)
+    for link in entity_type.links:
+        if link.required and link.fk is not None and parsed.values.get(link.fk) is None:
+            raise IncompleteEntity(f"{entity_type.name} needs a {link.name}", target=link.name)
+        if link.required and link.many and not parsed.links.get(link.name, (None, []))[1]:
+            raise IncompleteEntity(f"{entity_type.name} needs {link.name}", target=link.name)
+
+
+def resolve_one(conn: Connection, link: NavLink, value: JSON, version: str) -> int:
+    """The id of a to-one link's target: an existing entity by `@iot.id`, or a new one."""
+    target = REGISTRY.target(link)
+    if is_reference(value):
+        ident = reference_id(value, link.name)
+        if not row_exists(conn, target, ident):
+            raise NotFound(f"No {target.name} with id {ident}", target=link.name)
+        return ident
+    return create_entity(conn, target, value, version)
+
+
+def link_many(conn: Connection, entity_type: EntityType, ident: int, link: NavLink, items: list[JSON],
+              version: str, *, replace: bool) -> None:
+    """Link (existing) or create the entities of a to-many link."""
+    target = REGISTRY.target(link)
+    inverse = REGISTRY.inverse(link)
+    if link.link_table is not None and replace:
+        clear_links(conn, link, ident)
+    for rank, item in enumerate(items):
+        if is_reference(item):
+            child = reference_id(item, link.name)
+            if not row_exists(conn, target, child):
+                raise NotFound(f"No {target.name} with id {child}", target=link.name)
+            if inverse.fk is not None:
+                set_owner(conn, target, inverse.fk, child, ident)
+        elif inverse.fk is not None:
+            create_entity(conn, target, {**item, inverse.name: {"@iot.id": ident}}, version)
+            continue
+        else:
+            child = create_entity(conn, target, item, version)
+        if link.link_table is not None:
+            add_link(conn, link, ident, child, rank)
+

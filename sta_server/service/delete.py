@@ -1,0 +1,42 @@
+"""Delete with the spec's cascade (foreign keys ON DELETE CASCADE do the walking), plus the
+bookkeeping a cascade cannot do: stream extents and orphaned HistoricalLocations."""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Connection
+
+from sta_server.errors import MethodNotAllowed, NotFound
+from sta_server.model import EntityType
+from sta_server.query.path import ResourcePath
+from sta_server.service.observations import Streams, refresh_streams, streams_where
+from sta_server.service.read import check_path, single_id
+from sta_server.sql import side_effects
+from sta_server.sql.tables import TABLES
+from sta_server.sql.write import delete_row
+
+_observations = TABLES["observations"]
+
+
+def _affected_streams(conn: Connection, entity_type: EntityType, ident: int) -> Streams:
+    """Streams whose Observations this delete removes, not counting streams it removes itself."""
+    conditions: dict[str, ColumnElement[bool]] = {
+        "Observation": _observations.c.id == ident,
+        "FeatureOfInterest": _observations.c.feature_of_interest_id == ident,
+    }
+    condition = conditions.get(entity_type.name)
+    return streams_where(conn, condition) if condition is not None else set()
+
+
+def delete(conn: Connection, path: ResourcePath) -> None:
+    if path.prop is not None or path.ref or path.is_collection:
+        raise MethodNotAllowed("DELETE is allowed on single entities only")
+    check_path(conn, path)
+    delete_entity(conn, path.entity_type, single_id(conn, path))
+
+
+def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None:
+    streams = _affected_streams(conn, entity_type, ident)
+    if not delete_row(conn, entity_type, ident):
+        raise NotFound(f"No {entity_type.name} with id {ident}")
+    if entity_type.name == "Location":
+        side_effects.delete_orphan_historical_locations(conn)
+    refresh_streams(conn, streams)

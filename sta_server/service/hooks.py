@@ -1,0 +1,118 @@
+"""Type-specific side effects of writes, keyed by entity type name (small functions, one per rule)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from sta_server.errors import IncompleteEntity, InvalidEntity
+from sta_server.model import EntityType
+from sta_server.model.multidatastream import COMPLEX_OBSERVATION
+from sta_server.service.body import ParsedBody
+from sta_server.sql import side_effects
+from sta_server.sql.write import read_row
+
+Hook = Callable[[Connection, ParsedBody], None]
+AfterHook = Callable[[Connection, int, ParsedBody], None]
+
+
+def _observation_before(conn: Connection, parsed: ParsedBody) -> None:
+    values = parsed.values
+    if values.get("phenomenon_time_start") is None:
+        values["phenomenon_time_start"] = datetime.now(UTC)  # v1.1: the server's time when absent
+    if (values.get("datastream_id") is None) == (values.get("multi_datastream_id") is None):
+        raise IncompleteEntity("An Observation needs exactly one of Datastream or MultiDatastream",
+                               target="Datastream")
+    if values.get("multi_datastream_id") is not None:
+        _check_multi_result(conn, values["multi_datastream_id"], values)
+    if values.get("feature_of_interest_id") is None:
+        table, stream = _stream_of(values)
+        feature = side_effects.thing_location_feature(conn, table, stream)
+        if feature is None:
+            raise IncompleteEntity("The Observation needs a FeatureOfInterest: its Thing has no Location",
+                                   target="FeatureOfInterest")
+        values["feature_of_interest_id"] = feature
+
+
+def _stream_of(values: dict[str, object]) -> tuple[str, int]:
+    if values.get("datastream_id") is not None:
+        return "datastreams", int(values["datastream_id"])  # type: ignore[call-overload]
+    return "multi_datastreams", int(values["multi_datastream_id"])  # type: ignore[call-overload]
+
+
+def _check_multi_result(conn: Connection, stream_id: int, values: dict[str, object]) -> None:
+    from sta_server.model.multidatastream import MULTI_DATASTREAM
+
+    result = values.get("result_json")
+    row = read_row(conn, MULTI_DATASTREAM, stream_id, "multi_observation_data_types")
+    if not isinstance(result, list) or (row is not None and len(result) != len(row[0])):
+        raise InvalidEntity("The result of a MultiDatastream Observation must be an array with one "
+                            "value per ObservedProperty", target="result")
+
+
+def _observation_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
+    values = parsed.values
+    table, stream = _stream_of(values)
+    side_effects.extend_stream(conn, table, stream, values["phenomenon_time_start"],
+                               values.get("phenomenon_time_end"), values.get("result_time"),
+                               values["feature_of_interest_id"])
+
+
+def _multi_datastream_before(conn: Connection, parsed: ParsedBody) -> None:
+    values = parsed.values
+    if "observation_type" in values and values["observation_type"] != COMPLEX_OBSERVATION:
+        raise InvalidEntity(f"A MultiDatastream's observationType must be {COMPLEX_OBSERVATION}",
+                            target="observationType")
+    units, types = values.get("unit_of_measurements"), values.get("multi_observation_data_types")
+    properties = parsed.links.get("ObservedProperties", (None, []))[1]
+    if units is not None and types is not None and not len(units) == len(types) == len(properties):
+        raise InvalidEntity("unitOfMeasurements, multiObservationDataTypes and ObservedProperties "
+                            "must have the same length", target="unitOfMeasurements")
+
+
+def _thing_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
+    if "Locations" in parsed.links:
+        locations = side_effects.thing_location_ids(conn, ident)
+        if locations:
+            side_effects.record_historical_location(conn, ident, locations, datetime.now(UTC))
+
+
+def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
+    from sta_server.service.body import reference_id
+
+    for item in parsed.links.get("Things", (None, []))[1]:
+        if "@iot.id" in item:
+            thing = reference_id(item, "Things")
+            side_effects.record_historical_location(
+                conn, thing, side_effects.thing_location_ids(conn, thing), datetime.now(UTC))
+
+
+BEFORE_INSERT: dict[str, list[Hook]] = {
+    "Observation": [_observation_before],
+    "MultiDatastream": [_multi_datastream_before],
+}
+AFTER_INSERT: dict[str, list[AfterHook]] = {
+    "Observation": [_observation_after],
+    "Thing": [_thing_after],
+    "Location": [_location_after],
+}
+AFTER_UPDATE: dict[str, list[AfterHook]] = {
+    "Thing": [_thing_after],
+    "Location": [_location_after],
+}
+
+
+def before_insert(conn: Connection, entity_type: EntityType, parsed: ParsedBody) -> None:
+    for hook in BEFORE_INSERT.get(entity_type.name, []):
+        hook(conn, parsed)
+
+
+def after_insert(conn: Connection, entity_type: EntityType, ident: int, parsed: ParsedBody) -> None:
+    for hook in AFTER_INSERT.get(entity_type.name, []):
+        hook(conn, ident, parsed)
+
+
+def after_update(conn: Connection, entity_type: EntityType, ident: int, parsed: ParsedBody) -> None:
+    for hook in AFTER_UPDATE.get(entity_type.name, []):
+        hook(conn, ident, parsed)

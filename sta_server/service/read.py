@@ -1,0 +1,141 @@
+"""Reading: entity sets, single entities, navigation, properties, $value, $ref, $expand."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, exists, select
+
+from sta_server.errors import NotFound
+from sta_server.model import REGISTRY, EntityType, Kind
+from sta_server.model.selection import Selection
+from sta_server.query.ast import Expand, Path, Query
+from sta_server.query.path import ResourcePath
+from sta_server.query.validate import resolve_expand, resolve_select
+from sta_server.serialize.entity import JSON, serialize_entity, serialize_value
+from sta_server.service.context import RequestContext
+from sta_server.sql import select as sql
+
+REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
+
+
+def read(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> Any:
+    """The JSON body of a GET (or, for `$value`, the raw value)."""
+    check_path(conn, path)
+    if path.prop is not None:
+        return _read_property(conn, path, ctx)
+    if path.ref:
+        query = Query(filter=query.filter, orderby=query.orderby, top=query.top, skip=query.skip,
+                      count=query.count, select=REF_SELECTION_PATHS)
+    if path.is_collection:
+        return read_collection(conn, path, query, ctx)
+    return read_entity(conn, path, query, ctx)
+
+
+def check_path(conn: Connection, path: ResourcePath) -> None:
+    """404 when an entity the path passes through (or ends in) does not exist."""
+    for end in range(1, len(path.steps) + 1):
+        prefix = ResourcePath(path.version, path.steps[:end])
+        if prefix.is_collection:
+            continue
+        ids = sql.path_ids(prefix)
+        assert ids is not None
+        if not conn.execute(select(exists(ids))).scalar():
+            raise NotFound(f"Nothing found at {prefix.url_path()}", target=prefix.url_path())
+
+
+def single_id(conn: Connection, path: ResourcePath) -> int:
+    """The id of the one entity a path ends in (404 when there is none)."""
+    ids = sql.path_ids(path)
+    assert ids is not None
+    ident = conn.execute(ids.limit(1)).scalar()
+    if ident is None:
+        raise NotFound(f"Nothing found at {path.url_path()}", target=path.url_path())
+    return int(ident)
+
+
+def read_collection(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> JSON:
+    entity_type = path.entity_type
+    selection = resolve_select(entity_type, query.select, ctx.version)
+    top = query.top if query.top is not None else ctx.default_top
+    rows = conn.execute(sql.collection_select(path, query, selection, top)).mappings().all()
+    body: JSON = {}
+    if query.count:
+        body["@iot.count"] = conn.execute(sql.count_select(path, query)).scalar_one()
+    if len(rows) > top:
+        rows = rows[:top]
+        body["@iot.nextLink"] = ctx.next_link(path.url_path(), query.skip + top, top)
+    body["value"] = serialize_rows(conn, entity_type, rows, selection, query.expand, ctx)
+    return body
+
+
+def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> JSON:
+    entity_type = path.entity_type
+    selection = resolve_select(entity_type, query.select, ctx.version)
+    row = conn.execute(sql.entity_select(path, selection)).mappings().first()
+    if row is None:
+        raise NotFound(f"Nothing found at {path.url_path()}", target=path.url_path())
+    return serialize_rows(conn, entity_type, [row], selection, query.expand, ctx)[0]
+
+
+def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) -> Any:
+    assert path.prop is not None
+    entity_path = ResourcePath(path.version, path.steps)
+    selection = Selection((path.prop,), (), self_link=False)
+    row = conn.execute(sql.entity_select(entity_path, selection)).mappings().first()
+    if row is None:
+        raise NotFound(f"Nothing found at {path.url_path()}")
+    value = row["id"] if path.prop.kind is Kind.ID else serialize_value(path.prop, row)
+    name = "@iot.id" if path.prop.kind is Kind.ID else path.prop.name
+    if path.value:
+        return value
+    return {name: value}
+
+
+def serialize_rows(conn: Connection, entity_type: EntityType, rows: Sequence[RowMapping],
+                   selection: Selection, expands: tuple[Expand, ...], ctx: RequestContext) -> list[JSON]:
+    extras = _expand(conn, entity_type, [row["id"] for row in rows], expands, ctx)
+    return [serialize_entity(entity_type, row, selection, ctx.links, extras.get(row["id"]))
+            for row in rows]
+
+
+def _expand(conn: Connection, entity_type: EntityType, parent_ids: list[int],
+            expands: tuple[Expand, ...], ctx: RequestContext) -> dict[int, JSON]:
+    """For each parent id, the JSON members that the expanded links add (one query per link)."""
+    extras: dict[int, JSON] = defaultdict(dict)
+    if not parent_ids:
+        return extras
+    for expand in expands:
+        link = resolve_expand(entity_type, expand, ctx.version)
+        target_type = REGISTRY.target(link)
+        query = expand.query
+        selection = resolve_select(target_type, query.select, ctx.version)
+        top = query.top if query.top is not None else ctx.default_top
+        stmt = sql.expand_select(link, parent_ids, query, selection, top, ctx.version)
+        rows = conn.execute(stmt).mappings().all()
+        children = serialize_rows(conn, target_type, rows, selection, query.expand, ctx)
+        grouped: dict[int, list[JSON]] = defaultdict(list)
+        for row, child in zip(rows, children, strict=True):
+            grouped[row["_parent"]].append(child)
+        counts = _expand_counts(conn, link, parent_ids, query, ctx) if query.count else {}
+        for parent in parent_ids:
+            members = grouped.get(parent, [])
+            if not link.many:
+                extras[parent][link.name] = members[0] if members else None
+                continue
+            extras[parent][link.name] = members[:top]
+            if query.count:
+                extras[parent][f"{link.name}@iot.count"] = counts.get(parent, 0)
+            if len(members) > top:
+                base = f"{ctx.links.self_link(entity_type, parent)}/{link.name}"
+                extras[parent][f"{link.name}@iot.nextLink"] = base + f"?$top={top}&$skip={query.skip + top}"
+    return extras
+
+
+def _expand_counts(conn: Connection, link: Any, parent_ids: list[int], query: Query,
+                   ctx: RequestContext) -> dict[int, int]:
+    stmt = sql.expand_count_select(link, parent_ids, query, ctx.version)
+    return {row._parent: row._count for row in conn.execute(stmt)}
+
+

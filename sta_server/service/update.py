@@ -1,0 +1,58 @@
+"""Update: PATCH (merge; links changed by `@iot.id`), PUT (replace) and JSON PATCH (RFC 6902)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from sta_server.errors import InvalidEntity, MethodNotAllowed
+from sta_server.model import EntityType, Kind
+from sta_server.query.path import ResourcePath
+from sta_server.service import hooks
+from sta_server.service.body import parse_body
+from sta_server.service.create import link_many, resolve_one
+from sta_server.service.observations import observation_streams, refresh_streams
+from sta_server.service.read import check_path, single_id
+from sta_server.sql.write import update_row
+
+
+def update(conn: Connection, path: ResourcePath, body: Any, *, replace: bool = False) -> int:
+    """Apply a PATCH (or with `replace`, a PUT) to the entity at `path`; returns its id."""
+    if path.prop is not None or path.ref or path.is_collection:
+        raise MethodNotAllowed("PATCH and PUT are allowed on single entities only")
+    check_path(conn, path)
+    ident = single_id(conn, path)
+    update_entity(conn, path.entity_type, ident, body, path.version, replace=replace)
+    return ident
+
+
+def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: Any, version: str,
+                  *, replace: bool = False) -> None:
+    parsed = parse_body(entity_type, body, version)
+    if replace:
+        _clear_missing(entity_type, parsed.values, version)
+    for link, value in parsed.links.values():
+        if link.fk is not None:
+            parsed.values[link.fk] = resolve_one(conn, link, value, version)
+    for prop in entity_type.properties:
+        if prop.required and prop.name in parsed.given and parsed.values.get(prop.columns()[0]) is None:
+            raise InvalidEntity(f"'{prop.name}' may not be null", target=prop.name)
+    before = observation_streams(conn, ident) if entity_type.name == "Observation" else None
+    update_row(conn, entity_type, ident, parsed.values)
+    for link, value in parsed.links.values():
+        if link.many:
+            link_many(conn, entity_type, ident, link, value, version, replace=True)
+    hooks.after_update(conn, entity_type, ident, parsed)
+    if before is not None:
+        refresh_streams(conn, before | observation_streams(conn, ident))
+
+
+def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str) -> None:
+    """PUT replaces: optional properties the body leaves out become null; required ones must be given."""
+    for prop in entity_type.visible_properties(version):
+        if prop.read_only or prop.kind is Kind.ID or prop.columns()[0] in values:
+            continue
+        if prop.required:
+            raise InvalidEntity(f"PUT needs every mandatory property: '{prop.name}' is missing",
+                                target=prop.name)
+        values.update({column: None for column in prop.columns()})

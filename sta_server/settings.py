@@ -1,0 +1,72 @@
+"""Configuration from environment variables, validated once at startup and passed in explicitly."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:55432/sta"
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:18830"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept libpq-style URLs (postgresql://, postgres://) and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    mqtt_url: str | None = DEFAULT_MQTT_URL
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    service_root_url: str | None = None  # external base URL (behind a reverse proxy)
+    default_top: int = 100
+    max_top: int = 10000
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    statement_timeout_ms: int = 30000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, alias: str | None = None) -> str | None:
+            return env.get(name) or (env.get(alias) if alias else None) or None
+
+        defaults = cls()
+        settings = cls(
+            database_url=normalise_database_url(
+                get("STA_DATABASE_URL", "DATABASE_URL") or defaults.database_url
+            ),
+            mqtt_url=get("STA_MQTT_URL", "MQTT_URL") or defaults.mqtt_url,
+            http_host=get("STA_HTTP_HOST") or defaults.http_host,
+            http_port=int(get("STA_HTTP_PORT") or defaults.http_port),
+            service_root_url=get("STA_SERVICE_ROOT_URL"),
+            default_top=int(get("STA_DEFAULT_TOP") or defaults.default_top),
+            max_top=int(get("STA_MAX_TOP") or defaults.max_top),
+            log_level=(get("STA_LOG_LEVEL") or defaults.log_level).upper(),
+            db_pool_size=int(get("STA_DB_POOL_SIZE") or defaults.db_pool_size),
+            statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not 0 < self.default_top <= self.max_top:
+            raise ValueError("STA_DEFAULT_TOP must be positive and at most STA_MAX_TOP")
+        if not 0 < self.http_port < 65536:
+            raise ValueError("STA_HTTP_PORT must be a TCP port")
+        if self.service_root_url and urlsplit(self.service_root_url).scheme not in ("http", "https"):
+            raise ValueError("STA_SERVICE_ROOT_URL must be an http(s) URL")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("STA_LOG_LEVEL must be a logging level name")
+
+    @property
+    def base_url(self) -> str:
+        """The external base URL without trailing slash, e.g. https://grid.example/sta."""
+        return (self.service_root_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")

@@ -1,0 +1,96 @@
+"""eq ne gt ge lt le between typed values, with the SensorThings rules for time intervals and the
+loose typing of JSON members and Observation results."""
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from geoalchemy2 import functions as geo
+from sqlalchemy import ColumnElement, and_, not_
+from sqlalchemy.dialects.postgresql import JSONB
+
+from sta_server.errors import InvalidQuery
+from sta_server.sql.typed import Typed, as_bool, as_number, as_string, as_time, interval_end
+
+_OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge,
+    "lt": operator.lt, "le": operator.le,
+}
+_TIME_TYPES = {"datetime", "interval", "date"}
+_LOOSE = {"json", "result"}
+
+
+def compare(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
+    if left.type == "null" or right.type == "null":
+        return _compare_null(op, right if left.type == "null" else left)
+    types = {left.type, right.type}
+    if "interval" in types and types <= _TIME_TYPES | _LOOSE:
+        return _compare_intervals(op, left, right)
+    domain = _domain(left, right)
+    if domain == "geometry" and op in ("eq", "ne"):
+        equal = geo.ST_Equals(left.expr, right.expr)
+        return equal if op == "eq" else not_(equal)
+    coerce = _COERCIONS.get(domain)
+    if coerce is None:
+        raise InvalidQuery(f"Cannot compare a {left.type} with a {right.type} using '{op}'")
+    return _OPS[op](coerce(left), coerce(right))
+
+
+def _domain(left: Typed, right: Typed) -> str:
+    """The type both sides are compared as: the strict side decides for JSON and results."""
+    if left.type in _LOOSE and right.type in _LOOSE:
+        return "number" if "result" in (left.type, right.type) else "jsonb"
+    if left.type in _LOOSE:
+        return right.type
+    if right.type in _LOOSE:
+        return left.type
+    if {left.type, right.type} <= {"datetime", "date"}:
+        return "datetime"
+    if left.type != right.type:
+        raise InvalidQuery(f"Cannot compare a {left.type} with a {right.type}")
+    return left.type
+
+
+def _jsonb(value: Typed) -> ColumnElement[Any]:
+    return value.json if value.type == "result" and value.json is not None else value.expr.cast(JSONB)
+
+
+_COERCIONS: dict[str, Callable[[Typed], ColumnElement[Any]]] = {
+    "number": as_number,
+    "string": as_string,
+    "bool": as_bool,
+    "datetime": as_time,
+    "time": lambda v: v.expr,
+    "duration": lambda v: v.expr,
+    "jsonb": _jsonb,
+}
+
+
+def _compare_null(op: str, value: Typed) -> ColumnElement[bool]:
+    if op not in ("eq", "ne"):
+        raise InvalidQuery(f"null can only be compared with eq or ne, not '{op}'")
+    expr = value.expr
+    if value.type == "result" and value.json is not None:
+        is_null = and_(expr.is_(None), value.json.is_(None))
+        return is_null if op == "eq" else not_(is_null)
+    return expr.is_(None) if op == "eq" else expr.is_not(None)
+
+
+def _compare_intervals(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
+    """Instants and intervals as in FROST-Server: `a lt b` when a ends before b starts, `a gt b`
+    when a starts after b ends, `eq` when both ends agree. The redundant start comparisons let an
+    index on the start column serve lt/le."""
+    ls, le = as_time(left), interval_end(left)
+    rs, re = as_time(right), interval_end(right)
+    if op == "eq":
+        return and_(ls == rs, le == re)
+    if op == "ne":
+        return not_(and_(ls == rs, le == re))
+    if op == "lt":
+        return and_(ls < rs, le < rs)
+    if op == "le":
+        return and_(ls <= rs, le <= rs)
+    if op == "gt":
+        return ls > re
+    return ls >= re

@@ -1,0 +1,166 @@
+"""$filter and $orderby AST -> SQLAlchemy expressions (a visitor; functions live in functions.py).
+
+Paths across navigation links join aliased tables; the nearest boolean node wraps those joins in an
+EXISTS, so a path through a to-many link means "some linked entity matches" (as in FROST-Server).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, and_, exists, literal, not_, or_, select
+
+from sta_server.errors import InvalidQuery
+from sta_server.model import REGISTRY, EntityType
+from sta_server.query import ast
+from sta_server.sql.comparisons import compare
+from sta_server.sql.functions import call_function
+from sta_server.sql.literals import compile_literal
+from sta_server.sql.paths import resolve_path
+from sta_server.sql.relations import link_condition, table_of
+from sta_server.sql.typed import Typed, as_bool, as_number
+
+Scope = list[tuple[FromClause, ColumnElement[bool]]]
+
+
+class FilterCompiler:
+    def __init__(self, entity_type: EntityType, table: FromClause, version: str) -> None:
+        self.root = (entity_type, table)
+        self.version = version
+        self.variables: dict[str, tuple[EntityType, FromClause]] = {}
+        self.scope: Scope = []
+
+    def compile(self, node: ast.Node) -> Typed:
+        method: Callable[[Any], Typed] = getattr(self, "visit_" + type(node).__name__)
+        return method(node)
+
+    def boolean(self, node: ast.Node) -> ColumnElement[bool]:
+        value = self.compile(node)
+        if value.type not in ("bool", "null", "json", "result"):
+            raise InvalidQuery(f"$filter needs a boolean expression, got a {value.type}")
+        return as_bool(value)
+
+    def _scoped(self, build: Callable[[], Typed]) -> Typed:
+        """Compile a node in a fresh join scope. If it is boolean, the paths inside it that crossed
+        links become one EXISTS; otherwise their joins pass up to the enclosing node."""
+        outer, self.scope = self.scope, []
+        try:
+            value = build()
+            joins = self.scope
+        finally:
+            self.scope = outer
+        if not joins:
+            return value
+        if value.type != "bool":
+            self.scope.extend(joins)
+            return value
+        froms = [alias for alias, _ in joins]
+        condition = select(literal(1)).select_from(*froms).where(*[c for _, c in joins], value.expr)
+        return Typed(exists(condition), "bool")
+
+    def visit_Literal(self, node: ast.Literal) -> Typed:
+        return compile_literal(node)
+
+    def visit_Path(self, node: ast.Path) -> Typed:
+        start = self.root
+        segments = node.segments
+        if segments and segments[0] in self.variables:
+            start, segments = self.variables[segments[0]], segments[1:]
+        return resolve_path(start, segments, self.version, self.scope)
+
+    def visit_Compare(self, node: ast.Compare) -> Typed:
+        return self._scoped(
+            lambda: Typed(compare(node.op, self.compile(node.left), self.compile(node.right)), "bool")
+        )
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Typed:
+        combine = and_ if node.op == "and" else or_
+        return Typed(combine(self.boolean(node.left), self.boolean(node.right)), "bool")
+
+    def visit_Not(self, node: ast.Not) -> Typed:
+        return Typed(not_(self.boolean(node.operand)), "bool")
+
+    def visit_Arith(self, node: ast.Arith) -> Typed:
+        from sta_server.sql.arithmetic import arithmetic
+
+        return arithmetic(node.op, self.compile(node.left), self.compile(node.right))
+
+    def visit_Negate(self, node: ast.Negate) -> Typed:
+        return Typed(-as_number(self.compile(node.operand)), "number")
+
+    def visit_Call(self, node: ast.Call) -> Typed:
+        return self._scoped(lambda: call_function(node.name, [self.compile(arg) for arg in node.args]))
+
+    def visit_In(self, node: ast.In) -> Typed:
+        def build() -> Typed:
+            left = self.compile(node.left)
+            return Typed(or_(*[compare("eq", left, self.compile(item)) for item in node.items]), "bool")
+
+        return self._scoped(build)
+
+    def visit_Lambda(self, node: ast.Lambda) -> Typed:
+        return self._scoped(lambda: Typed(self._lambda(node), "bool"))
+
+    def _lambda(self, node: ast.Lambda) -> ColumnElement[bool]:
+        owner_type, owner = self.root
+        segments = node.collection.segments
+        if segments and segments[0] in self.variables:
+            (owner_type, owner), segments = self.variables[segments[0]], segments[1:]
+        if not segments:
+            raise InvalidQuery("any()/all() need a navigation path before them")
+        condition: ColumnElement[bool] | None = None
+        for index, name in enumerate(segments):
+            link = owner_type.link(name)
+            if link is None or link.since > self.version:
+                raise InvalidQuery(f"'{name}' is not a navigation link of {owner_type.name}")
+            target_type = REGISTRY.target(link)
+            target = table_of(target_type).alias()
+            condition = link_condition(link, owner, target)
+            if index < len(segments) - 1:
+                self.scope.append((target, condition))
+            elif not link.many:
+                raise InvalidQuery(f"any()/all() need a collection, '{name}' is a single entity")
+            owner_type, owner = target_type, target
+        assert condition is not None
+        return self._quantify(node, owner_type, owner, condition)
+
+    def _quantify(self, node: ast.Lambda, target_type: EntityType, target: FromClause,
+                  link_cond: ColumnElement[bool]) -> ColumnElement[bool]:
+        if node.body is None:
+            return exists(select(literal(1)).select_from(target).where(link_cond))
+        if node.variable is None:
+            raise InvalidQuery("any()/all() with a condition need a variable: any(x: x/name eq 'a')")
+        self.variables[node.variable] = (target_type, target)
+        try:
+            body = self.boolean(node.body)
+        finally:
+            del self.variables[node.variable]
+        if node.quantifier == "any":
+            return exists(select(literal(1)).select_from(target).where(link_cond, body))
+        return not_(exists(select(literal(1)).select_from(target).where(link_cond, not_(body))))
+
+
+def compile_filter(node: ast.Node, entity_type: EntityType, table: FromClause,
+                   version: str) -> ColumnElement[bool]:
+    return FilterCompiler(entity_type, table, version).boolean(node)
+
+
+def compile_order(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: FromClause,
+                  version: str) -> list[ColumnElement[Any]]:
+    """Order keys; a path across to-one links becomes a correlated scalar subquery."""
+    keys: list[ColumnElement[Any]] = []
+    for item in orderby:
+        compiler = FilterCompiler(entity_type, table, version)
+        value = compiler.compile(item.expr)
+        expr = value.expr
+        if value.type == "result":
+            keys.append(expr.desc().nulls_last() if item.descending else expr.asc().nulls_first())
+            assert value.json is not None
+            expr = value.json
+        if compiler.scope:
+            froms = [alias for alias, _ in compiler.scope]
+            expr = select(expr).select_from(*froms).where(*[c for _, c in compiler.scope]).limit(1)
+            expr = expr.scalar_subquery()
+        keys.append(expr.desc().nulls_last() if item.descending else expr.asc().nulls_first())
+    return keys
+

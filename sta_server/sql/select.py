@@ -1,0 +1,111 @@
+"""ResourcePath + Query -> SQLAlchemy Select (one statement per level of a request)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Select, func, over, select
+
+from sta_server.model import REGISTRY, EntityType, Kind, NavLink, Property
+from sta_server.query.ast import Query
+from sta_server.query.path import ResourcePath
+from sta_server.model.selection import Selection
+from sta_server.sql.columns import read_columns
+from sta_server.sql.filters import compile_filter, compile_order
+from sta_server.sql.relations import parent_join, related_ids, table_of
+
+
+def path_ids(path: ResourcePath) -> Select[Any] | None:
+    """The ids of the entities a path ends in, as a subquery (None: the whole entity set)."""
+    ids: Select[Any] | None = None
+    previous: EntityType | None = None
+    for step in path.steps:
+        table = table_of(step.entity_type)
+        if step.link is None:
+            ids = select(table.c.id).where(table.c.id == step.id) if step.id is not None else None
+        else:
+            assert previous is not None
+            ids = related_ids(step.link, ids, previous)
+            if step.id is not None:
+                ids = select(table.c.id).where(table.c.id == step.id, table.c.id.in_(ids))
+        previous = step.entity_type
+    return ids
+
+
+def _apply_options(stmt: Select[Any], entity_type: EntityType, table: FromClause, query: Query,
+                   version: str) -> Select[Any]:
+    if query.filter is not None:
+        stmt = stmt.where(compile_filter(query.filter, entity_type, table, version))
+    return stmt
+
+
+def _order_by(entity_type: EntityType, table: FromClause, query: Query,
+              version: str) -> list[ColumnElement[Any]]:
+    order = compile_order(query.orderby, entity_type, table, version)
+    return [*order, table.c.id.asc()]
+
+
+def collection_select(path: ResourcePath, query: Query, selection: Selection, top: int) -> Select[Any]:
+    """Rows of a collection page: top + 1 rows are fetched so that a next page can be detected."""
+    entity_type = path.entity_type
+    table = table_of(entity_type)
+    stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)))
+    ids = path_ids(path)
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(ids))
+    stmt = _apply_options(stmt, entity_type, table, query, path.version)
+    stmt = stmt.order_by(*_order_by(entity_type, table, query, path.version))
+    return stmt.offset(query.skip).limit(top + 1)
+
+
+def count_select(path: ResourcePath, query: Query) -> Select[Any]:
+    entity_type = path.entity_type
+    table = table_of(entity_type)
+    stmt = select(func.count()).select_from(table)
+    ids = path_ids(path)
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(ids))
+    return _apply_options(stmt, entity_type, table, query, path.version)
+
+
+def entity_select(path: ResourcePath, selection: Selection) -> Select[Any]:
+    entity_type = path.entity_type
+    table = table_of(entity_type)
+    stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)))
+    ids = path_ids(path)
+    assert ids is not None
+    return stmt.where(table.c.id.in_(ids))
+
+
+def expand_select(link: NavLink, parent_ids: list[int], query: Query, selection: Selection,
+                  top: int, version: str) -> Select[Any]:
+    """Rows of one expanded link for many parents at once, each tagged with `_parent`; for to-many
+    links at most skip + top + 1 per parent (window function), so paging works per parent."""
+    target_type = REGISTRY.target(link)
+    target = table_of(target_type)
+    joined, parent_key = parent_join(link, target)
+    columns = [target.c.id, *read_columns(target_type, target, _data_props(selection))]
+    stmt = select(*columns, parent_key.label("_parent")).select_from(joined)
+    stmt = stmt.where(parent_key.in_(parent_ids))
+    stmt = _apply_options(stmt, target_type, target, query, version)
+    order = _order_by(target_type, target, query, version)
+    if not link.many:
+        return stmt
+    rank = over(func.row_number(), partition_by=parent_key, order_by=order).label("_rank")
+    inner = stmt.add_columns(rank).subquery()
+    outer = select(*[inner.c[c.key] for c in inner.c if c.key != "_rank"], inner.c._rank)
+    outer = outer.where(inner.c._rank > query.skip, inner.c._rank <= query.skip + top + 1)
+    return outer.order_by(inner.c._parent, inner.c._rank)
+
+
+def expand_count_select(link: NavLink, parent_ids: list[int], query: Query, version: str) -> Select[Any]:
+    target_type = REGISTRY.target(link)
+    target = table_of(target_type)
+    joined, parent_key = parent_join(link, target)
+    stmt = select(parent_key.label("_parent"), func.count().label("_count")).select_from(joined)
+    stmt = stmt.where(parent_key.in_(parent_ids))
+    stmt = _apply_options(stmt, target_type, target, query, version)
+    return stmt.group_by(parent_key)
+
+
+def _data_props(selection: Selection) -> tuple[Property, ...]:
+    return tuple(p for p in selection.props if p.kind is not Kind.ID)
