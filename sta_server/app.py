@@ -8,14 +8,16 @@ from sqlalchemy import Engine
 
 from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
+from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 from sta_server.sql.engine import make_engine
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
+def create_app(settings: Settings, engine: Engine | None = None, events: EventBus | None = None) -> Flask:
     app = Flask(__name__)
+    app.config["STA_EVENTS"] = events or EventBus()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["STA_SETTINGS"] = settings
     app.config["STA_ENGINE"] = engine or make_engine(settings)

@@ -16,6 +16,7 @@ from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
 from sta_server.service.delete import delete
+from sta_server.service.events import EventBus, transaction
 from sta_server.service.read import read, read_entity
 from sta_server.service.update import update
 from sta_server.settings import Settings
@@ -39,6 +40,11 @@ def _context(version: str, params: dict[str, str]) -> RequestContext:
 def _engine() -> Engine:
     engine: Engine = current_app.config["STA_ENGINE"]
     return engine
+
+
+def _bus() -> EventBus | None:
+    bus: EventBus | None = current_app.config.get("STA_EVENTS")
+    return bus
 
 
 def _json_body() -> Any:
@@ -66,7 +72,7 @@ def entity_path(version_text: str, resource: str) -> Response:
         return _post(path, ctx)
     if request.method in ("PATCH", "PUT"):
         return _patch(path, ctx, replace=request.method == "PUT")
-    with _engine().begin() as conn:
+    with transaction(_engine(), _bus()) as conn:
         delete(conn, path)
     return Response(status=200)
 
@@ -93,7 +99,7 @@ def _entity_response(ctx: RequestContext, path: ResourcePath, ident: int, status
 
 def _post(path: ResourcePath, ctx: RequestContext) -> Response:
     body = _json_body()
-    with _engine().begin() as conn:
+    with transaction(_engine(), _bus()) as conn:
         ident = create(conn, path, body)
     return _entity_response(ctx, path, ident, 201)
 
@@ -103,9 +109,9 @@ def _patch(path: ResourcePath, ctx: RequestContext, *, replace: bool) -> Respons
     if request.mimetype == "application/json-patch+json":
         from sta_server.service.json_patch import apply_json_patch
 
-        with _engine().begin() as conn:
+        with transaction(_engine(), _bus()) as conn:
             ident = apply_json_patch(conn, path, body, ctx)
     else:
-        with _engine().begin() as conn:
+        with transaction(_engine(), _bus()) as conn:
             ident = update(conn, path, body, replace=replace)
     return _entity_response(ctx, path, ident, 200)

@@ -14,7 +14,7 @@ class Kind(Enum):
     ID = ("id", "",)
     STRING = ("string", "",)
     JSON = ("json", "",)  # any JSON value (object for properties, unitOfMeasurement…)
-    GEOJSON = ("geojson", "", "_geom")  # the GeoJSON as given, and its geometry (SRID 4326) for spatial queries
+    GEOJSON = ("geojson", "", "_geom")  # the GeoJSON as given, and its geometry (SRID 4326)
     AREA = ("area", "",)  # a geometry computed by the server, written out as GeoJSON
     INSTANT = ("instant", "",)  # ISO 8601 instant, timestamptz
     INTERVAL = ("interval", "_start", "_end")  # ISO 8601 interval start/end

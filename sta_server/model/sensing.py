@@ -48,7 +48,10 @@ SENSOR = EntityType(
         prop("encodingType", required=True), prop("metadata", required=True),
         prop("properties", Kind.JSON, since=V11),
     ),
-    (to_many("Datastreams", "Datastream", "Sensor"), to_many("MultiDatastreams", "MultiDatastream", "Sensor")),
+    (
+        to_many("Datastreams", "Datastream", "Sensor"),
+        to_many("MultiDatastreams", "MultiDatastream", "Sensor"),
+    ),
 )
 
 OBSERVED_PROPERTY = EntityType(

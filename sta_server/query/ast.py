@@ -6,7 +6,8 @@ Nothing here knows SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal as TypingLiteral, Union
+from typing import Any
+from typing import Literal as TypingLiteral
 
 LiteralKind = TypingLiteral[
     "string", "int", "float", "decimal", "bool", "null",
@@ -91,7 +92,7 @@ class Lambda:
     body: Node | None
 
 
-Node = Union[Literal, Path, Compare, BoolOp, Not, Arith, Negate, Call, In, Lambda]
+Node = Literal | Path | Compare | BoolOp | Not | Arith | Negate | Call | In | Lambda
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Expand:
     Expand('A', Query(expand=(Expand('B'),)))."""
 
     link: str
-    query: Query = field(default_factory=lambda: Query())
+    query: Query = field(default_factory=lambda: Query())  # noqa: PLW0108 - Query is defined below
 
 
 @dataclass(frozen=True)

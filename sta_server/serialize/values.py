@@ -88,8 +88,8 @@ _PARSERS: dict[Kind, Callable[[Any, str], tuple[Any, ...]]] = {
     Kind.JSON: lambda v, n: (_object(v, n),),
     Kind.GEOJSON: lambda v, n: (v, parse_geojson(v, n)),
     Kind.INSTANT: lambda v, n: (parse_instant(v, n),),
-    Kind.INTERVAL: lambda v, n: parse_interval(v, n),
-    Kind.TIME: lambda v, n: parse_time(v, n),
+    Kind.INTERVAL: parse_interval,
+    Kind.TIME: parse_time,
     Kind.RESULT: lambda v, n: parse_result(v),
 }
 

@@ -10,6 +10,7 @@ from sta_server.model import REGISTRY, EntityType, NavLink
 from sta_server.query.path import ResourcePath
 from sta_server.service import hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
+from sta_server.service.events import EntityChanged, record
 from sta_server.service.read import check_path, single_id
 from sta_server.sql.write import add_link, clear_links, insert_row, row_exists, set_owner
 
@@ -54,6 +55,7 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
         if link.many:
             link_many(conn, entity_type, ident, link, value, version, replace=False)
     hooks.after_insert(conn, entity_type, ident, parsed)
+    record(conn, EntityChanged(entity_type, ident, "created"))
     return ident
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Connection
 from sta_server.errors import MethodNotAllowed, NotFound
 from sta_server.model import EntityType
 from sta_server.query.path import ResourcePath
+from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import Streams, refresh_streams, streams_where
 from sta_server.service.read import check_path, single_id
 from sta_server.sql import side_effects
@@ -40,3 +41,4 @@ def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None
     if entity_type.name == "Location":
         side_effects.delete_orphan_historical_locations(conn)
     refresh_streams(conn, streams)
+    record(conn, EntityChanged(entity_type, ident, "deleted"))

@@ -11,6 +11,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.service import hooks
 from sta_server.service.body import parse_body
 from sta_server.service.create import link_many, resolve_one
+from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
 from sta_server.service.read import check_path, single_id
 from sta_server.sql.write import update_row
@@ -43,6 +44,8 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
         if link.many:
             link_many(conn, entity_type, ident, link, value, version, replace=True)
     hooks.after_update(conn, entity_type, ident, parsed)
+    changed = frozenset(parsed.given) | frozenset(parsed.links)
+    record(conn, EntityChanged(entity_type, ident, "updated", changed))
     if before is not None:
         refresh_streams(conn, before | observation_streams(conn, ident))
 

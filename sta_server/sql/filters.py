@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, exists, literal, not_, o
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType
 from sta_server.query import ast
+from sta_server.sql.arithmetic import arithmetic
 from sta_server.sql.comparisons import compare
 from sta_server.sql.functions import call_function
 from sta_server.sql.literals import compile_literal
@@ -81,8 +82,6 @@ class FilterCompiler:
         return Typed(not_(self.boolean(node.operand)), "bool")
 
     def visit_Arith(self, node: ast.Arith) -> Typed:
-        from sta_server.sql.arithmetic import arithmetic
-
         return arithmetic(node.op, self.compile(node.left), self.compile(node.right))
 
     def visit_Negate(self, node: ast.Negate) -> Typed:

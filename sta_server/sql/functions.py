@@ -88,7 +88,7 @@ FUNCTIONS: dict[str, Function] = {
         cast(extract("second", _utc(t)), Double) - func.floor(extract("second", _utc(t))))),
     "date": Function(1, 1, lambda t: Typed(cast(_utc(t), Date), "date")),
     "time": Function(1, 1, lambda t: Typed(cast(_utc(t), Time), "time")),
-    "totaloffsetminutes": Function(1, 1, lambda t: _offset_minutes(t)),
+    "totaloffsetminutes": Function(1, 1, _offset_minutes),
     "now": Function(0, 0, lambda: Typed(func.now(), "datetime")),
     "mindatetime": Function(1, 1, lambda t: Typed(as_time(t), "datetime")),
     "maxdatetime": Function(1, 1, lambda t: Typed(interval_end(t), "datetime")),

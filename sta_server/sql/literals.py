@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from geoalchemy2 import functions as geo

@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, Select, func, over, select
 
 from sta_server.model import REGISTRY, EntityType, Kind, NavLink, Property
+from sta_server.model.selection import Selection
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
-from sta_server.model.selection import Selection
 from sta_server.sql.columns import read_columns
 from sta_server.sql.filters import compile_filter, compile_order
 from sta_server.sql.relations import parent_join, related_ids, table_of

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Double, Text, case, cast, func, literal, null, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from sta_server.errors import InvalidQuery
 
@@ -53,7 +53,7 @@ def as_bool(value: Typed) -> ColumnElement[Any]:
     if value.type in ("json", "result"):
         source = value.json if value.type == "result" else value.expr
         assert source is not None
-        return case((func.jsonb_typeof(source) == "boolean", cast(json_text(source), JSONB) == literal(True, JSONB)))
+        return case((func.jsonb_typeof(source) == "boolean", json_text(source) == "true"))
     raise InvalidQuery(f"Expected a boolean, got a {value.type}")
 
 
@@ -83,6 +83,4 @@ def json_number(expr: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def _text_array() -> Any:
-    from sqlalchemy.dialects.postgresql import ARRAY
-
     return ARRAY(Text)

@@ -1,0 +1,63 @@
+"""EntityChanged events: recorded during a transaction, dispatched to listeners after commit."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine
+
+from sta_server.model import EntityType
+
+log = logging.getLogger(__name__)
+_KEY = "sta_events"
+
+Change = Literal["created", "updated", "deleted"]
+
+
+@dataclass(frozen=True)
+class EntityChanged:
+    entity_type: EntityType
+    id: int
+    change: Change
+    fields: frozenset[str] = frozenset()  # wire names of the properties/links an update changed
+    entity: dict[str, Any] | None = field(default=None, compare=False)  # last state, for deletes
+
+
+Listener = Callable[[list[EntityChanged]], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, events: list[EntityChanged]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(events)
+            except Exception:  # a broken listener must not fail a committed request
+                log.exception("event listener %r failed", listener)
+
+
+def record(conn: Connection, event: EntityChanged) -> None:
+    conn.info.setdefault(_KEY, []).append(event)
+
+
+@contextmanager
+def transaction(engine: Engine, bus: EventBus | None) -> Iterator[Connection]:
+    """One transaction; its recorded events go to `bus` only once it has committed."""
+    with engine.connect() as conn:
+        conn.info.pop(_KEY, None)
+        try:
+            with conn.begin():
+                yield conn
+            events: list[EntityChanged] = conn.info.pop(_KEY, [])
+        finally:
+            conn.info.pop(_KEY, None)
+    if bus is not None and events:
+        bus.publish(events)
