@@ -6,10 +6,8 @@ Create Date: ${create_date}
 """
 from __future__ import annotations
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

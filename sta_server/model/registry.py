@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from sta_server.model.entity import EntityType, NavLink
 from sta_server.model.multidatastream import MULTI_DATASTREAM
 from sta_server.model.sensing import SENSING_TYPES
+from sta_server.model.tasking import TASKING_TYPES
 
 
 class Registry:
@@ -34,11 +35,14 @@ class Registry:
     def _check(self) -> None:
         for entity_type in self._by_name.values():
             for link in entity_type.links:
-                inverse = self.inverse(link)
+                target = self._by_name.get(link.target)
+                inverse = target.link(link.inverse) if target else None
+                if inverse is None:
+                    raise ValueError(f"{entity_type.name}.{link.name} has no inverse link")
                 if inverse.inverse != link.name or inverse.target != entity_type.name:
                     raise ValueError(f"{entity_type.name}.{link.name} and its inverse disagree")
                 if link.via and inverse.fk is None:
                     raise ValueError(f"{entity_type.name}.{link.name}: nobody holds the key")
 
 
-REGISTRY = Registry((*SENSING_TYPES, MULTI_DATASTREAM))
+REGISTRY = Registry((*SENSING_TYPES, MULTI_DATASTREAM, *TASKING_TYPES))

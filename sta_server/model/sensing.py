@@ -14,6 +14,7 @@ THING = EntityType(
         to_many("HistoricalLocations", "HistoricalLocation", "Thing"),
         to_many("Datastreams", "Datastream", "Thing"),
         to_many("MultiDatastreams", "MultiDatastream", "Thing"),
+        to_many("TaskingCapabilities", "TaskingCapability", "Thing", since=V11),
     ),
 )
 

@@ -8,8 +8,10 @@ Decisions worth knowing:
 
 * Negative numbers: a numeric literal written directly after `-` (no space: `-5`, `-2.5e3`) is a
   single literal, Literal(-5, 'int'); `- 5`, `-(5)` or `-name` give Negate(...).
-* `not` is a unary operator binding tighter than every binary operator (OData precedence
-  table), so `not a eq b` is Compare('eq', Not(a), b); write `not (a eq b)` to negate a comparison.
+* `not` binds looser than the comparisons and tighter than `and`: `not a eq b and c` is
+  BoolOp('and', Not(Compare('eq', a, b)), c), as FROST-Server reads it (OData lists `not` among
+  the unary operators, which would give `(not a) eq b`, a comparison of a boolean nobody means).
+  `not startswith(name, 'x')` and `not (a eq b)` are unaffected; `a eq not b` needs parentheses.
 * `@iot.id` as a member name is normalised to `id` (in $filter, $orderby and $select).
 * Datetimes without offset are taken as UTC; durations with years or months are rejected.
 """

@@ -70,7 +70,7 @@ def parse_path(version: str, path: str) -> ResourcePath:
     segments = [s for s in path.strip("/").split("/") if s]
     if not segments:
         raise InvalidPath("Empty resource path")
-    steps: list[Step] = [_first_step(segments[0])]
+    steps: list[Step] = [_first_step(segments[0], version)]
     prop: Property | None = None
     value = ref = False
     for index, segment in enumerate(segments[1:], start=1):
@@ -93,10 +93,10 @@ def parse_path(version: str, path: str) -> ResourcePath:
     return ResourcePath(version, tuple(steps), prop, value, ref)
 
 
-def _first_step(segment: str) -> Step:
+def _first_step(segment: str, version: str) -> Step:
     match = _SEGMENT.match(segment)
     entity_type = REGISTRY.by_plural(match["name"]) if match else None
-    if match is None or entity_type is None:
+    if match is None or entity_type is None or entity_type.since > version:
         raise InvalidPath(f"No entity set named '{segment}'", target=segment)
     ident = parse_id(match["id"], segment) if match["id"] is not None else None
     return Step(entity_type, None, ident)

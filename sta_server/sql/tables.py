@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -167,6 +168,40 @@ class Observation(Base):
         BigInteger, ForeignKey("multi_datastreams.id", ondelete="CASCADE")
     )
     feature_of_interest_id: Mapped[int] = _fk("features")
+
+
+class Actuator(Base):
+    __tablename__ = "actuators"
+    id: Mapped[Id]
+    name: Mapped[ReqStr]
+    description: Mapped[ReqStr]
+    encoding_type: Mapped[ReqStr]
+    metadata_: Mapped[ReqStr] = mapped_column("metadata", Text, nullable=False)
+    properties: Mapped[Json]
+
+
+class TaskingCapability(Base):
+    __tablename__ = "tasking_capabilities"
+    id: Mapped[Id]
+    name: Mapped[ReqStr]
+    description: Mapped[ReqStr]
+    properties: Mapped[Json]
+    tasking_parameters: Mapped[ReqJson]
+    thing_id: Mapped[int] = _fk("things")
+    actuator_id: Mapped[int] = _fk("actuators")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_capability_time", "tasking_capability_id", "creation_time"),)
+    id: Mapped[Id]
+    creation_time: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    tasking_parameters: Mapped[ReqJson]
+    tasking_capability_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tasking_capabilities.id", ondelete="CASCADE"), nullable=False
+    )
 
 
 def _link_table(name: str, left: str, right: str, *extra: Column[Any]) -> Table:
