@@ -55,6 +55,7 @@ def _json_body() -> Any:
 
 
 @blueprint.get("/<version_text>")
+@blueprint.get("/<version_text>/")
 def service_root(version_text: str) -> Response:
     version = _version(version_text)
     extra: tuple[str, ...] = tuple(current_app.config.get("STA_EXTRA_CONFORMANCE", ()))

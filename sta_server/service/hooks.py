@@ -9,9 +9,11 @@ from sqlalchemy import Connection
 from sta_server.errors import IncompleteEntity, InvalidEntity
 from sta_server.model import EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
+from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
 from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
+from sta_server.swe_common import check_description, validate_task_parameters
 
 Hook = Callable[[Connection, ParsedBody], None]
 AfterHook = Callable[[Connection, int, ParsedBody], None]
@@ -71,6 +73,20 @@ def _multi_datastream_before(conn: Connection, parsed: ParsedBody) -> None:
                             "must have the same length", target="unitOfMeasurements")
 
 
+def _capability_before(conn: Connection, parsed: ParsedBody) -> None:
+    if "tasking_parameters" in parsed.values:
+        check_description(parsed.values["tasking_parameters"])
+
+
+def _task_before(conn: Connection, parsed: ParsedBody) -> None:
+    capability = parsed.values.get("tasking_capability_id")
+    if capability is None:
+        return  # reported as an incomplete entity
+    row = read_row(conn, TASKING_CAPABILITY, capability, "tasking_parameters")
+    if row is not None:
+        validate_task_parameters(row[0], parsed.values.get("tasking_parameters"))
+
+
 def _thing_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
     if "Locations" in parsed.links:
         locations = side_effects.thing_location_ids(conn, ident)
@@ -91,6 +107,8 @@ def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
 BEFORE_INSERT: dict[str, list[Hook]] = {
     "Observation": [_observation_before],
     "MultiDatastream": [_multi_datastream_before],
+    "TaskingCapability": [_capability_before],
+    "Task": [_task_before],
 }
 AFTER_INSERT: dict[str, list[AfterHook]] = {
     "Observation": [_observation_after],

@@ -44,11 +44,15 @@ def _order_by(entity_type: EntityType, table: FromClause, query: Query,
     return [*order, table.c.id.asc()]
 
 
-def collection_select(path: ResourcePath, query: Query, selection: Selection, top: int) -> Select[Any]:
-    """Rows of a collection page: top + 1 rows are fetched so that a next page can be detected."""
+def collection_select(path: ResourcePath, query: Query, selection: Selection, top: int,
+                      link_keys: tuple[NavLink, ...] = ()) -> Select[Any]:
+    """Rows of a collection page: top + 1 rows are fetched so that a next page can be detected.
+
+    `link_keys` (to-one links held in a column) add that column, labelled `<link name>@id`."""
     entity_type = path.entity_type
     table = table_of(entity_type)
-    stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)))
+    stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)),
+                  *_link_key_columns(table, link_keys))
     ids = path_ids(path)
     if ids is not None:
         stmt = stmt.where(table.c.id.in_(ids))
@@ -109,3 +113,12 @@ def expand_count_select(link: NavLink, parent_ids: list[int], query: Query, vers
 
 def _data_props(selection: Selection) -> tuple[Property, ...]:
     return tuple(p for p in selection.props if p.kind is not Kind.ID)
+
+
+def _link_key_columns(table: FromClause, links: tuple[NavLink, ...]) -> list[ColumnElement[Any]]:
+    columns: list[ColumnElement[Any]] = []
+    for link in links:
+        if link.fk is None:
+            raise ValueError(f"{link.name} is not held in a column")
+        columns.append(table.c[link.fk].label(f"{link.name}@id"))
+    return columns
