@@ -5,14 +5,21 @@ import logging
 
 from flask import Flask
 from sqlalchemy import Engine
+from waitress import serve
 
+from sta_server.api import batch
 from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
+from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 from sta_server.sql.engine import make_engine
 
 log = logging.getLogger(__name__)
+MQTT_CONFORMANCE = (
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
+)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, events: EventBus | None = None) -> Flask:
@@ -22,6 +29,7 @@ def create_app(settings: Settings, engine: Engine | None = None, events: EventBu
     app.config["STA_SETTINGS"] = settings
     app.config["STA_ENGINE"] = engine or make_engine(settings)
     app.register_blueprint(blueprint)
+    app.register_blueprint(batch.blueprint)
     register_error_handlers(app)
     return app
 
@@ -30,8 +38,16 @@ def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    engine = make_engine(settings)
+    events = EventBus()
+    app = create_app(settings, engine, events)
+    mqtt = MqttService(settings, engine, events) if settings.mqtt_url else None
+    if mqtt is not None:
+        mqtt.start()
+        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
     log.info("serving SensorThings API on %s/v1.1", settings.base_url)
-    from waitress import serve
-
-    serve(app, host=settings.http_host, port=settings.http_port, threads=8)
+    try:
+        serve(app, host=settings.http_host, port=settings.http_port, threads=8)
+    finally:
+        if mqtt is not None:
+            mqtt.stop()

@@ -18,6 +18,13 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _optional(value: str | None, default: str | None) -> str | None:
+    """`off` (or `none`) disables a component whose URL has a default."""
+    if value is not None and value.lower() in ("off", "none"):
+        return None
+    return value or default
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -30,6 +37,8 @@ class Settings:
     log_level: str = "INFO"
     db_pool_size: int = 10
     statement_timeout_ms: int = 30000
+    mqtt_client_id: str = "sta-server"
+    mqtt_notify_qos: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,7 +52,7 @@ class Settings:
             database_url=normalise_database_url(
                 get("STA_DATABASE_URL", "DATABASE_URL") or defaults.database_url
             ),
-            mqtt_url=get("STA_MQTT_URL", "MQTT_URL") or defaults.mqtt_url,
+            mqtt_url=_optional(get("STA_MQTT_URL", "MQTT_URL"), defaults.mqtt_url),
             http_host=get("STA_HTTP_HOST") or defaults.http_host,
             http_port=int(get("STA_HTTP_PORT") or defaults.http_port),
             service_root_url=get("STA_SERVICE_ROOT_URL"),
@@ -52,6 +61,8 @@ class Settings:
             log_level=(get("STA_LOG_LEVEL") or defaults.log_level).upper(),
             db_pool_size=int(get("STA_DB_POOL_SIZE") or defaults.db_pool_size),
             statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
+            mqtt_client_id=get("STA_MQTT_CLIENT_ID") or defaults.mqtt_client_id,
+            mqtt_notify_qos=int(get("STA_MQTT_NOTIFY_QOS") or defaults.mqtt_notify_qos),
         )
         settings.validate()
         return settings
@@ -63,6 +74,8 @@ class Settings:
             raise ValueError("STA_HTTP_PORT must be a TCP port")
         if self.service_root_url and urlsplit(self.service_root_url).scheme not in ("http", "https"):
             raise ValueError("STA_SERVICE_ROOT_URL must be an http(s) URL")
+        if self.mqtt_notify_qos not in (0, 1, 2):
+            raise ValueError("STA_MQTT_NOTIFY_QOS must be 0, 1 or 2")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
 

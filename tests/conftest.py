@@ -118,3 +118,65 @@ def make_datastream(client: FlaskClient, thing_id: int | None = None, **extra: A
     else:
         body["Thing"] = {"@iot.id": thing_id}
     return post(client, "Datastreams", body)
+
+
+# --- MQTT: a Mosquitto of the test session's own, on a free port -------------------------------
+
+MOSQUITTO_CONF = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest topic
+log_type error
+log_type warning
+log_type notice
+log_type subscribe
+log_type unsubscribe
+max_queued_messages 100000
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """STA_TEST_MQTT_URL if given, else a fresh Mosquitto for this test session."""
+    import shutil
+    import subprocess
+    import time
+
+    given = os.environ.get("STA_TEST_MQTT_URL")
+    if given:
+        yield given
+        return
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    folder = tmp_path_factory.mktemp("mosquitto")
+    os.chmod(folder, 0o777)
+    port = _free_port()
+    conf = folder / "mosquitto.conf"
+    conf.write_text(MOSQUITTO_CONF.format(port=port))
+    os.chmod(conf, 0o644)
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    import socket
+
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        raise RuntimeError("mosquitto did not start")
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

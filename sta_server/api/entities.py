@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from sta_server.api.root import root_document
-from sta_server.errors import BadRequest, InvalidPath
+from sta_server.errors import BadRequest, InvalidPath, MethodNotAllowed
 from sta_server.query.ast import Query
 from sta_server.query.options import parse_query
 from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
+from sta_server.service.create_observations import create_observations
+from sta_server.service.data_array import is_data_array, read_data_array
 from sta_server.service.delete import delete
 from sta_server.service.events import EventBus, transaction
 from sta_server.service.read import read, read_entity
@@ -25,7 +29,7 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("entities", __name__)
 
 
-def _version(text: str) -> str:
+def parse_version(text: str) -> str:
     if not text.startswith("v") or text[1:] not in VERSIONS:
         raise InvalidPath(f"No API version '{text}'; use v1.1 or v1.0")
     return text[1:]
@@ -37,19 +41,46 @@ def _context(version: str, params: dict[str, str]) -> RequestContext:
                           settings.max_top, params)
 
 
-def _engine() -> Engine:
+def app_engine() -> Engine:
     engine: Engine = current_app.config["STA_ENGINE"]
     return engine
 
 
-def _bus() -> EventBus | None:
+def app_bus() -> EventBus | None:
     bus: EventBus | None = current_app.config.get("STA_EVENTS")
     return bus
 
 
-def _json_body() -> Any:
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request, whether it came over HTTP or inside a $batch: `resource` is the path after the
+    version (`Things(1)/Datastreams`), `params` its query parameters (percent-decoded)."""
+
+    method: str
+    version: str
+    resource: str
+    params: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    mimetype: str = "application/json"
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+
+@dataclass
+class Outcome:
+    """What a request answers: a status, a JSON body (or text for `$value`), extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    text: bool = False
+
+
+def _json_body(req: ApiRequest) -> Any:
     try:
-        return json.loads(request.get_data(cache=False) or b"null")
+        return json.loads(req.body or b"null")
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}") from None
 
@@ -57,62 +88,93 @@ def _json_body() -> Any:
 @blueprint.get("/<version_text>")
 @blueprint.get("/<version_text>/")
 def service_root(version_text: str) -> Response:
-    version = _version(version_text)
+    version = parse_version(version_text)
     extra: tuple[str, ...] = tuple(current_app.config.get("STA_EXTRA_CONFORMANCE", ()))
     return jsonify(root_document(_context(version, {}).root, version, extra))
 
 
 @blueprint.route("/<version_text>/<path:resource>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
 def entity_path(version_text: str, resource: str) -> Response:
-    version = _version(version_text)
-    path = parse_path(version, resource)
-    ctx = _context(version, dict(request.args.items()))
-    if request.method == "GET":
-        return _get(path, ctx)
-    if request.method == "POST":
-        return _post(path, ctx)
-    if request.method in ("PATCH", "PUT"):
-        return _patch(path, ctx, replace=request.method == "PUT")
-    with transaction(_engine(), _bus()) as conn:
+    req = ApiRequest(request.method, parse_version(version_text), resource, dict(request.args.items()),
+                     request.get_data(cache=False), request.mimetype)
+    return to_response(run_request(req))
+
+
+def run_request(req: ApiRequest) -> Outcome:
+    """A request on its own: reads on a connection, writes in one transaction (events after commit)."""
+    if not req.writes:
+        with app_engine().connect() as conn:
+            return execute(conn, req)
+    with transaction(app_engine(), app_bus()) as conn:
+        return execute(conn, req)
+
+
+def execute(conn: Connection, req: ApiRequest) -> Outcome:
+    """Run one request on `conn` (the caller owns the transaction); raises StaError."""
+    action = ACTIONS.get(req.resource.strip("/"))
+    if action is not None:
+        return action(conn, req)
+    path = parse_path(req.version, req.resource)
+    ctx = _context(req.version, req.params)
+    if req.method == "GET":
+        return _get(conn, path, ctx)
+    if req.method == "POST":
+        return _entity_outcome(conn, ctx, path, create(conn, path, _json_body(req)), 201)
+    if req.method in ("PATCH", "PUT"):
+        return _patch(conn, path, ctx, req)
+    if req.method == "DELETE":
         delete(conn, path)
-    return Response(status=200)
+        return Outcome(200)
+    raise MethodNotAllowed(f"{req.method} is not supported")
 
 
-def _get(path: ResourcePath, ctx: RequestContext) -> Response:
-    query = parse_query(ctx.params, max_top=ctx.max_top)
-    with _engine().connect() as conn:
-        body = read(conn, path, query, ctx)
-    if path.value:
-        text = body if isinstance(body, str) else json.dumps(body)
-        return Response(text, mimetype="text/plain")
-    return jsonify(body)
-
-
-def _entity_response(ctx: RequestContext, path: ResourcePath, ident: int, status: int) -> Response:
-    entity_path = ResourcePath(path.version, (Step(path.entity_type, None, ident),))
-    with _engine().connect() as conn:
-        body = read_entity(conn, entity_path, Query(), ctx)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["Location"] = body["@iot.selfLink"]
+def to_response(outcome: Outcome) -> Response:
+    if outcome.text:
+        response = Response(outcome.body, mimetype="text/plain")
+    elif outcome.body is None:
+        response = Response()
+    else:
+        response = jsonify(outcome.body)
+    response.status_code = outcome.status
+    response.headers.update(outcome.headers)
     return response
 
 
-def _post(path: ResourcePath, ctx: RequestContext) -> Response:
-    body = _json_body()
-    with transaction(_engine(), _bus()) as conn:
-        ident = create(conn, path, body)
-    return _entity_response(ctx, path, ident, 201)
+def _get(conn: Connection, path: ResourcePath, ctx: RequestContext) -> Outcome:
+    query = parse_query(ctx.params, max_top=ctx.max_top)
+    if is_data_array(query):
+        return Outcome(200, read_data_array(conn, path, query, ctx))
+    body = read(conn, path, query, ctx)
+    if path.value:
+        return Outcome(200, body if isinstance(body, str) else json.dumps(body), text=True)
+    return Outcome(200, body)
 
 
-def _patch(path: ResourcePath, ctx: RequestContext, *, replace: bool) -> Response:
-    body = _json_body()
-    if request.mimetype == "application/json-patch+json":
+def _entity_outcome(conn: Connection, ctx: RequestContext, path: ResourcePath, ident: int,
+                    status: int) -> Outcome:
+    entity_path = ResourcePath(path.version, (Step(path.entity_type, None, ident),))
+    body = read_entity(conn, entity_path, Query(), ctx)
+    return Outcome(status, body, {"Location": body["@iot.selfLink"]})
+
+
+def _patch(conn: Connection, path: ResourcePath, ctx: RequestContext, req: ApiRequest) -> Outcome:
+    body = _json_body(req)
+    if req.mimetype == "application/json-patch+json":
         from sta_server.service.json_patch import apply_json_patch
 
-        with transaction(_engine(), _bus()) as conn:
-            ident = apply_json_patch(conn, path, body, ctx)
+        ident = apply_json_patch(conn, path, body, ctx)
     else:
-        with transaction(_engine(), _bus()) as conn:
-            ident = update(conn, path, body, replace=replace)
-    return _entity_response(ctx, path, ident, 200)
+        ident = update(conn, path, body, replace=req.method == "PUT")
+    return _entity_outcome(conn, ctx, path, ident, 200)
+
+
+def _create_observations(conn: Connection, req: ApiRequest) -> Outcome:
+    if req.method != "POST":
+        raise MethodNotAllowed("CreateObservations accepts POST only")
+    links = _context(req.version, req.params).links
+    return Outcome(201, create_observations(conn, _json_body(req), req.version, links))
+
+
+ACTIONS: dict[str, Callable[[Connection, ApiRequest], Outcome]] = {
+    "CreateObservations": _create_observations,
+}

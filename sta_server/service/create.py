@@ -55,13 +55,19 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
         if link.many:
             link_many(conn, entity_type, ident, link, value, version, replace=False)
     hooks.after_insert(conn, entity_type, ident, parsed)
-    record(conn, EntityChanged(entity_type, ident, "created"))
+    record(conn, EntityChanged(entity_type, ident, "created", related=related_ids(entity_type, parsed)))
     return ident
+
+
+def related_ids(entity_type: EntityType, parsed: ParsedBody) -> tuple[tuple[str, int], ...]:
+    """The to-one links an event can be routed by (`Datastream` 7 -> `Datastreams(7)/Observations`)."""
+    return tuple((link.name, int(parsed.values[link.fk])) for link in entity_type.links
+                 if link.fk is not None and parsed.values.get(link.fk) is not None)
 
 
 def _check_complete(entity_type: EntityType, parsed: ParsedBody) -> None:
     for prop in entity_type.properties:
-        if prop.required and parsed.values.get(prop.columns()[0]) is None:
+        if prop.required and all(parsed.values.get(c) is None for c in prop.columns()):
             raise IncompleteEntity(f"{entity_type.name} needs '{prop.name}'", target=prop.name)
     for link in entity_type.links:
         if link.required and link.fk is not None and parsed.values.get(link.fk) is None:

@@ -8,7 +8,7 @@ order of $select (default: every property of the Observation, `id` first)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
@@ -48,7 +48,7 @@ def read_data_array(conn: Connection, path: ResourcePath, query: Query, ctx: Req
     if len(rows) > top:
         rows = rows[:top]
         body["@iot.nextLink"] = ctx.next_link(path.url_path(), query.skip + top, top)
-    groups = group_by_stream(rows, links, ctx)
+    groups = group_by_stream(cast(Sequence[Mapping[str, Any]], rows), links, ctx)
     body["value"] = serialize_data_array(groups, components, selection)
     return body
 
@@ -63,11 +63,11 @@ def _check_request(path: ResourcePath, query: Query) -> None:
 
 def _components(entity_type: EntityType, selection: Selection, query: Query) -> tuple[Property, ...]:
     """The selected properties, in $select order; navigation links are no components."""
-    if selection.links or (query.select is not None and not selection.props):
-        raise InvalidQuery("With $resultFormat=dataArray, $select names Observation properties only",
-                           target="$select")
     if query.select is None:
         return selection.props
+    if selection.links or not selection.props:
+        raise InvalidQuery("With $resultFormat=dataArray, $select names Observation properties only",
+                           target="$select")
     by_name = {prop.name: prop for prop in selection.props}
     ordered: dict[str, Property] = {}
     for path in query.select:

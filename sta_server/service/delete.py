@@ -10,6 +10,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import Streams, refresh_streams, streams_where
 from sta_server.service.read import check_path, single_id
+from sta_server.service.update import current_links
 from sta_server.sql import side_effects
 from sta_server.sql.tables import TABLES
 from sta_server.sql.write import delete_row
@@ -36,9 +37,10 @@ def delete(conn: Connection, path: ResourcePath) -> None:
 
 def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None:
     streams = _affected_streams(conn, entity_type, ident)
+    related = current_links(conn, entity_type, ident)
     if not delete_row(conn, entity_type, ident):
         raise NotFound(f"No {entity_type.name} with id {ident}")
     if entity_type.name == "Location":
         side_effects.delete_orphan_historical_locations(conn)
     refresh_streams(conn, streams)
-    record(conn, EntityChanged(entity_type, ident, "deleted"))
+    record(conn, EntityChanged(entity_type, ident, "deleted", related=related))

@@ -23,6 +23,7 @@ class EntityChanged:
     id: int
     change: Change
     fields: frozenset[str] = frozenset()  # wire names of the properties/links an update changed
+    related: tuple[tuple[str, int], ...] = ()  # (to-one link name, target id) at the time of change
     entity: dict[str, Any] | None = field(default=None, compare=False)  # last state, for deletes
 
 
@@ -46,6 +47,18 @@ class EventBus:
 
 def record(conn: Connection, event: EntityChanged) -> None:
     conn.info.setdefault(_KEY, []).append(event)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A SAVEPOINT: on failure its writes and its recorded events are both undone."""
+    recorded = len(conn.info.get(_KEY, []))
+    try:
+        with conn.begin_nested():
+            yield conn
+    except BaseException:
+        del conn.info.setdefault(_KEY, [])[recorded:]
+        raise
 
 
 @contextmanager

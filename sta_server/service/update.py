@@ -9,12 +9,12 @@ from sta_server.errors import InvalidEntity, MethodNotAllowed
 from sta_server.model import EntityType, Kind
 from sta_server.query.path import ResourcePath
 from sta_server.service import hooks
-from sta_server.service.body import parse_body
+from sta_server.service.body import ParsedBody, is_reference, parse_body
 from sta_server.service.create import link_many, resolve_one
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
 from sta_server.service.read import check_path, single_id
-from sta_server.sql.write import update_row
+from sta_server.sql.write import read_row, update_row
 
 
 def update(conn: Connection, path: ResourcePath, body: Any, *, replace: bool = False) -> int:
@@ -30,13 +30,15 @@ def update(conn: Connection, path: ResourcePath, body: Any, *, replace: bool = F
 def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: Any, version: str,
                   *, replace: bool = False) -> None:
     parsed = parse_body(entity_type, body, version)
+    _check_links_by_id(parsed)
     if replace:
         _clear_missing(entity_type, parsed.values, version)
     for link, value in parsed.links.values():
         if link.fk is not None:
             parsed.values[link.fk] = resolve_one(conn, link, value, version)
     for prop in entity_type.properties:
-        if prop.required and prop.name in parsed.given and parsed.values.get(prop.columns()[0]) is None:
+        if (prop.required and prop.name in parsed.given
+                and all(parsed.values.get(c) is None for c in prop.columns())):
             raise InvalidEntity(f"'{prop.name}' may not be null", target=prop.name)
     before = observation_streams(conn, ident) if entity_type.name == "Observation" else None
     update_row(conn, entity_type, ident, parsed.values)
@@ -45,9 +47,29 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
             link_many(conn, entity_type, ident, link, value, version, replace=True)
     hooks.after_update(conn, entity_type, ident, parsed)
     changed = frozenset(parsed.given) | frozenset(parsed.links)
-    record(conn, EntityChanged(entity_type, ident, "updated", changed))
+    links = current_links(conn, entity_type, ident)
+    record(conn, EntityChanged(entity_type, ident, "updated", changed, links))
     if before is not None:
         refresh_streams(conn, before | observation_streams(conn, ident))
+
+
+def current_links(conn: Connection, entity_type: EntityType, ident: int) -> tuple[tuple[str, int], ...]:
+    """The to-one links of a stored entity, as (link name, target id)."""
+    links = [link for link in entity_type.links if link.fk is not None]
+    if not links:
+        return ()
+    row = read_row(conn, entity_type, ident, *[link.fk for link in links if link.fk])
+    if row is None:
+        return ()
+    return tuple((link.name, int(value)) for link, value in zip(links, row, strict=True) if value is not None)
+
+
+def _check_links_by_id(parsed: ParsedBody) -> None:
+    """An update may bind links by `@iot.id` only; nested entities are a 400 (18-088 10.3)."""
+    for link, value in parsed.links.values():
+        if not all(is_reference(item) for item in (value if link.many else [value])):
+            raise InvalidEntity(f"'{link.name}' may only link existing entities by '@iot.id' in an "
+                                "update", target=link.name)
 
 
 def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import ColumnElement, and_, not_
+from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sta_server.errors import InvalidQuery
@@ -68,13 +68,20 @@ _COERCIONS: dict[str, Callable[[Typed], ColumnElement[Any]]] = {
 
 
 def _compare_null(op: str, value: Typed) -> ColumnElement[bool]:
+    """`x eq null`: SQL NULL, a missing JSON member, or a JSON null (`{"a": null}`, a null result)."""
     if op not in ("eq", "ne"):
         raise InvalidQuery(f"null can only be compared with eq or ne, not '{op}'")
-    expr = value.expr
     if value.type == "result" and value.json is not None:
-        is_null = and_(expr.is_(None), value.json.is_(None))
-        return is_null if op == "eq" else not_(is_null)
-    return expr.is_(None) if op == "eq" else expr.is_not(None)
+        is_null = and_(value.expr.is_(None), _json_null(value.json))
+    elif value.type == "json":
+        is_null = _json_null(value.expr)
+    else:
+        is_null = value.expr.is_(None)
+    return is_null if op == "eq" else not_(is_null)
+
+
+def _json_null(expr: ColumnElement[Any]) -> ColumnElement[bool]:
+    return or_(expr.is_(None), func.jsonb_typeof(expr) == "null")
 
 
 def _compare_intervals(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, exists, literal, not_, or_, select
+from sqlalchemy import ColumnElement, FromClause, and_, exists, false, func, literal, not_, or_, select
 
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType
@@ -17,8 +17,8 @@ from sta_server.sql.arithmetic import arithmetic
 from sta_server.sql.comparisons import compare
 from sta_server.sql.functions import call_function
 from sta_server.sql.literals import compile_literal
-from sta_server.sql.paths import resolve_path
-from sta_server.sql.relations import link_condition, table_of
+from sta_server.sql.paths import link_joins, resolve_path
+from sta_server.sql.relations import table_of
 from sta_server.sql.typed import Typed, as_bool, as_number
 
 Scope = list[tuple[FromClause, ColumnElement[bool]]]
@@ -107,26 +107,28 @@ class FilterCompiler:
             (owner_type, owner), segments = self.variables[segments[0]], segments[1:]
         if not segments:
             raise InvalidQuery("any()/all() need a navigation path before them")
-        condition: ColumnElement[bool] | None = None
+        joins: Scope = []
         for index, name in enumerate(segments):
             link = owner_type.link(name)
             if link is None or link.since > self.version:
                 raise InvalidQuery(f"'{name}' is not a navigation link of {owner_type.name}")
             target_type = REGISTRY.target(link)
             target = table_of(target_type).alias()
-            condition = link_condition(link, owner, target)
+            joins = link_joins(link, owner, target)
             if index < len(segments) - 1:
-                self.scope.append((target, condition))
+                self.scope.extend(joins)
             elif not link.many:
                 raise InvalidQuery(f"any()/all() need a collection, '{name}' is a single entity")
             owner_type, owner = target_type, target
-        assert condition is not None
-        return self._quantify(node, owner_type, owner, condition)
+        return self._quantify(node, owner_type, owner, joins)
 
     def _quantify(self, node: ast.Lambda, target_type: EntityType, target: FromClause,
-                  link_cond: ColumnElement[bool]) -> ColumnElement[bool]:
+                  joins: Scope) -> ColumnElement[bool]:
+        """any(): some linked entity satisfies the body; all(): none fails it (an unknown body,
+        e.g. a comparison with a missing value, fails it too)."""
+        froms, conditions = [f for f, _ in joins], [c for _, c in joins]
         if node.body is None:
-            return exists(select(literal(1)).select_from(target).where(link_cond))
+            return exists(select(literal(1)).select_from(*froms).where(*conditions))
         if node.variable is None:
             raise InvalidQuery("any()/all() with a condition need a variable: any(x: x/name eq 'a')")
         self.variables[node.variable] = (target_type, target)
@@ -135,8 +137,9 @@ class FilterCompiler:
         finally:
             del self.variables[node.variable]
         if node.quantifier == "any":
-            return exists(select(literal(1)).select_from(target).where(link_cond, body))
-        return not_(exists(select(literal(1)).select_from(target).where(link_cond, not_(body))))
+            return exists(select(literal(1)).select_from(*froms).where(*conditions, body))
+        failing = not_(func.coalesce(body, false()))
+        return not_(exists(select(literal(1)).select_from(*froms).where(*conditions, failing)))
 
 
 def compile_filter(node: ast.Node, entity_type: EntityType, table: FromClause,
@@ -146,20 +149,18 @@ def compile_filter(node: ast.Node, entity_type: EntityType, table: FromClause,
 
 def compile_order(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: FromClause,
                   version: str) -> list[ColumnElement[Any]]:
-    """Order keys; a path across to-one links becomes a correlated scalar subquery."""
+    """Order keys, nulls first ascending. A path across links becomes a correlated scalar subquery
+    (the first linked entity's value); a result sorts by its number, then by its JSON value."""
     keys: list[ColumnElement[Any]] = []
     for item in orderby:
         compiler = FilterCompiler(entity_type, table, version)
         value = compiler.compile(item.expr)
-        expr = value.expr
-        if value.type == "result":
-            keys.append(expr.desc().nulls_last() if item.descending else expr.asc().nulls_first())
-            assert value.json is not None
-            expr = value.json
-        if compiler.scope:
-            froms = [alias for alias, _ in compiler.scope]
-            expr = select(expr).select_from(*froms).where(*[c for _, c in compiler.scope]).limit(1)
-            expr = expr.scalar_subquery()
-        keys.append(expr.desc().nulls_last() if item.descending else expr.asc().nulls_first())
+        exprs = [value.expr] if value.json is None else [value.expr, value.json]
+        for expr in exprs:
+            key = expr
+            if compiler.scope:
+                froms = [alias for alias, _ in compiler.scope]
+                query = select(expr).select_from(*froms).where(*[c for _, c in compiler.scope])
+                key = query.limit(1).scalar_subquery()
+            keys.append(key.desc().nulls_last() if item.descending else key.asc().nulls_first())
     return keys
-

@@ -3,9 +3,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Date, Double, Integer, Time, and_, cast, extract, func, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Double,
+    Integer,
+    Numeric,
+    Time,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    null,
+    or_,
+)
 
 from sta_server.errors import InvalidQuery
 from sta_server.sql.typed import Typed, as_number, as_string, as_time, interval_end
@@ -38,7 +54,7 @@ def _geom(value: Typed) -> object:
     return value.expr
 
 
-def _utc(value: Typed) -> object:
+def _utc(value: Typed) -> ColumnElement[Any]:
     return func.timezone("UTC", as_time(value))
 
 
@@ -52,8 +68,13 @@ def _spatial(name: str) -> Function:
 
 
 def _offset_minutes(value: Typed) -> Typed:
-    as_time(value)  # type check only: instants are stored and written in UTC, offset 0
-    return _num(literal(0, Integer))
+    """Instants are stored and written in UTC: the offset is 0 (NULL for a missing time)."""
+    return _num(case((as_time(value).is_(None), null()), else_=literal(0, Integer)))
+
+
+def _round(value: Typed) -> Typed:
+    """Half away from zero (as OData and Java): numeric rounding, not the double's half-to-even."""
+    return _num(cast(func.round(cast(as_number(value), Numeric)), Double))
 
 
 def _substring(s: Typed, start: Typed, length: Typed | None = None) -> Typed:
@@ -93,7 +114,7 @@ FUNCTIONS: dict[str, Function] = {
     "mindatetime": Function(1, 1, lambda t: Typed(as_time(t), "datetime")),
     "maxdatetime": Function(1, 1, lambda t: Typed(interval_end(t), "datetime")),
     # math
-    "round": Function(1, 1, lambda a: _num(func.round(cast(as_number(a), Double)))),
+    "round": Function(1, 1, _round),
     "floor": Function(1, 1, lambda a: _num(func.floor(as_number(a)))),
     "ceiling": Function(1, 1, lambda a: _num(func.ceiling(as_number(a)))),
     # geospatial (planar, in the units of SRID 4326 — degrees — as FROST-Server does)

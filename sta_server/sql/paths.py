@@ -7,9 +7,12 @@ from sqlalchemy import ColumnElement, FromClause, Text, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from sta_server.errors import InvalidQuery
-from sta_server.model import REGISTRY, EntityType, Kind, Property
+from sta_server.model import REGISTRY, EntityType, Kind, NavLink, Property
 from sta_server.sql.relations import link_condition, table_of
+from sta_server.sql.tables import TABLES
 from sta_server.sql.typed import SqlType, Typed
+
+Joins = list[tuple[FromClause, ColumnElement[bool]]]
 
 _SCALAR_TYPES: dict[Kind, SqlType] = {
     Kind.ID: "number", Kind.STRING: "string", Kind.JSON: "json", Kind.GEOJSON: "geometry",
@@ -17,8 +20,21 @@ _SCALAR_TYPES: dict[Kind, SqlType] = {
 }
 
 
+def link_joins(link: NavLink, source: FromClause, target: FromClause) -> Joins:
+    """The FROM items and conditions that reach `target` from a row of `source` over `link`.
+
+    A many-to-many link joins an alias of its link table instead of using relations.link_condition
+    (a nested EXISTS there would not correlate with `source` two levels up)."""
+    if link.link_table is None:
+        return [(target, link_condition(link, source, target))]
+    assert link.this_column and link.other_column
+    pairs = TABLES[link.link_table].alias()
+    return [(pairs, pairs.c[link.this_column] == source.c.id),
+            (target, pairs.c[link.other_column] == target.c.id)]
+
+
 def resolve_path(start: tuple[EntityType, FromClause], segments: tuple[str, ...], version: str,
-                 scope: list[tuple[FromClause, ColumnElement[bool]]]) -> Typed:
+                 scope: Joins) -> Typed:
     """Walk navigation links (adding aliased joins to `scope`), then a property, then JSON keys."""
     entity_type, table = start
     index = 0
@@ -28,7 +44,7 @@ def resolve_path(start: tuple[EntityType, FromClause], segments: tuple[str, ...]
             break
         target_type = REGISTRY.target(link)
         target = table_of(target_type).alias()
-        scope.append((target, link_condition(link, table, target)))
+        scope.extend(link_joins(link, table, target))
         entity_type, table = target_type, target
         index += 1
     if index == len(segments):

@@ -88,7 +88,7 @@ def expand_select(link: NavLink, parent_ids: list[int], query: Query, selection:
     target = table_of(target_type)
     joined, parent_key = parent_join(link, target)
     columns = [target.c.id, *read_columns(target_type, target, _data_props(selection))]
-    stmt = select(*columns, parent_key.label("_parent")).select_from(joined)
+    stmt: Select[Any] = select(*columns, parent_key.label("_parent")).select_from(joined)
     stmt = stmt.where(parent_key.in_(parent_ids))
     stmt = _apply_options(stmt, target_type, target, query, version)
     order = _order_by(target_type, target, query, version)
@@ -96,9 +96,11 @@ def expand_select(link: NavLink, parent_ids: list[int], query: Query, selection:
         return stmt
     rank = over(func.row_number(), partition_by=parent_key, order_by=order).label("_rank")
     inner = stmt.add_columns(rank).subquery()
-    outer = select(*[inner.c[c.key] for c in inner.c if c.key != "_rank"], inner.c._rank)
-    outer = outer.where(inner.c._rank > query.skip, inner.c._rank <= query.skip + top + 1)
-    return outer.order_by(inner.c._parent, inner.c._rank)
+    # By name: `inner.c._parent` would be the column collection's own `_parent` attribute.
+    parent, ranked = inner.c["_parent"], inner.c["_rank"]
+    outer = select(*[inner.c[c.key] for c in inner.c if c.key != "_rank"], ranked)
+    outer = outer.where(ranked > query.skip, ranked <= query.skip + top + 1)
+    return outer.order_by(parent, ranked)
 
 
 def expand_count_select(link: NavLink, parent_ids: list[int], query: Query, version: str) -> Select[Any]:

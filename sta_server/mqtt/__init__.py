@@ -1,0 +1,1 @@
+"""MQTT extension: notifications to subscribers, creates from publishers, a registry of who listens."""

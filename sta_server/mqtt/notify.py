@@ -1,0 +1,163 @@
+"""Notifications: committed changes rendered as GET would render them and published to every
+subscribed topic that they concern (entity set, navigation collection, entity, property, each with
+its own $select/$expand/$filter)."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from sta_server.model import REGISTRY, Kind
+from sta_server.mqtt.subscriptions import SubscriptionRegistry
+from sta_server.mqtt.topics import TopicRequest
+from sta_server.query.ast import Query
+from sta_server.service.context import RequestContext
+from sta_server.service.events import EntityChanged
+from sta_server.service.render import render_entities
+
+log = logging.getLogger(__name__)
+ORIGIN_PROPERTY = ("sta-origin", "server")  # MQTT v5 user property on every notification
+
+
+class Publisher(Protocol):
+    def publish_notification(self, topic: str, payload: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    request: TopicRequest
+    event: EntityChanged
+
+
+def base_topics(event: EntityChanged, version: str) -> Iterator[str]:
+    """The subscription paths (without query) an event concerns."""
+    entity_type = event.entity_type
+    prefix = f"v{version}"
+    entity = f"{prefix}/{entity_type.plural}({event.id})"
+    if event.change in ("created", "updated"):
+        yield f"{prefix}/{entity_type.plural}"
+        for link_name, target_id in event.related:
+            link = entity_type.link(link_name)
+            if link is not None and link.since <= version:
+                inverse = REGISTRY.inverse(link)
+                yield f"{prefix}/{REGISTRY.target(link).plural}({target_id})/{inverse.name}"
+    if event.change in ("updated", "deleted"):
+        yield entity
+    if event.change == "updated":
+        for name in event.fields:
+            yield f"{entity}/{name}"
+
+
+def deliveries(registry: SubscriptionRegistry, events: list[EntityChanged],
+               versions: tuple[str, ...]) -> list[Delivery]:
+    found = []
+    for event in events:
+        for version in versions:
+            if event.entity_type.since > version:
+                continue
+            for base in base_topics(event, version):
+                found.extend(Delivery(request, event) for request in registry.lookup(base))
+    return found
+
+
+class Notifier:
+    """An EventBus listener; renders and publishes on its own thread through a bounded queue
+    (a full queue blocks the committing request: back-pressure, never a dropped notification)."""
+
+    def __init__(self, engine: Engine, registry: SubscriptionRegistry, publisher: Publisher,
+                 root_url: str, default_top: int, queue_size: int = 10000) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.publisher = publisher
+        self.root_url = root_url
+        self.default_top = default_top
+        self.queue: queue.Queue[list[EntityChanged] | None] = queue.Queue(queue_size)
+        self.thread = threading.Thread(target=self._run, name="sta-notify", daemon=True)
+        self.published = 0
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+
+    def __call__(self, events: list[EntityChanged]) -> None:
+        if self.registry:
+            self.queue.put(events)
+
+    def drain(self) -> None:
+        """Wait until every queued batch has been published (tests, shutdown)."""
+        self.queue.join()
+
+    def _run(self) -> None:
+        while True:
+            events = self.queue.get()
+            try:
+                if events is None:
+                    return
+                self.publish(events)
+            except Exception:
+                log.exception("publishing notifications failed")
+            finally:
+                self.queue.task_done()
+
+    def publish(self, events: list[EntityChanged]) -> None:
+        found = deliveries(self.registry, events, ("1.0", "1.1"))
+        if not found:
+            return
+        payloads = self._render(found)
+        for delivery in found:
+            payload = payloads.get((delivery.request.topic, delivery.event.id))
+            if payload is not None:
+                self.publisher.publish_notification(delivery.request.topic, payload)
+                self.published += 1
+
+    def _render(self, found: list[Delivery]) -> dict[tuple[str, int], bytes]:
+        groups: dict[tuple[str, str, Query], list[Delivery]] = defaultdict(list)
+        payloads: dict[tuple[str, int], bytes] = {}
+        for delivery in found:
+            if delivery.event.change == "deleted":
+                payloads[(delivery.request.topic, delivery.event.id)] = self._deleted(delivery)
+                continue
+            request = delivery.request
+            key = (request.path.version, delivery.event.entity_type.name, self._query_of(request))
+            groups[key].append(delivery)
+        with self.engine.connect() as conn:
+            for (version, type_name, query), members in groups.items():
+                ctx = RequestContext(f"{self.root_url}/v{version}", version, self.default_top,
+                                     self.default_top)
+                ids = sorted({d.event.id for d in members})
+                rendered = render_entities(conn, REGISTRY.type(type_name), ids, query, ctx)
+                for delivery in members:
+                    entity = rendered.get(delivery.event.id)
+                    if entity is not None:
+                        payloads[(delivery.request.topic, delivery.event.id)] = self._payload(
+                            delivery.request, entity)
+        return payloads
+
+    @staticmethod
+    def _query_of(request: TopicRequest) -> Query:
+        if request.path.prop is not None:
+            return Query()
+        return Query(filter=request.query.filter, select=request.query.select, expand=request.query.expand)
+
+    @staticmethod
+    def _payload(request: TopicRequest, entity: dict[str, object]) -> bytes:
+        prop = request.path.prop
+        if prop is not None:
+            name = "@iot.id" if prop.kind is Kind.ID else prop.name
+            entity = {name: entity.get(name)}
+        return json.dumps(entity, separators=(",", ":")).encode()
+
+    def _deleted(self, delivery: Delivery) -> bytes:
+        event = delivery.event
+        link = f"{self.root_url}/v{delivery.request.path.version}/{event.entity_type.plural}({event.id})"
+        return json.dumps({"@iot.id": event.id, "@iot.selfLink": link, "@iot.deleted": True}).encode()
