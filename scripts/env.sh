@@ -37,6 +37,17 @@ sta_lock() {
     fi
     _STA_LOCK_FDS[$name]=$fd
 }
+# Run a command without the lock fds: daemons started under a lock (postgres, mosquitto,
+# services started by apt) would otherwise inherit the fd and hold the lock forever.
+sta_nolocks() {
+    (
+        local fd
+        for fd in "${_STA_LOCK_FDS[@]}"; do
+            exec {fd}>&-
+        done
+        "$@"
+    )
+}
 sta_unlock() {
     local name="$1" fd="${_STA_LOCK_FDS[$1]:-}"
     [[ -n "$fd" ]] || return 0
@@ -81,9 +92,13 @@ _sta_ensure_venv_locked() {
     if [[ "$want" != "$have" ]]; then
         sta_log "installing the project into $VENV (pip install -e '.[test]')"
         rm -f "$stamp"
-        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-            "$VENV/bin/python" -m pip install --quiet -e "${ROOT}[test]" </dev/null \
-            || { sta_die "pip install -e '${ROOT}[test]' failed"; return 1; }
+        mkdir -p "$RUN_DIR" || return 1
+        if ! PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+            "$VENV/bin/python" -m pip install -e "${ROOT}[test]" </dev/null >"$RUN_DIR/pip-install.log" 2>&1; then
+            tail -n 40 "$RUN_DIR/pip-install.log" >&2
+            sta_die "pip install -e '${ROOT}[test]' failed (full log: $RUN_DIR/pip-install.log)"
+            return 1
+        fi
         printf '%s\n' "$want" >"$stamp"
     fi
 }

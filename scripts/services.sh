@@ -45,9 +45,9 @@ _sta_as_root() {  # run a command as root (sudo when not root)
 _sta_pg_user() { if _sta_is_root; then echo postgres; else id -un; fi; }
 _sta_as_pg() {
     if _sta_is_root; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && sta_nolocks runuser -u postgres -- "$@")
     else
-        "$@"
+        sta_nolocks "$@"
     fi
 }
 
@@ -148,8 +148,8 @@ ensure_packages() {
     sta_lock apt || return 1
     local rc=0
     {
-        _sta_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null \
-            && _sta_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        sta_nolocks _sta_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null \
+            && sta_nolocks _sta_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
                 "${need[@]}" </dev/null
     } >&2 || rc=$?
     sta_unlock apt
@@ -384,7 +384,7 @@ _sta_start_mosquitto_locked() {
     fi
     sta_log "Mosquitto: starting the project broker on 127.0.0.1:$port (log $STA_MQTT_LOG)"
     rm -f "$STA_MQTT_PID"
-    if ! "$bin" -d -c "$STA_MQTT_CONF" </dev/null >>"$STA_MQTT_DIR/stderr.log" 2>&1; then
+    if ! sta_nolocks "$bin" -d -c "$STA_MQTT_CONF" </dev/null >>"$STA_MQTT_DIR/stderr.log" 2>&1; then
         tail -n 20 "$STA_MQTT_DIR/stderr.log" "$STA_MQTT_LOG" >&2 2>/dev/null
         sta_die "mosquitto failed to start"
         return 1
@@ -415,7 +415,10 @@ start_mosquitto() {
     if [[ -n "$ext" ]]; then
         STA_MQTT_URL="$ext"
         export STA_MQTT_URL
-        sta_log "Mosquitto: using the configured broker $(sta_redact_url "$STA_MQTT_URL")"
+        case "${ext,,}" in
+            off | none) sta_log "MQTT: disabled (STA_MQTT_URL=$ext)" ;;
+            *) sta_log "Mosquitto: using the configured broker $(sta_redact_url "$STA_MQTT_URL")" ;;
+        esac
         return 0
     fi
     sta_lock mqtt || return 1

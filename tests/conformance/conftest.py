@@ -69,5 +69,7 @@ def world(client: FlaskClient) -> dict[str, int]:
         "ObservedProperty": one(f"Datastreams({datastream['@iot.id']})/ObservedProperty"),
         "Observation": observation["@iot.id"],
         "MultiObservation": multi_observation["@iot.id"],
+        "MultiSensor": one(f"MultiDatastreams({multi['@iot.id']})/Sensor"),
+        "MultiObservedProperty": one(f"MultiDatastreams({multi['@iot.id']})/ObservedProperties"),
         "FeatureOfInterest": one(f"Observations({observation['@iot.id']})/FeatureOfInterest"),
     }

@@ -42,17 +42,18 @@ NAVIGATION = [
     ("Datastream", "Thing", "Thing"), ("Datastream", "Sensor", "Sensor"),
     ("Datastream", "ObservedProperty", "ObservedProperty"),
     ("Datastream", "Observations", "Observation"),
-    ("MultiDatastream", "Thing", "Thing"), ("MultiDatastream", "Sensor", "Sensor"),
-    ("MultiDatastream", "ObservedProperties", "ObservedProperty"),
+    ("MultiDatastream", "Thing", "Thing"), ("MultiDatastream", "Sensor", "MultiSensor"),
+    ("MultiDatastream", "ObservedProperties", "MultiObservedProperty"),
     ("MultiDatastream", "Observations", "MultiObservation"),
-    ("Sensor", "Datastreams", "Datastream"), ("Sensor", "MultiDatastreams", "MultiDatastream"),
+    ("Sensor", "Datastreams", "Datastream"), ("MultiSensor", "MultiDatastreams", "MultiDatastream"),
     ("ObservedProperty", "Datastreams", "Datastream"),
-    ("ObservedProperty", "MultiDatastreams", "MultiDatastream"),
+    ("MultiObservedProperty", "MultiDatastreams", "MultiDatastream"),
     ("Observation", "Datastream", "Datastream"), ("Observation", "FeatureOfInterest", "FeatureOfInterest"),
     ("FeatureOfInterest", "Observations", "Observation"),
 ]
 PLURALS = {name: plural for name, (plural, _, _) in ENTITIES.items()}
-PLURALS["MultiObservation"] = "Observations"
+PLURALS.update(MultiObservation="Observations", MultiSensor="Sensors",
+               MultiObservedProperty="ObservedProperties")
 
 
 def _url(kind: str, ident: int) -> str:
@@ -72,11 +73,17 @@ def _assert_error(body: dict) -> None:
 # --- service root ------------------------------------------------------------------------------
 
 def test_service_root_lists_every_entity_set_with_its_url(client: FlaskClient) -> None:
-    body = get(client, "")
+    body = get(client, "")  # `/v1.1/`; `/v1.1` is the same document
     urls = {item["name"]: item["url"] for item in body["value"]}
     for plural, _, _ in ENTITIES.values():
         assert urls[plural] == f"{BASE}/{plural}"
     assert all(url == f"{BASE}/{name}" for name, url in urls.items())
+
+
+def test_service_root_without_trailing_slash(client: FlaskClient) -> None:
+    response = client.get("/v1.1")
+    assert response.status_code == 200
+    assert response.get_json() == get(client, "")
 
 
 def test_service_root_lists_conformance_classes(client: FlaskClient) -> None:
