@@ -39,6 +39,7 @@ class Settings:
     statement_timeout_ms: int = 30000
     mqtt_client_id: str = "sta-server"
     mqtt_notify_qos: int = 1
+    mqtt_shared_group: str | None = None  # spread creates over processes ($share/<group>/…)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +64,7 @@ class Settings:
             statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
             mqtt_client_id=get("STA_MQTT_CLIENT_ID") or defaults.mqtt_client_id,
             mqtt_notify_qos=int(get("STA_MQTT_NOTIFY_QOS") or defaults.mqtt_notify_qos),
+            mqtt_shared_group=get("STA_MQTT_SHARED_GROUP"),
         )
         settings.validate()
         return settings

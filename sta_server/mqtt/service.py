@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 CREATE_TOPICS = ("v1.1/#", "v1.0/#")
 
 
+def create_subscriptions(shared_group: str | None) -> list[tuple[str, SubscribeOptions]]:
+    """Creates come in on the version topics: No Local for one process; for several, a shared
+    subscription (where No Local is a protocol error; own messages are dropped by user property)."""
+    if shared_group:
+        return [(f"$share/{shared_group}/{t}", SubscribeOptions(qos=1)) for t in CREATE_TOPICS]
+    return [(t, SubscribeOptions(qos=1, noLocal=True)) for t in CREATE_TOPICS]
+
+
 class MqttService:
     def __init__(self, settings: Settings, engine: Engine, bus: EventBus) -> None:
         assert settings.mqtt_url is not None
@@ -26,7 +34,7 @@ class MqttService:
         self.registry = SubscriptionRegistry()
         self.ingest = Ingest(engine, bus)
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in LOG_TOPICS]
-        subscriptions += [(t, SubscribeOptions(qos=1, noLocal=True)) for t in CREATE_TOPICS]
+        subscriptions += create_subscriptions(settings.mqtt_shared_group)
         self.connection = MqttConnection(settings.mqtt_url, settings.mqtt_client_id, subscriptions,
                                          self._on_message, notify_qos=settings.mqtt_notify_qos)
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,

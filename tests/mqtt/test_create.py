@@ -72,3 +72,12 @@ def test_many_messages_are_stored_in_batches(http: FlaskClient, mqtt: MqttTestCl
     assert mqtt_service.ingest.stats.batches < 300
     count = http.get(f"/v1.1/Datastreams({stream})/Observations?$count=true&$top=0").get_json()["@iot.count"]
     assert count == 300
+
+
+def test_shared_group_spreads_creates_without_no_local() -> None:
+    from sta_server.mqtt.service import create_subscriptions
+
+    shared = create_subscriptions("sta")
+    assert [topic for topic, _ in shared] == ["$share/sta/v1.1/#", "$share/sta/v1.0/#"]
+    assert not any(options.noLocal for _, options in shared)
+    assert all(options.noLocal for _, options in create_subscriptions(None))
