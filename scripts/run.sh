@@ -29,7 +29,8 @@ root_url="${STA_SERVICE_ROOT_URL:-http://$host:$port}"
     echo "  SensorThings API : ${root_url%/}/v1.1   (listening on $host:$port)"
     echo "  database         : $(sta_redact_url "$STA_DATABASE_URL")"
     echo "  MQTT broker      : $(sta_redact_url "$STA_MQTT_URL")"
-    echo "  run dir          : $RUN_DIR   (scripts: source scripts/env.sh scripts/services.sh; stop_services)"
+    echo "  run dir          : $RUN_DIR"
+    echo "  stop services    : bash -c 'source scripts/env.sh && source scripts/services.sh && stop_services'"
     echo
 } >&2
 

@@ -275,7 +275,7 @@ start_postgres() {
         export STA_DATABASE_URL
         sta_log "PostgreSQL: using the configured database $(sta_redact_url "$STA_DATABASE_URL")"
         if command -v psql >/dev/null 2>&1 \
-            && ! psql -X -tAc "select 1 from pg_available_extensions where name = 'postgis'" \
+            && ! PGCONNECT_TIMEOUT=5 psql -X -tAc "select 1 from pg_available_extensions where name = 'postgis'" \
                 "$(_sta_libpq_url "$STA_DATABASE_URL")" 2>/dev/null | grep -q 1; then
             sta_log "warning: could not confirm that PostGIS is available on that server"
         fi
