@@ -36,6 +36,9 @@ def _http_error(error: HTTPException) -> Response:
     body.code = _HTTP_CODES.get(status, error.name.replace(" ", ""))
     response = jsonify(body.to_json())
     response.status_code = status
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value  # e.g. `Allow` on 405
     return response
 
 

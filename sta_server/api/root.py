@@ -12,6 +12,8 @@ CONFORMANCE = (
     SPEC + "request-data",
     SPEC + "create-update-delete",
     SPEC + "multi-datastream",
+    SPEC + "data-array/data-array",
+    SPEC + "batch-request/batch-request",
 )
 
 

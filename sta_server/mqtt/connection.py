@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
@@ -16,7 +17,7 @@ from sta_server.mqtt.notify import ORIGIN_PROPERTY
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[paho.Client, paho.MQTTMessage], None]
+MessageHandler = Callable[[paho.Client, Any, paho.MQTTMessage], None]
 
 
 def broker_address(url: str) -> tuple[str, int, str | None, str | None, bool]:
@@ -48,9 +49,9 @@ class MqttConnection:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = on_message
-        self._connect_properties = Properties(PacketTypes.CONNECT)
+        self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         self._connect_properties.SessionExpiryInterval = session_expiry_s
-        self._publish_properties = Properties(PacketTypes.PUBLISH)
+        self._publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         self._publish_properties.UserProperty = [ORIGIN_PROPERTY]
 
     def start(self, timeout_s: float = 10.0) -> None:

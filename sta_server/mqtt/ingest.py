@@ -10,12 +10,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sta_server.errors import BadRequest, MethodNotAllowed, StaError
 from sta_server.mqtt.topics import parse_topic
+from sta_server.query.ast import Query
+from sta_server.query.path import ResourcePath
+from sta_server.service.bulk import create_observations
 from sta_server.service.create import create
 from sta_server.service.events import EventBus, savepoint, transaction
 
@@ -85,7 +89,7 @@ class Ingest:
             try:
                 self.store(batch)
                 return
-            except DBAPIError as error:  # database down: keep the batch unacknowledged and retry
+            except OperationalError as error:  # database down: keep the batch unacknowledged and retry
                 log.warning("database unavailable for MQTT ingest (%s); retrying in %.1fs",
                             type(error).__name__, delay)
                 time.sleep(delay)
@@ -93,29 +97,64 @@ class Ingest:
 
     def store(self, batch: list[Incoming]) -> None:
         with transaction(self.engine, self.bus) as conn:
-            for message in batch:
-                try:
-                    with savepoint(conn):
-                        self._create(conn, message)
+            parsed = [self._parse(message) for message in batch]
+            outcomes = self._store_bulk(conn, parsed)
+            for message, request, outcome in zip(batch, parsed, outcomes, strict=True):
+                if isinstance(request, StaError):
+                    self._reject(message, request.code, request.message)
+                elif isinstance(outcome, StaError):
+                    self._reject(message, outcome.code, outcome.message)
+                elif outcome is None:
+                    self._store_one(conn, message, request)
+                else:
                     self.stats.accepted += 1
-                except StaError as error:
-                    self._reject(message, error.code, error.message)
         self.stats.batches += 1
         for message in batch:
             message.ack()
 
     @staticmethod
-    def _create(conn: object, message: Incoming) -> None:
+    def _parse(message: Incoming) -> tuple[ResourcePath, Any] | StaError:
         request = parse_topic(message.topic)
         if request is None:
-            raise MethodNotAllowed(f"'{message.topic}' is not a SensorThings collection topic")
-        if request.query != request.query.__class__() or not request.path.is_collection:
-            raise MethodNotAllowed("Entities are created by publishing to a collection topic")
+            return MethodNotAllowed(f"'{message.topic}' is not a SensorThings collection topic")
+        if request.query != Query() or not request.path.is_collection:
+            return MethodNotAllowed("Entities are created by publishing to a collection topic")
         try:
-            body = json.loads(message.payload)
+            return request.path, json.loads(message.payload)
         except (ValueError, UnicodeDecodeError) as error:
-            raise BadRequest(f"The message is not valid JSON: {error}") from None
-        create(conn, request.path, body)  # type: ignore[arg-type]
+            return BadRequest(f"The message is not valid JSON: {error}")
+
+    @staticmethod
+    def _store_bulk(conn: Connection, parsed: list[tuple[ResourcePath, Any] | StaError]
+                    ) -> list[int | StaError | None]:
+        """Observation creates in one multi-row insert; None marks what goes the generic way."""
+        indexes = [i for i, p in enumerate(parsed)
+                   if not isinstance(p, StaError) and p[0].entity_type.name == "Observation"]
+        outcomes: list[int | StaError | None] = [None] * len(parsed)
+        if not indexes:
+            return outcomes
+        items: list[tuple[ResourcePath | None, Any]] = []
+        for i in indexes:
+            request = parsed[i]
+            assert not isinstance(request, StaError)
+            items.append(request)
+        try:
+            with savepoint(conn):
+                result = create_observations(conn, items)
+        except IntegrityError:
+            log.warning("bulk insert conflicted (a stream or feature went away?); storing one by one")
+            return outcomes
+        for index, outcome in zip(indexes, result.outcomes, strict=True):
+            outcomes[index] = outcome
+        return outcomes
+
+    def _store_one(self, conn: Connection, message: Incoming, request: tuple[ResourcePath, Any]) -> None:
+        try:
+            with savepoint(conn):
+                create(conn, request[0], request[1])
+            self.stats.accepted += 1
+        except StaError as error:
+            self._reject(message, error.code, error.message)
 
     def _reject(self, message: Incoming, code: str, reason: str) -> None:
         self.stats.rejected += 1

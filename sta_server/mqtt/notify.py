@@ -57,7 +57,7 @@ def base_topics(event: EntityChanged, version: str) -> Iterator[str]:
 
 def deliveries(registry: SubscriptionRegistry, events: list[EntityChanged],
                versions: tuple[str, ...]) -> list[Delivery]:
-    found = []
+    found: list[Delivery] = []
     for event in events:
         for version in versions:
             if event.entity_type.since > version:

@@ -59,5 +59,5 @@ class MqttService:
         if is_own_message(message):
             self.connection.ack(mid, qos)
             return
-        self.ingest.submit(Incoming(message.topic, message.payload,
+        self.ingest.submit(Incoming(message.topic, bytes(message.payload),
                                     lambda: self.connection.ack(mid, qos)))

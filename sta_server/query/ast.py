@@ -108,6 +108,8 @@ class Expand:
 
     link: str
     query: Query = field(default_factory=lambda: Query())  # noqa: PLW0108 - Query is defined below
+    # The options as written (name -> text), for the nextLinks of expanded collections.
+    options: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -208,5 +208,6 @@ def parse_expand_option(
         if link.nested:
             own = [options["$expand"]] if "$expand" in options else []
             options["$expand"] = ",".join([*own, *link.nested])
-        expands.append(Expand(name, parse_query(options, default_top=default_top, max_top=max_top)))
+        query = parse_query(options, default_top=default_top, max_top=max_top)
+        expands.append(Expand(name, query, tuple(options.items())))
     return tuple(expands)

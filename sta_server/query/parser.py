@@ -12,7 +12,8 @@ Decisions worth knowing:
   BoolOp('and', Not(Compare('eq', a, b)), c), as FROST-Server reads it (OData lists `not` among
   the unary operators, which would give `(not a) eq b`, a comparison of a boolean nobody means).
   `not startswith(name, 'x')` and `not (a eq b)` are unaffected; `a eq not b` needs parentheses.
-* `@iot.id` as a member name is normalised to `id` (in $filter, $orderby and $select).
+* `@iot.id` as a member name is normalised to `id` (in $filter, $orderby and $select);
+  `@iot.selfLink` is kept as it is (only $select gives it a meaning).
 * Datetimes without offset are taken as UTC; durations with years or months are rejected.
 """
 from __future__ import annotations
@@ -127,6 +128,8 @@ def _literal(token: Token) -> Literal:
 
 def _segment(token: Token) -> str:
     if token.type == "AT_NAME":
+        if token == "@iot.selfLink":  # selectable ($select=@iot.selfLink), never a filter value
+            return str(token)
         if token != "@iot.id":
             raise _NodeError(f"Unknown member '{token!s}'", token)
         return "id"
@@ -146,7 +149,7 @@ class _Builder(Transformer[Token, Any]):
         return tuple(children)
 
     def order_item(self, children: list[Any]) -> OrderBy:
-        return OrderBy(children[0], children[1] == "desc")
+        return OrderBy(children[0], children[1] is not None and children[1].lower() == "desc")
 
     def select(self, children: list[Path]) -> tuple[Path, ...]:
         return tuple(children)

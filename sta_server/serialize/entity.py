@@ -39,7 +39,7 @@ _FORMATS: dict[Kind, Callable[..., Any]] = {
 }
 
 
-def serialize_value(prop: Property, row: Mapping[str, Any]) -> Any:
+def serialize_value(prop: Property, row: Mapping[Any, Any]) -> Any:
     values = [row[prop.name + suffix] for suffix in prop.kind.read_suffixes]
     fmt = _FORMATS.get(prop.kind)
     return fmt(*values) if fmt else values[0]
@@ -61,7 +61,7 @@ def keep_members(value: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
     return kept
 
 
-def serialize_entity(entity_type: EntityType, row: Mapping[str, Any], selection: Selection,
+def serialize_entity(entity_type: EntityType, row: Mapping[Any, Any], selection: Selection,
                      where: Links, extra: Mapping[str, Any] | None = None) -> JSON:
     """One entity as JSON. `extra` holds expanded links (`Datastreams`, `Datastreams@iot.count`…);
     an expanded link is written in place of its navigation link."""

@@ -25,8 +25,12 @@ class RequestContext:
     def links(self) -> Links:
         return Links(self.root)
 
-    def next_link(self, url_path: str, skip: int, top: int) -> str:
-        params = {k: v for k, v in self.params.items() if k not in ("$skip", "$top")}
+    def next_link(self, url_path: str, skip: int, top: int,
+                  options: Mapping[str, str] | None = None) -> str:
+        """The next page of `url_path` (below the root) with the same options (the request's own,
+        or those given: an expanded collection's)."""
+        given = self.params if options is None else options
+        params = {k: v for k, v in given.items() if k not in ("$skip", "$top")}
         params["$top"] = str(top)
         params["$skip"] = str(skip)
         return f"{self.root}/{url_path}?{urlencode(params, safe=_SAFE)}"

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from sta_server.errors import IncompleteEntity, MethodNotAllowed, NotFound
+from sta_server.errors import IncompleteEntity, InvalidEntity, MethodNotAllowed
 from sta_server.model import REGISTRY, EntityType, NavLink
 from sta_server.query.path import ResourcePath
 from sta_server.service import hooks
@@ -82,7 +82,7 @@ def resolve_one(conn: Connection, link: NavLink, value: JSON, version: str) -> i
     if is_reference(value):
         ident = reference_id(value, link.name)
         if not row_exists(conn, target, ident):
-            raise NotFound(f"No {target.name} with id {ident}", target=link.name)
+            raise InvalidEntity(f"No {target.name} with id {ident}", target=link.name)
         return ident
     return create_entity(conn, target, value, version)
 
@@ -98,7 +98,7 @@ def link_many(conn: Connection, entity_type: EntityType, ident: int, link: NavLi
         if is_reference(item):
             child = reference_id(item, link.name)
             if not row_exists(conn, target, child):
-                raise NotFound(f"No {target.name} with id {child}", target=link.name)
+                raise InvalidEntity(f"No {target.name} with id {child}", target=link.name)
             if inverse.fk is not None:
                 set_owner(conn, target, inverse.fk, child, ident)
         elif inverse.fk is not None:

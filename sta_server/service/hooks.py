@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
 from sta_server.errors import IncompleteEntity, InvalidEntity
-from sta_server.model import EntityType
+from sta_server.model import REGISTRY, EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
+from sta_server.service.events import EntityChanged, record
 from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
 from sta_server.swe_common import check_description, validate_task_parameters
@@ -30,11 +32,19 @@ def _observation_before(conn: Connection, parsed: ParsedBody) -> None:
         _check_multi_result(conn, values["multi_datastream_id"], values)
     if values.get("feature_of_interest_id") is None:
         table, stream = _stream_of(values)
-        feature = side_effects.thing_location_feature(conn, table, stream)
-        if feature is None:
-            raise IncompleteEntity("The Observation needs a FeatureOfInterest: its Thing has no Location",
-                                   target="FeatureOfInterest")
-        values["feature_of_interest_id"] = feature
+        values["feature_of_interest_id"] = generated_feature(conn, table, stream)
+
+
+def generated_feature(conn: Connection, stream_table: str, stream_id: int) -> int:
+    """The FeatureOfInterest of an Observation that names none (announced when new)."""
+    feature = side_effects.thing_location_feature(conn, stream_table, stream_id)
+    if feature is None:
+        raise IncompleteEntity("The Observation needs a FeatureOfInterest: its Thing has no Location",
+                               target="FeatureOfInterest")
+    ident, created = feature
+    if created:
+        record(conn, EntityChanged(REGISTRY.type("FeatureOfInterest"), ident, "created"))
+    return ident
 
 
 def _stream_of(values: dict[str, object]) -> tuple[str, int]:
@@ -67,7 +77,7 @@ def _multi_datastream_before(conn: Connection, parsed: ParsedBody) -> None:
         raise InvalidEntity(f"A MultiDatastream's observationType must be {COMPLEX_OBSERVATION}",
                             target="observationType")
     units, types = values.get("unit_of_measurements"), values.get("multi_observation_data_types")
-    properties = parsed.links.get("ObservedProperties", (None, []))[1]
+    properties: list[Any] = parsed.links.get("ObservedProperties", (None, []))[1]
     if units is not None and types is not None and not len(units) == len(types) == len(properties):
         raise InvalidEntity("unitOfMeasurements, multiObservationDataTypes and ObservedProperties "
                             "must have the same length", target="unitOfMeasurements")

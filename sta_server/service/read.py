@@ -25,6 +25,7 @@ def read(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext
     check_path(conn, path)
     if path.prop is not None:
         return _read_property(conn, path, ctx)
+    check_expands(path.entity_type, query.expand, ctx.version)
     if path.ref:
         query = Query(filter=query.filter, orderby=query.orderby, top=query.top, skip=query.skip,
                       count=query.count, select=REF_SELECTION_PATHS)
@@ -43,6 +44,14 @@ def check_path(conn: Connection, path: ResourcePath) -> None:
         assert ids is not None
         if not conn.execute(select(exists(ids))).scalar():
             raise NotFound(f"Nothing found at {prefix.url_path()}", target=prefix.url_path())
+
+
+def check_expands(entity_type: EntityType, expands: tuple[Expand, ...], version: str) -> None:
+    """400 for a bad $expand (or nested $select) even when there is nothing to expand."""
+    for expand in expands:
+        target = REGISTRY.target(resolve_expand(entity_type, expand, version))
+        resolve_select(target, expand.query.select, version)
+        check_expands(target, expand.query.expand, version)
 
 
 def single_id(conn: Connection, path: ResourcePath) -> int:
@@ -128,14 +137,15 @@ def _expand(conn: Connection, entity_type: EntityType, parent_ids: list[int],
             if query.count:
                 extras[parent][f"{link.name}@iot.count"] = counts.get(parent, 0)
             if len(members) > top:
-                base = f"{ctx.links.self_link(entity_type, parent)}/{link.name}"
-                extras[parent][f"{link.name}@iot.nextLink"] = base + f"?$top={top}&$skip={query.skip + top}"
+                path = f"{entity_type.plural}({parent})/{link.name}"
+                extras[parent][f"{link.name}@iot.nextLink"] = ctx.next_link(
+                    path, query.skip + top, top, dict(expand.options))
     return extras
 
 
 def _expand_counts(conn: Connection, link: Any, parent_ids: list[int], query: Query,
                    ctx: RequestContext) -> dict[int, int]:
     stmt = sql.expand_count_select(link, parent_ids, query, ctx.version)
-    return {row._parent: row._count for row in conn.execute(stmt)}
+    return {row._mapping["_parent"]: row._mapping["_count"] for row in conn.execute(stmt)}
 
 

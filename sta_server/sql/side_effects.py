@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, or_, select, update
 
 from sta_server.sql.tables import TABLES
 
@@ -19,9 +19,9 @@ historical = TABLES["historical_locations"]
 hist_links = TABLES["locations_historical_locations"]
 
 
-def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) -> int | None:
-    """The FeatureOfInterest generated from the Location of a stream's Thing: reused when it
-    exists, created otherwise. None when the Thing has no Location."""
+def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) -> tuple[int, bool] | None:
+    """The FeatureOfInterest generated from the Location of a stream's Thing, and whether it was
+    created now (else reused). None when the Thing has no Location."""
     streams = TABLES[stream_table]
     location = conn.execute(
         select(locations.c.id, locations.c.name, locations.c.description, locations.c.encoding_type,
@@ -36,12 +36,12 @@ def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) 
         select(features.c.id).where(features.c.source_location_id == location.id).limit(1)
     ).scalar()
     if found is not None:
-        return int(found)
+        return int(found), False
     return int(conn.execute(insert(features).values(
         name=location.name, description=location.description, encoding_type=location.encoding_type,
         feature=location.location, feature_geom=location.location_geom,
         source_location_id=location.id,
-    ).returning(features.c.id)).scalar_one())
+    ).returning(features.c.id)).scalar_one()), True
 
 
 def record_historical_location(conn: Connection, thing_id: int, location_ids: list[int],
@@ -68,9 +68,16 @@ def delete_orphan_historical_locations(conn: Connection) -> None:
 def extend_stream(conn: Connection, stream_table: str, stream_id: int, start: datetime,
                   end: datetime | None, result_time: datetime | None, feature_id: int) -> None:
     """Grow a stream's phenomenonTime, resultTime and observedArea by one new Observation."""
+    extend_stream_by(conn, stream_table, stream_id, start, end or start,
+                     (result_time, result_time) if result_time is not None else None, [feature_id])
+
+
+def extend_stream_by(conn: Connection, stream_table: str, stream_id: int, start: datetime, end: datetime,
+                     result_times: tuple[datetime, datetime] | None, feature_ids: list[int]) -> None:
+    """Grow a stream's extents to cover new Observations: one UPDATE, skipped when nothing grows."""
     streams = TABLES[stream_table]
-    end = end or start
-    geometry = select(features.c.feature_geom).where(features.c.id == feature_id).scalar_subquery()
+    geometry = select(geo.ST_Collect(features.c.feature_geom)).where(
+        features.c.id.in_(feature_ids)).scalar_subquery()
     values: dict[str, Any] = {
         "phenomenon_time_start": func.least(streams.c.phenomenon_time_start, start),
         "phenomenon_time_end": func.greatest(streams.c.phenomenon_time_end, end),
@@ -78,18 +85,16 @@ def extend_stream(conn: Connection, stream_table: str, stream_id: int, start: da
             geo.ST_ConvexHull(geo.ST_Collect(streams.c.observed_area, geometry)),
             streams.c.observed_area, geo.ST_ConvexHull(geometry)),
     }
-    if result_time is not None:
-        values["result_time_start"] = func.least(streams.c.result_time_start, result_time)
-        values["result_time_end"] = func.greatest(streams.c.result_time_end, result_time)
-    covered = and_(streams.c.observed_area.is_not(None),
-                   func.ST_Covers(streams.c.observed_area, geometry))
-    changes_needed = or_(
-        streams.c.phenomenon_time_start.is_(None), streams.c.phenomenon_time_start > start,
-        streams.c.phenomenon_time_end < end, ~func.coalesce(covered, False),
-        *([streams.c.result_time_start.is_(None), streams.c.result_time_start > result_time,
-           streams.c.result_time_end < result_time] if result_time is not None else []),
-    )
-    conn.execute(update(streams).where(streams.c.id == stream_id, changes_needed).values(values))
+    grows = [streams.c.phenomenon_time_start.is_(None), streams.c.phenomenon_time_start > start,
+             streams.c.phenomenon_time_end < end,
+             ~func.coalesce(func.ST_Covers(streams.c.observed_area, geometry), False)]
+    if result_times is not None:
+        low, high = result_times
+        values["result_time_start"] = func.least(streams.c.result_time_start, low)
+        values["result_time_end"] = func.greatest(streams.c.result_time_end, high)
+        grows += [streams.c.result_time_start.is_(None), streams.c.result_time_start > low,
+                  streams.c.result_time_end < high]
+    conn.execute(update(streams).where(streams.c.id == stream_id, or_(*grows)).values(values))
 
 
 def recompute_streams(conn: Connection, stream_table: str, stream_ids: set[int]) -> None:

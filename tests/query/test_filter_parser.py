@@ -190,6 +190,8 @@ ORDERBY = [
     ("Datastream/name desc,id", (OrderBy(p("Datastream", "name"), True), OrderBy(p("id")))),
     ("a add b", (OrderBy(Arith("add", p("a"), p("b"))),)),
     ("description", (OrderBy(p("description")),)),
+    ("name ASC, id DESC", (OrderBy(p("name")), OrderBy(p("id"), True))),
+    ("name Desc", (OrderBy(p("name"), True),)),
 ]
 
 
@@ -202,6 +204,7 @@ SELECT = [
     ("id,name,properties/radialId,Datastreams",
      (p("id"), p("name"), p("properties", "radialId"), p("Datastreams"))),
     ("@iot.id, name", (p("id"), p("name"))),
+    ("@iot.selfLink,name", (p("@iot.selfLink"), p("name"))),
     ("result", (p("result"),)),
 ]
 

@@ -1,0 +1,178 @@
+"""Observations in bulk: one multi-row INSERT for a batch, with every side effect a single POST has
+(generated FeaturesOfInterest, stream extents once per stream, events). Used by MQTT ingest and
+CreateObservations; anything it does not handle (deep inserts) goes the generic way."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from sta_server.errors import IncompleteEntity, InvalidEntity, NotFound, StaError
+from sta_server.model import REGISTRY
+from sta_server.query.path import ResourcePath
+from sta_server.service.body import is_reference, parse_body, reference_id
+from sta_server.service.events import EntityChanged, record
+from sta_server.service.hooks import generated_feature
+from sta_server.sql import side_effects
+from sta_server.sql.bulk import copy_rows
+from sta_server.sql.tables import TABLES
+
+OBSERVATION = REGISTRY.type("Observation")
+_STREAM_LINKS = {"Datastream": "datastreams", "MultiDatastream": "multi_datastreams"}
+_observations = TABLES["observations"]
+
+
+@dataclass
+class Pending:
+    index: int
+    values: dict[str, Any]
+    stream: tuple[str, int]
+
+
+@dataclass
+class BulkResult:
+    """Per item: the new id, an error, or None when the item needs the generic path."""
+
+    outcomes: list[int | StaError | None] = field(default_factory=list)
+
+
+def stream_of(path: ResourcePath | None, body: Any) -> tuple[str, int] | None:
+    """The (table, id) of the stream an Observation create targets, from its path or body."""
+    if path is not None and len(path.steps) == 2 and path.steps[0].id is not None:
+        table = _STREAM_LINKS.get(path.steps[0].entity_type.name)
+        if table and path.last.link is not None and path.last.link.name == "Observations":
+            return table, path.steps[0].id
+    if isinstance(body, dict):
+        for name, table in _STREAM_LINKS.items():
+            if is_reference(body.get(name)):
+                return table, reference_id(body[name], name)
+    return None
+
+
+def _simple(body: Any) -> bool:
+    """No deep insert: links are references only."""
+    return isinstance(body, dict) and all(
+        is_reference(body[name]) for name in ("Datastream", "MultiDatastream", "FeatureOfInterest")
+        if name in body)
+
+
+def create_observations(conn: Connection, items: list[tuple[ResourcePath | None, Any]],
+                        version: str = "1.1") -> BulkResult:
+    result = BulkResult([None] * len(items))
+    pending: list[Pending] = []
+    for index, (path, body) in enumerate(items):
+        try:
+            stream = stream_of(path, body)
+            if stream is None or not _simple(body) or (path is not None and len(path.steps) > 2):
+                continue
+            pending.append(Pending(index, _parse(body, version), stream))
+        except StaError as error:
+            result.outcomes[index] = error
+    pending = _check_streams(conn, pending, result)
+    pending = _with_features(conn, pending, result)
+    if pending:
+        _insert(conn, pending, result)
+    return result
+
+
+def _parse(body: dict[str, Any], version: str) -> dict[str, Any]:
+    fields = {k: v for k, v in body.items() if k not in _STREAM_LINKS}
+    parsed = parse_body(OBSERVATION, fields, version)
+    values = parsed.values
+    if "FeatureOfInterest" in parsed.links:
+        values["feature_of_interest_id"] = reference_id(parsed.links["FeatureOfInterest"][1], "FeatureOfInterest")
+    if values.get("phenomenon_time_start") is None:
+        values["phenomenon_time_start"] = datetime.now(UTC)
+    if "result_number" not in values and "result_json" not in values:
+        raise IncompleteEntity("Observation needs 'result'", target="result")
+    return values
+
+
+def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for item in pending:
+        wanted[item.stream[0]].add(item.stream[1])
+    found: dict[tuple[str, int], Any] = {}
+    for table_name, ids in wanted.items():
+        table = TABLES[table_name]
+        columns = [table.c.id]
+        if table_name == "multi_datastreams":
+            columns.append(table.c.multi_observation_data_types)
+        for row in conn.execute(select(*columns).where(table.c.id.in_(ids))):
+            found[(table_name, row[0])] = row[1] if len(row) > 1 else None
+    kept = []
+    for item in pending:
+        if item.stream not in found:
+            result.outcomes[item.index] = NotFound(f"No {item.stream[0][:-1]} with id {item.stream[1]}")
+        elif item.stream[0] == "multi_datastreams" and not _fits(item.values, found[item.stream]):
+            result.outcomes[item.index] = InvalidEntity(
+                "The result of a MultiDatastream Observation must be an array with one value per "
+                "ObservedProperty", target="result")
+        else:
+            kept.append(item)
+    return kept
+
+
+def _fits(values: dict[str, Any], data_types: Any) -> bool:
+    result = values.get("result_json")
+    return isinstance(result, list) and len(result) == len(data_types or [])
+
+
+def _with_features(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
+    generated: dict[tuple[str, int], int | IncompleteEntity] = {}
+    given = {item.values["feature_of_interest_id"] for item in pending
+             if item.values.get("feature_of_interest_id") is not None}
+    features = TABLES["features"]
+    existing = {r[0] for r in conn.execute(select(features.c.id).where(features.c.id.in_(given)))} if given else set()
+    kept = []
+    for item in pending:
+        feature = item.values.get("feature_of_interest_id")
+        if feature is None:
+            if item.stream not in generated:
+                try:
+                    generated[item.stream] = generated_feature(conn, *item.stream)
+                except IncompleteEntity as error:
+                    generated[item.stream] = error
+            feature = generated[item.stream]
+            if isinstance(feature, IncompleteEntity):
+                result.outcomes[item.index] = feature
+                continue
+            item.values["feature_of_interest_id"] = feature
+        elif feature not in existing:
+            result.outcomes[item.index] = NotFound(f"No FeatureOfInterest with id {feature}")
+            continue
+        kept.append(item)
+    return kept
+
+
+_COLUMNS = [c.name for c in _observations.c if c.name != "id"]
+
+
+def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> None:
+    rows = []
+    for item in pending:
+        row = {column: item.values.get(column) for column in _COLUMNS}
+        row["datastream_id" if item.stream[0] == "datastreams" else "multi_datastream_id"] = item.stream[1]
+        rows.append(row)
+    ids = copy_rows(conn, _observations, rows)
+    by_stream: dict[tuple[str, int], list[Pending]] = defaultdict(list)
+    for item, ident in zip(pending, ids, strict=True):
+        result.outcomes[item.index] = ident
+        by_stream[item.stream].append(item)
+        link = "Datastream" if item.stream[0] == "datastreams" else "MultiDatastream"
+        related = ((link, item.stream[1]), ("FeatureOfInterest", item.values["feature_of_interest_id"]))
+        record(conn, EntityChanged(OBSERVATION, ident, "created", related=related))
+    for stream, members in by_stream.items():
+        _extend(conn, stream, members)
+
+
+def _extend(conn: Connection, stream: tuple[str, int], members: list[Pending]) -> None:
+    starts = [m.values["phenomenon_time_start"] for m in members]
+    ends = [m.values.get("phenomenon_time_end") or m.values["phenomenon_time_start"] for m in members]
+    result_times = [m.values["result_time"] for m in members if m.values.get("result_time") is not None]
+    features = sorted({m.values["feature_of_interest_id"] for m in members})
+    side_effects.extend_stream_by(conn, stream[0], stream[1], min(starts), max(ends),
+                                  (min(result_times), max(result_times)) if result_times else None, features)
