@@ -26,11 +26,14 @@ class RequestContext:
         return Links(self.root)
 
     def next_link(self, url_path: str, skip: int, top: int,
-                  options: Mapping[str, str] | None = None) -> str:
+                  options: Mapping[str, str] | None = None, skiptoken: str | None = None) -> str:
         """The next page of `url_path` (below the root) with the same options (the request's own,
         or those given: an expanded collection's)."""
         given = self.params if options is None else options
-        params = {k: v for k, v in given.items() if k not in ("$skip", "$top")}
+        params = {k: v for k, v in given.items() if k not in ("$skip", "$top", "$skiptoken")}
         params["$top"] = str(top)
-        params["$skip"] = str(skip)
+        if skiptoken is not None:
+            params["$skiptoken"] = skiptoken
+        elif skip:
+            params["$skip"] = str(skip)
         return f"{self.root}/{url_path}?{urlencode(params, safe=_SAFE)}"

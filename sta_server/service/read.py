@@ -16,6 +16,7 @@ from sta_server.query.validate import resolve_expand, resolve_select
 from sta_server.serialize.entity import JSON, serialize_entity, serialize_value
 from sta_server.service.context import RequestContext
 from sta_server.sql import select as sql
+from sta_server.sql.keyset import encode_token
 
 REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
 
@@ -73,10 +74,20 @@ def read_collection(conn: Connection, path: ResourcePath, query: Query, ctx: Req
     if query.count:
         body["@iot.count"] = conn.execute(sql.count_select(path, query)).scalar_one()
     if len(rows) > top:
+        body["@iot.nextLink"] = _next_page(path, query, ctx, rows[top - 1] if top else None, top)
         rows = rows[:top]
-        body["@iot.nextLink"] = ctx.next_link(path.url_path(), query.skip + top, top)
     body["value"] = serialize_rows(conn, entity_type, rows, selection, query.expand, ctx)
     return body
+
+
+def _next_page(path: ResourcePath, query: Query, ctx: RequestContext, last: RowMapping | None,
+               top: int) -> str:
+    """A key-set nextLink (`$skiptoken`) when the order allows it, else one with a larger `$skip`."""
+    keys = sql.page_keys(path, query)
+    token = encode_token(keys, last) if keys is not None and last is not None else None
+    if token is None:
+        return ctx.next_link(path.url_path(), query.skip + top, top)
+    return ctx.next_link(path.url_path(), 0, top, skiptoken=token)
 
 
 def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> JSON:

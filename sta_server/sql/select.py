@@ -5,12 +5,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Select, func, over, select
 
+from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType, Kind, NavLink, Property
 from sta_server.model.selection import Selection
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
 from sta_server.sql.columns import read_columns
 from sta_server.sql.filters import compile_filter, compile_order
+from sta_server.sql.keyset import SortKey, after_token, key_labels, sort_keys
 from sta_server.sql.relations import parent_join, related_ids, table_of
 
 
@@ -57,8 +59,21 @@ def collection_select(path: ResourcePath, query: Query, selection: Selection, to
     if ids is not None:
         stmt = stmt.where(table.c.id.in_(ids))
     stmt = _apply_options(stmt, entity_type, table, query, path.version)
+    keys = sort_keys(query.orderby, entity_type, table, path.version)
+    if keys is not None:
+        stmt = stmt.add_columns(*key_labels(keys))
+        if query.skiptoken:
+            stmt = stmt.where(after_token(keys, query.skiptoken))
+    elif query.skiptoken:
+        raise InvalidQuery("$skiptoken only pages queries ordered by plain properties", target="$skiptoken")
     stmt = stmt.order_by(*_order_by(entity_type, table, query, path.version))
     return stmt.offset(query.skip).limit(top + 1)
+
+
+def page_keys(path: ResourcePath, query: Query) -> list[SortKey] | None:
+    """The sort keys of a collection page when it can be paged by key (see sql/keyset.py)."""
+    entity_type = path.entity_type
+    return sort_keys(query.orderby, entity_type, table_of(entity_type), path.version)
 
 
 def count_select(path: ResourcePath, query: Query) -> Select[Any]:
