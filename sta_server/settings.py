@@ -25,6 +25,14 @@ def _optional(value: str | None, default: str | None) -> str | None:
     return value or default
 
 
+def _count_threshold(mode: str | None, exact_up_to: str | None) -> int | None:
+    if mode in (None, "", "exact"):
+        return None
+    if mode != "estimate":
+        raise ValueError("STA_COUNT_MODE must be 'exact' or 'estimate'")
+    return int(exact_up_to or 10000)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -37,6 +45,7 @@ class Settings:
     log_level: str = "INFO"
     db_pool_size: int = 10
     statement_timeout_ms: int = 30000
+    count_estimate_threshold: int | None = None  # STA_COUNT_MODE=estimate (threshold STA_COUNT_EXACT_UP_TO)
     mqtt_client_id: str = "sta-server"
     mqtt_notify_qos: int = 1
     mqtt_shared_group: str | None = None  # spread creates over processes ($share/<group>/…)
@@ -62,6 +71,7 @@ class Settings:
             log_level=(get("STA_LOG_LEVEL") or defaults.log_level).upper(),
             db_pool_size=int(get("STA_DB_POOL_SIZE") or defaults.db_pool_size),
             statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
+            count_estimate_threshold=_count_threshold(get("STA_COUNT_MODE"), get("STA_COUNT_EXACT_UP_TO")),
             mqtt_client_id=get("STA_MQTT_CLIENT_ID") or defaults.mqtt_client_id,
             mqtt_notify_qos=int(get("STA_MQTT_NOTIFY_QOS") or defaults.mqtt_notify_qos),
             mqtt_shared_group=get("STA_MQTT_SHARED_GROUP"),

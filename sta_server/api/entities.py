@@ -38,7 +38,7 @@ def parse_version(text: str) -> str:
 def _context(version: str, params: dict[str, str]) -> RequestContext:
     settings: Settings = current_app.config["STA_SETTINGS"]
     return RequestContext(f"{settings.base_url}/v{version}", version, settings.default_top,
-                          settings.max_top, params)
+                          settings.max_top, params, settings.count_estimate_threshold)
 
 
 def app_engine() -> Engine:

@@ -20,6 +20,7 @@ class RequestContext:
     default_top: int
     max_top: int
     params: Mapping[str, str] = field(default_factory=dict)
+    count_estimate_threshold: int | None = None  # None: exact counts
 
     @property
     def links(self) -> Links:

@@ -16,6 +16,7 @@ from sta_server.query.validate import resolve_expand, resolve_select
 from sta_server.serialize.entity import JSON, serialize_entity, serialize_value
 from sta_server.service.context import RequestContext
 from sta_server.sql import select as sql
+from sta_server.sql.estimate import estimated_count
 from sta_server.sql.keyset import encode_token
 
 REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
@@ -72,12 +73,19 @@ def read_collection(conn: Connection, path: ResourcePath, query: Query, ctx: Req
     rows = conn.execute(sql.collection_select(path, query, selection, top)).mappings().all()
     body: JSON = {}
     if query.count:
-        body["@iot.count"] = conn.execute(sql.count_select(path, query)).scalar_one()
+        body["@iot.count"] = count_matching(conn, path, query, ctx)
     if len(rows) > top:
         body["@iot.nextLink"] = _next_page(path, query, ctx, rows[top - 1] if top else None, top)
         rows = rows[:top]
     body["value"] = serialize_rows(conn, entity_type, rows, selection, query.expand, ctx)
     return body
+
+
+def count_matching(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> int:
+    """`@iot.count`: exact, or in estimate mode exact up to the threshold and estimated beyond."""
+    if ctx.count_estimate_threshold is None:
+        return int(conn.execute(sql.count_select(path, query)).scalar_one())
+    return estimated_count(conn, sql.matching_ids(path, query), ctx.count_estimate_threshold)
 
 
 def _next_page(path: ResourcePath, query: Query, ctx: RequestContext, last: RowMapping | None,

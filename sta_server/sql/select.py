@@ -77,9 +77,14 @@ def page_keys(path: ResourcePath, query: Query) -> list[SortKey] | None:
 
 
 def count_select(path: ResourcePath, query: Query) -> Select[Any]:
+    return select(func.count()).select_from(matching_ids(path, query).subquery())
+
+
+def matching_ids(path: ResourcePath, query: Query) -> Select[Any]:
+    """The ids of the collection's entities that pass $filter (no order, no paging)."""
     entity_type = path.entity_type
     table = table_of(entity_type)
-    stmt = select(func.count()).select_from(table)
+    stmt = select(table.c.id)
     ids = path_ids(path)
     if ids is not None:
         stmt = stmt.where(table.c.id.in_(ids))
