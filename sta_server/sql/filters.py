@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import Column, ColumnElement, FromClause, and_, exists, false, func, literal, not_, or_, select
 
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType
@@ -162,5 +162,13 @@ def compile_order(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, tab
                 froms = [alias for alias, _ in compiler.scope]
                 query = select(expr).select_from(*froms).where(*[c for _, c in compiler.scope])
                 key = query.limit(1).scalar_subquery()
-            keys.append(key.desc().nulls_last() if item.descending else key.asc().nulls_first())
+            keys.append(_ordered(key, item.descending))
     return keys
+
+
+def _ordered(key: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
+    """Nulls count as smallest. A NOT NULL column gets no NULLS clause, so that an index on it
+    serves the order (PostgreSQL matches index order only with its default null placement)."""
+    if isinstance(key, Column) and not key.nullable:
+        return key.desc() if descending else key.asc()
+    return key.desc().nulls_last() if descending else key.asc().nulls_first()

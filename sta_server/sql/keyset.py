@@ -30,7 +30,8 @@ class SortKey:
 
 def sort_keys(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: FromClause,
               version: str) -> list[SortKey] | None:
-    """The order as plain columns (with `id` last as tie-breaker), or None when it is not."""
+    """The order as plain columns (with `id` last as tie-breaker, in the last key's direction, as
+    select.py orders), or None when it is not."""
     keys = []
     for item in orderby:
         if not isinstance(item.expr, ast.Path) or len(item.expr.segments) != 1:
@@ -40,7 +41,8 @@ def sort_keys(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: 
             return None
         keys.append(SortKey(value_expr(prop, table), item.descending, prop.kind.is_time))
     if not any(k.expr is table.c.id for k in keys):
-        keys.append(SortKey(table.c.id, False, False))
+        last_descending = bool(orderby) and orderby[-1].descending
+        keys.append(SortKey(table.c.id, last_descending, False))
     return keys
 
 

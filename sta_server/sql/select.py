@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, func, over, select
+from sqlalchemy import ColumnElement, FromClause, Select, and_, func, over, select
 
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType, Kind, NavLink, Property
@@ -42,8 +42,32 @@ def _apply_options(stmt: Select[Any], entity_type: EntityType, table: FromClause
 
 def _order_by(entity_type: EntityType, table: FromClause, query: Query,
               version: str) -> list[ColumnElement[Any]]:
+    """The $orderby keys, then `id` in the direction of the last key, so that an index on
+    (stream, phenomenonTime, id) serves `phenomenonTime desc` without a sort."""
     order = compile_order(query.orderby, entity_type, table, version)
-    return [*order, table.c.id.asc()]
+    last_descending = bool(query.orderby) and query.orderby[-1].descending
+    return [*order, table.c.id.desc() if last_descending else table.c.id.asc()]
+
+
+def path_condition(path: ResourcePath, table: FromClause) -> ColumnElement[bool] | None:
+    """The condition that a row of `table` (the path's last type) lies on the path. A navigation
+    held by the target's own foreign key (`Datastreams(1)/Observations`) becomes
+    `datastream_id = 1`, not an IN over the target table, so its index serves order and limit."""
+    last = path.last
+    if last.link is None:
+        return table.c.id == last.id if last.id is not None else None
+    inverse = REGISTRY.inverse(last.link)
+    if not last.link.via or inverse.fk is None:
+        ids = path_ids(path)
+        return table.c.id.in_(ids) if ids is not None else None
+    parent = ResourcePath(path.version, path.steps[:-1])
+    parent_last = parent.last
+    if parent_last.link is None and parent_last.id is not None:
+        condition = table.c[inverse.fk] == parent_last.id
+    else:
+        parent_ids = path_ids(parent)
+        condition = table.c[inverse.fk].in_(parent_ids) if parent_ids is not None else table.c[inverse.fk].is_not(None)
+    return condition if last.id is None else and_(condition, table.c.id == last.id)
 
 
 def collection_select(path: ResourcePath, query: Query, selection: Selection, top: int,
@@ -55,9 +79,9 @@ def collection_select(path: ResourcePath, query: Query, selection: Selection, to
     table = table_of(entity_type)
     stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)),
                   *_link_key_columns(table, link_keys))
-    ids = path_ids(path)
-    if ids is not None:
-        stmt = stmt.where(table.c.id.in_(ids))
+    condition = path_condition(path, table)
+    if condition is not None:
+        stmt = stmt.where(condition)
     stmt = _apply_options(stmt, entity_type, table, query, path.version)
     keys = sort_keys(query.orderby, entity_type, table, path.version)
     if keys is not None:
@@ -85,9 +109,9 @@ def matching_ids(path: ResourcePath, query: Query) -> Select[Any]:
     entity_type = path.entity_type
     table = table_of(entity_type)
     stmt = select(table.c.id)
-    ids = path_ids(path)
-    if ids is not None:
-        stmt = stmt.where(table.c.id.in_(ids))
+    condition = path_condition(path, table)
+    if condition is not None:
+        stmt = stmt.where(condition)
     return _apply_options(stmt, entity_type, table, query, path.version)
 
 
