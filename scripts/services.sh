@@ -323,8 +323,12 @@ $user_line
 pid_file $STA_MQTT_PID
 
 listener $port 127.0.0.1
-# Anonymous access for now: authentication/ACLs come with the security work.
+# Clients may connect anonymously but only use the SensorThings topics (acl); the server's own
+# user (password in $STA_MQTT_DIR/server.secret) alone reads \$SYS/broker/log/#, the feed of
+# who subscribes to what. Per-role users come with the security work.
 allow_anonymous true
+password_file $STA_MQTT_DIR/passwd
+acl_file $STA_MQTT_DIR/acl
 
 persistence true
 persistence_location $STA_MQTT_DIR/data/
@@ -346,6 +350,17 @@ connection_messages true
 EOF
 }
 
+_sta_mqtt_write_auth() {  # the server user's password (kept across runs), password file and ACL
+    local secret="$STA_MQTT_DIR/server.secret"
+    if [[ ! -s "$secret" ]]; then
+        (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret") || return 1
+    fi
+    rm -f "$STA_MQTT_DIR/passwd"
+    (umask 077 && mosquitto_passwd -b -c "$STA_MQTT_DIR/passwd" sta-server "$(cat "$secret")") \
+        >/dev/null || { sta_die "mosquitto_passwd failed"; return 1; }
+    cp "$ROOT/scripts/mosquitto.acl" "$STA_MQTT_DIR/acl" || return 1
+}
+
 _sta_start_mosquitto_locked() {
     local port="${STA_MQTT_PORT:-18830}" bin pid tmp mquser
     bin="$(_sta_mosquitto_bin)"
@@ -361,6 +376,8 @@ _sta_start_mosquitto_locked() {
         _sta_grant_traverse mosquitto "$STA_MQTT_DIR" || return 1
     fi
 
+    _sta_mqtt_write_auth || return 1
+    [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl"
     tmp="$(mktemp "$STA_MQTT_DIR/.conf.XXXXXX")" || return 1
     _sta_mqtt_write_conf "$port" "$tmp"
     chmod 0644 "$tmp"
@@ -396,7 +413,8 @@ _sta_start_mosquitto_locked() {
     fi
     # shellcheck disable=SC2016  # $SYS is an MQTT topic, not a variable
     if command -v mosquitto_sub >/dev/null 2>&1 \
-        && ! mosquitto_sub -h 127.0.0.1 -p "$port" -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1; then
+        && ! mosquitto_sub -h 127.0.0.1 -p "$port" -u sta-server -P "$(cat "$STA_MQTT_DIR/server.secret")" \
+            -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1; then
         sta_die "mosquitto on 127.0.0.1:$port does not answer MQTT"
         return 1
     fi
@@ -404,7 +422,7 @@ _sta_start_mosquitto_locked() {
 }
 
 _sta_mqtt_export() {
-    STA_MQTT_URL="mqtt://127.0.0.1:$1"
+    STA_MQTT_URL="mqtt://sta-server:$(cat "$STA_MQTT_DIR/server.secret")@127.0.0.1:$1"
     _STA_LOCAL_MQTT_URL="$STA_MQTT_URL"
     export STA_MQTT_URL _STA_LOCAL_MQTT_URL
 }

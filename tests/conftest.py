@@ -125,6 +125,8 @@ def make_datastream(client: FlaskClient, thing_id: int | None = None, **extra: A
 MOSQUITTO_CONF = """\
 listener {port} 127.0.0.1
 allow_anonymous true
+password_file {folder}/passwd
+acl_file {folder}/acl
 persistence false
 log_dest topic
 log_type error
@@ -145,7 +147,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def broker_url() -> Iterator[str]:
     """STA_TEST_MQTT_URL if given, else a fresh Mosquitto for this test session."""
     import shutil
     import subprocess
@@ -156,12 +158,23 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield given
         return
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    folder = tmp_path_factory.mktemp("mosquitto")
-    os.chmod(folder, 0o777)
+    import pathlib
+    import tempfile
+
+    # Mosquitto started as root drops to its own user before reading the password and ACL files:
+    # they live in a folder that user can reach (pytest's own tmp folders are private to root).
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-mosquitto-"))
+    os.chmod(folder, 0o755)
     port = _free_port()
     conf = folder / "mosquitto.conf"
-    conf.write_text(MOSQUITTO_CONF.format(port=port))
+    conf.write_text(MOSQUITTO_CONF.format(port=port, folder=folder))
     os.chmod(conf, 0o644)
+    secret = uuid.uuid4().hex
+    shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), folder / "acl")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(folder / "passwd"), "sta-server", secret],
+                   check=True, stdout=subprocess.DEVNULL)
+    for name in ("acl", "passwd"):
+        os.chmod(folder / name, 0o644)
     process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     import socket
@@ -176,7 +189,8 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.kill()
         raise RuntimeError("mosquitto did not start")
     try:
-        yield f"mqtt://127.0.0.1:{port}"
+        yield f"mqtt://sta-server:{secret}@127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -104,3 +104,13 @@ def test_unsubscribed_topics_stop_receiving(http: FlaskClient, mqtt: MqttTestCli
     _post(http, "Things", {"name": "late", "description": "after unsubscribe"})
     mqtt_service.notifier.drain()
     assert mqtt_service.notifier.published == 0
+
+
+def test_only_the_server_reads_the_subscription_log(broker_url: str, mqtt_service: MqttService) -> None:
+    snoop = MqttTestClient(broker_url, mqtt_service)  # test clients connect anonymously
+    snoop.client.subscribe("$SYS/broker/log/#")
+    other = MqttTestClient(broker_url, mqtt_service)
+    other.subscribe("v1.1/Things")
+    snoop.expect_nothing("$SYS/broker/log/M/subscribe", timeout=1.0)
+    snoop.close()
+    other.close()
