@@ -7,9 +7,10 @@ from flask import Flask
 from sqlalchemy import Engine
 from waitress import serve
 
-from sta_server.api import batch
+from sta_server.api import batch, metrics
 from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
+from sta_server.api.openapi import register_openapi
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
@@ -30,6 +31,8 @@ def create_app(settings: Settings, engine: Engine | None = None, events: EventBu
     app.config["STA_ENGINE"] = engine or make_engine(settings)
     app.register_blueprint(blueprint)
     app.register_blueprint(batch.blueprint)
+    app.register_blueprint(metrics.blueprint)
+    register_openapi(app, settings.base_url)  # before the error handlers: they replace smorest's
     register_error_handlers(app)
     return app
 
@@ -45,6 +48,7 @@ def main(settings: Settings | None = None) -> None:
     if mqtt is not None:
         mqtt.start()
         app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
+        app.config["STA_MQTT"] = mqtt
     log.info("serving SensorThings API on %s/v1.1", settings.base_url)
     try:
         serve(app, host=settings.http_host, port=settings.http_port, threads=8)

@@ -38,6 +38,7 @@ def mqtt_service(settings: Settings, clean_db: Engine, broker_url: str) -> Itera
 @pytest.fixture
 def mqtt_app(settings: Settings, clean_db: Engine, mqtt_service: MqttService) -> Flask:
     app = create_app(settings, clean_db, mqtt_service.bus)
+    app.config["STA_MQTT"] = mqtt_service
     app.testing = True
     return app
 
@@ -71,7 +72,7 @@ class MqttTestClient:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
 
-    def expect(self, topic: str, timeout: float = 5.0) -> Any:
+    def expect(self, topic: str, timeout: float = 15.0) -> Any:
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -98,7 +99,7 @@ class MqttTestClient:
         self.client.loop_stop()
 
 
-def wait_until(condition: Any, timeout: float = 5.0) -> None:
+def wait_until(condition: Any, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

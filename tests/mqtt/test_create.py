@@ -81,3 +81,14 @@ def test_shared_group_spreads_creates_without_no_local() -> None:
     assert [topic for topic, _ in shared] == ["$share/sta/v1.1/#", "$share/sta/v1.0/#"]
     assert not any(options.noLocal for _, options in shared)
     assert all(options.noLocal for _, options in create_subscriptions(None))
+
+
+def test_rejections_are_counted_in_the_metrics(http: FlaskClient, mqtt: MqttTestClient,
+                                               mqtt_service: MqttService) -> None:
+    stream = _stream(http)
+    mqtt.publish(f"v1.1/Datastreams({stream})/Observations", b"{broken")
+    mqtt.publish(f"v1.1/Datastreams({stream})/Observations", {"result": 1})
+    wait_until(lambda: mqtt_service.ingest.stats.accepted == 1 and mqtt_service.ingest.stats.rejected == 1)
+    text = http.get("/metrics").get_data(as_text=True)
+    assert "sta_mqtt_ingest_accepted_total 1" in text
+    assert 'sta_mqtt_ingest_rejected_total{code="BadRequest"} 1' in text

@@ -114,3 +114,22 @@ def test_only_the_server_reads_the_subscription_log(broker_url: str, mqtt_servic
     snoop.expect_nothing("$SYS/broker/log/M/subscribe", timeout=1.0)
     snoop.close()
     other.close()
+
+
+def test_observations_from_create_observations_are_notified(http: FlaskClient, mqtt: MqttTestClient) -> None:
+    stream = _setup(http)
+    topic = f"v1.1/Datastreams({stream})/Observations?$select=result"
+    mqtt.subscribe(topic)
+    response = http.post("/v1.1/CreateObservations", json=[{
+        "Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"],
+        "dataArray": [["2026-01-01T00:00:00Z", 1], ["2026-01-01T00:01:00Z", 2]]}])
+    assert response.status_code == 201
+    assert sorted([mqtt.expect(topic)["result"], mqtt.expect(topic)["result"]]) == [1, 2]
+
+
+def test_entities_created_in_a_batch_are_notified(http: FlaskClient, mqtt: MqttTestClient) -> None:
+    mqtt.subscribe("v1.1/Things")
+    response = http.post("/v1.1/$batch", json={"requests": [
+        {"id": "1", "method": "post", "url": "Things", "body": {"name": "from batch", "description": "b"}}]})
+    assert response.status_code == 200
+    assert mqtt.expect("v1.1/Things")["name"] == "from batch"
