@@ -24,6 +24,9 @@ from sta_server.sql.typed import Typed, as_bool, as_number
 Scope = list[tuple[FromClause, ColumnElement[bool]]]
 
 
+_IN_LIST_TYPES: dict[str, set[str]] = {"number": {"int"}, "string": {"string"}}
+
+
 class FilterCompiler:
     def __init__(self, entity_type: EntityType, table: FromClause, version: str) -> None:
         self.root = (entity_type, table)
@@ -93,6 +96,13 @@ class FilterCompiler:
     def visit_In(self, node: ast.In) -> Typed:
         def build() -> Typed:
             left = self.compile(node.left)
+            kinds = {item.kind for item in node.items if isinstance(item, ast.Literal)}
+            if left.type in _IN_LIST_TYPES and len(kinds) == 1 and len(node.items) == sum(
+                    isinstance(item, ast.Literal) for item in node.items) and kinds <= _IN_LIST_TYPES[left.type]:
+                # one `= ANY(:list)` parameter instead of a chain of ORs (notifications send
+                # `id in (...)` with a whole batch of ids)
+                values = [item.value for item in node.items if isinstance(item, ast.Literal)]
+                return Typed(left.expr.in_(values), "bool")
             return Typed(or_(*[compare("eq", left, self.compile(item)) for item in node.items]), "bool")
 
         return self._scoped(build)
