@@ -157,11 +157,12 @@ def compile_filter(node: ast.Node, entity_type: EntityType, table: FromClause,
     return FilterCompiler(entity_type, table, version).boolean(node)
 
 
-def compile_order(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: FromClause,
-                  version: str) -> list[ColumnElement[Any]]:
-    """Order keys, nulls first ascending. A path across links becomes a correlated scalar subquery
-    (the first linked entity's value); a result sorts by its number, then by its JSON value."""
-    keys: list[ColumnElement[Any]] = []
+def compile_order_keys(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, table: FromClause,
+                       version: str) -> list[tuple[ColumnElement[Any], bool]]:
+    """The sort keys as (expression, descending); `ordered` applies the null placement (nulls count
+    as smallest). A path across links becomes a correlated scalar subquery (the first linked
+    entity's value); a result sorts by its number, then by its JSON value."""
+    keys: list[tuple[ColumnElement[Any], bool]] = []
     for item in orderby:
         compiler = FilterCompiler(entity_type, table, version)
         value = compiler.compile(item.expr)
@@ -172,11 +173,11 @@ def compile_order(orderby: tuple[ast.OrderBy, ...], entity_type: EntityType, tab
                 froms = [alias for alias, _ in compiler.scope]
                 query = select(expr).select_from(*froms).where(*[c for _, c in compiler.scope])
                 key = query.limit(1).scalar_subquery()
-            keys.append(_ordered(key, item.descending))
+            keys.append((key, item.descending))
     return keys
 
 
-def _ordered(key: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
+def ordered(key: ColumnElement[Any], descending: bool) -> ColumnElement[Any]:
     """Nulls count as smallest. A NOT NULL column gets no NULLS clause, so that an index on it
     serves the order (PostgreSQL matches index order only with its default null placement)."""
     if isinstance(key, Column) and not key.nullable:

@@ -84,3 +84,23 @@ def test_spatial_filter_uses_the_gist_index(loaded: Engine) -> None:
     polygon = "geography'POLYGON((6 45, 6.2 45, 6.2 45.2, 6 45.2, 6 45))'"
     plan = _plan(loaded, "Locations", **{"$filter": f"st_within(location, {polygon})"})
     assert any(n.get("Index Name") == "ix_locations_geom" for n in _nodes(plan)), json.dumps(plan)
+
+
+def test_latest_observation_of_many_datastreams_is_one_short_index_scan_each(loaded: Engine) -> None:
+    from sta_server.model import REGISTRY
+    from sta_server.sql.select import expand_select
+
+    link = REGISTRY.type("Datastream").link("Observations")
+    assert link is not None
+    query = parse_query({"$orderby": "phenomenonTime desc", "$top": "1"})
+    selection = resolve_select(REGISTRY.type("Observation"), None, "1.1")
+    stmt = expand_select(link, list(range(1, STREAMS + 1)), query, selection, 1, "1.1")
+    with loaded.connect() as conn:
+        plan = conn.execute(Explain(stmt)).scalar_one()[0]["Plan"]
+        rows = conn.execute(stmt).mappings().all()
+    nodes = _nodes(plan)
+    assert not any(n["Node Type"] == "WindowAgg" for n in nodes), json.dumps(plan)
+    assert any(n.get("Index Name") == "ix_observations_datastream_time" for n in nodes), json.dumps(plan)
+    newest = {row["_parent"]: row["phenomenonTime_start"] for row in rows if row["_order0"] is not None}
+    assert len(rows) == 2 * STREAMS  # top + 1 per parent, to detect a next page
+    assert len(newest) == STREAMS
