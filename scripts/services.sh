@@ -141,6 +141,7 @@ ensure_packages() {
         command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need+=(mosquitto)
         command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
     fi
+    command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)  # GeoJSON output is checked with GDAL
     ((${#need[@]})) || return 0
     command -v apt-get >/dev/null 2>&1 \
         || { sta_die "missing packages (${need[*]}) and no apt-get: install them by hand"; return 1; }

@@ -49,6 +49,13 @@ class Settings:
     mqtt_client_id: str = "sta-server"
     mqtt_notify_qos: int = 1
     mqtt_shared_group: str | None = None  # spread creates over processes ($share/<group>/…)
+    db_connect_timeout_s: int = 5
+    db_pool_timeout_s: float = 10.0
+    mqtt_receive_maximum: int = 1000  # unacknowledged creates the broker may send at once
+    mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
+    mqtt_registry_grace_s: float = 60.0  # after a broker reconnect, old subscriptions kept this long
+    idempotency_retention_h: float = 24.0
+    mqtt_ingest_report_s: float = 60.0  # an INFO line with the ingest counters, while they move
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +82,13 @@ class Settings:
             mqtt_client_id=get("STA_MQTT_CLIENT_ID") or defaults.mqtt_client_id,
             mqtt_notify_qos=int(get("STA_MQTT_NOTIFY_QOS") or defaults.mqtt_notify_qos),
             mqtt_shared_group=get("STA_MQTT_SHARED_GROUP"),
+            db_connect_timeout_s=int(get("STA_DB_CONNECT_TIMEOUT_S") or defaults.db_connect_timeout_s),
+            db_pool_timeout_s=float(get("STA_DB_POOL_TIMEOUT_S") or defaults.db_pool_timeout_s),
+            mqtt_receive_maximum=int(get("STA_MQTT_RECEIVE_MAXIMUM") or defaults.mqtt_receive_maximum),
+            mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
+            mqtt_registry_grace_s=float(get("STA_MQTT_REGISTRY_GRACE_S") or defaults.mqtt_registry_grace_s),
+            idempotency_retention_h=float(get("STA_IDEMPOTENCY_RETENTION_H") or defaults.idempotency_retention_h),
+            mqtt_ingest_report_s=float(get("STA_MQTT_INGEST_REPORT_S") or defaults.mqtt_ingest_report_s),
         )
         settings.validate()
         return settings
@@ -88,6 +102,10 @@ class Settings:
             raise ValueError("STA_SERVICE_ROOT_URL must be an http(s) URL")
         if self.mqtt_notify_qos not in (0, 1, 2):
             raise ValueError("STA_MQTT_NOTIFY_QOS must be 0, 1 or 2")
+        if not 0 < self.mqtt_receive_maximum <= 65535:
+            raise ValueError("STA_MQTT_RECEIVE_MAXIMUM must be 1..65535")
+        if self.db_connect_timeout_s < 1 or self.mqtt_notify_buffer < 1:
+            raise ValueError("STA_DB_CONNECT_TIMEOUT_S and STA_MQTT_NOTIFY_BUFFER must be positive")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
 

@@ -10,18 +10,22 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, Engine
 
+from sta_server.api.formats import read_formatted
 from sta_server.api.root import root_document
 from sta_server.errors import BadRequest, InvalidPath, MethodNotAllowed
 from sta_server.query.ast import Query
 from sta_server.query.options import parse_query
 from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
+from sta_server.serialize import senml as senml_format
+from sta_server.service.aggregate import read_aggregate
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
 from sta_server.service.create_observations import create_observations
-from sta_server.service.data_array import is_data_array, read_data_array
 from sta_server.service.delete import delete
 from sta_server.service.events import EventBus, transaction
+from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
 from sta_server.service.read import read, read_entity
+from sta_server.service.senml import ingest_pack
 from sta_server.service.update import update
 from sta_server.settings import Settings
 
@@ -62,6 +66,8 @@ class ApiRequest:
     params: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     mimetype: str = "application/json"
+    accept: str = ""  # the Accept header (formats other than JSON: api/formats.py)
+    idempotency_key: str | None = None  # the Idempotency-Key header: a retried POST is stored once
 
     @property
     def writes(self) -> bool:
@@ -76,6 +82,7 @@ class Outcome:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     text: bool = False
+    content_type: str | None = None  # a body in another format (text, bytes or a stream of text)
 
 
 def _json_body(req: ApiRequest) -> Any:
@@ -96,7 +103,8 @@ def service_root(version_text: str) -> Response:
 @blueprint.route("/<version_text>/<path:resource>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
 def entity_path(version_text: str, resource: str) -> Response:
     req = ApiRequest(request.method, parse_version(version_text), resource, dict(request.args.items()),
-                     request.get_data(cache=False), request.mimetype)
+                     request.get_data(cache=False), request.mimetype, request.headers.get("Accept", ""),
+                     request.headers.get("Idempotency-Key"))
     return to_response(run_request(req))
 
 
@@ -106,7 +114,22 @@ def run_request(req: ApiRequest) -> Outcome:
         with app_engine().connect() as conn:
             return execute(conn, req)
     with transaction(app_engine(), app_bus()) as conn:
+        if req.idempotency_key is not None and req.method == "POST":
+            return execute_once(conn, req, req.idempotency_key)
         return execute(conn, req)
+
+
+def execute_once(conn: Connection, req: ApiRequest, key: str) -> Outcome:
+    """A POST with an Idempotency-Key: the first one runs, its retries get the first answer."""
+    target = f"{req.version}/{req.resource}?{sorted(req.params.items())}"
+    replay = begin_once(conn, key, fingerprint(req.method, target, req.body))
+    if replay is not None:
+        headers = {"Location": replay.location} if replay.location else {}
+        return Outcome(replay.status, replay.body, headers)
+    outcome = execute(conn, req)
+    if not outcome.text and outcome.content_type is None:
+        finish_once(conn, key, Answer(outcome.status, outcome.body, outcome.headers.get("Location")))
+    return outcome
 
 
 def execute(conn: Connection, req: ApiRequest) -> Outcome:
@@ -117,7 +140,7 @@ def execute(conn: Connection, req: ApiRequest) -> Outcome:
     path = parse_path(req.version, req.resource)
     ctx = _context(req.version, req.params)
     if req.method == "GET":
-        return _get(conn, path, ctx)
+        return _get(conn, path, ctx, req.accept)
     if req.method == "POST":
         return _entity_outcome(conn, ctx, path, create(conn, path, _json_body(req)), 201)
     if req.method in ("PATCH", "PUT"):
@@ -129,7 +152,9 @@ def execute(conn: Connection, req: ApiRequest) -> Outcome:
 
 
 def to_response(outcome: Outcome) -> Response:
-    if outcome.text:
+    if outcome.content_type is not None:
+        response = Response(outcome.body, content_type=outcome.content_type)
+    elif outcome.text:
         response = Response(outcome.body, mimetype="text/plain")
     elif outcome.body is None:
         response = Response()
@@ -140,10 +165,13 @@ def to_response(outcome: Outcome) -> Response:
     return response
 
 
-def _get(conn: Connection, path: ResourcePath, ctx: RequestContext) -> Outcome:
+def _get(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str = "") -> Outcome:
+    if "$apply" in ctx.params:
+        return Outcome(200, read_aggregate(conn, path, parse_query(ctx.params, max_top=ctx.max_top), ctx))
+    formatted = read_formatted(conn, path, ctx, accept)
+    if formatted is not None:
+        return Outcome(200, formatted.body, formatted.headers, content_type=formatted.content_type)
     query = parse_query(ctx.params, max_top=ctx.max_top)
-    if is_data_array(query):
-        return Outcome(200, read_data_array(conn, path, query, ctx))
     body = read(conn, path, query, ctx)
     if path.value:
         return Outcome(200, body if isinstance(body, str) else json.dumps(body), text=True)
@@ -175,6 +203,18 @@ def _create_observations(conn: Connection, req: ApiRequest) -> Outcome:
     return Outcome(201, create_observations(conn, _json_body(req), req.version, links))
 
 
+def _senml(conn: Connection, req: ApiRequest) -> Outcome:
+    """`POST /v1.1/SenML`: a SenML pack (application/senml+json or +cbor), stored record by record;
+    the answer is the report (201 when a record was stored, else 400)."""
+    if req.method != "POST":
+        raise MethodNotAllowed("SenML accepts POST only")
+    if req.mimetype not in (senml_format.JSON_TYPE, senml_format.CBOR_TYPE):
+        raise BadRequest(f"A SenML pack is {senml_format.JSON_TYPE} or {senml_format.CBOR_TYPE}")
+    report = ingest_pack(conn, req.body, req.mimetype)
+    return Outcome(201 if report.accepted else 400, report.to_json())
+
+
 ACTIONS: dict[str, Callable[[Connection, ApiRequest], Outcome]] = {
     "CreateObservations": _create_observations,
+    "SenML": _senml,
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from sta_server.errors import ServiceUnavailable, StaError
@@ -43,7 +44,8 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _db_unavailable(error: Exception) -> Response:
-    if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
+    unreachable = isinstance(error, OperationalError | InterfaceError | PoolTimeout)
+    if unreachable or getattr(error, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(error).__name__)
         return _respond(ServiceUnavailable())
     return _unknown(error)
@@ -60,4 +62,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(StaError, _sta_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _db_unavailable)
+    app.register_error_handler(PoolTimeout, _db_unavailable)  # every connection busy or unreachable
     app.register_error_handler(Exception, _unknown)

@@ -30,10 +30,16 @@ def broker_address(url: str) -> tuple[str, int, str | None, str | None, bool]:
 
 class MqttConnection:
     def __init__(self, url: str, client_id: str, subscriptions: list[tuple[str, SubscribeOptions]],
-                 on_message: MessageHandler, *, session_expiry_s: int = 3600, notify_qos: int = 0) -> None:
+                 on_message: MessageHandler, *, session_expiry_s: int = 3600, notify_qos: int = 0,
+                 receive_maximum: int = 1000, notify_buffer: int = 10000) -> None:
         self.subscriptions = subscriptions
         self.notify_qos = notify_qos
         self.connected = threading.Event()
+        self.generation = 0  # connections so far: an ack belongs to the connection that received
+        self.on_connected: Callable[[int], None] | None = None
+        self.notifications_dropped = 0
+        self.notify_buffer = notify_buffer
+        self._held = 0  # notifications handed to paho since the connection went down
         host, port, user, password, tls = broker_address(url)
         self.address = (host, port)
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
@@ -43,14 +49,16 @@ class MqttConnection:
         if tls:
             self.client.tls_set()
         self.client.manual_ack_set(True)
-        self.client.max_inflight_messages_set(1000)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.max_inflight_messages_set(1000)  # outgoing notifications in flight
+        self.client.max_queued_messages_set(0)  # paho's own queue: bounded by `publish_notification`
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = on_message
         self._connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         self._connect_properties.SessionExpiryInterval = session_expiry_s
+        # The broker sends at most this many unacknowledged creates: the rest waits at the broker.
+        self._connect_properties.ReceiveMaximum = receive_maximum
         self._publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         self._publish_properties.UserProperty = [ORIGIN_PROPERTY]
 
@@ -69,9 +77,13 @@ class MqttConnection:
     def _on_connect(self, client: paho.Client, userdata: object, flags: object, reason: object,
                     properties: object) -> None:
         log.info("connected to MQTT broker %s:%s (%s)", *self.address, reason)
+        self.generation += 1
+        self._held = 0
         if self.subscriptions:
             client.subscribe(self.subscriptions)
         self.connected.set()
+        if self.on_connected is not None:
+            self.on_connected(self.generation)
 
     def _on_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: object,
                        properties: object) -> None:
@@ -79,10 +91,26 @@ class MqttConnection:
         log.warning("disconnected from MQTT broker (%s); reconnecting", reason)
 
     def publish_notification(self, topic: str, payload: bytes) -> None:
+        """Never blocks. While disconnected paho keeps up to `notify_buffer` QoS ≥ 1 notifications
+        and sends them after the reconnect; QoS 0 ones and any beyond the buffer are dropped and
+        counted. (Connected, paho's queue is not limited: the broker acknowledges quickly.)"""
+        if not self.connected.is_set():
+            if self.notify_qos == 0 or self._held >= self.notify_buffer:
+                self._drop()
+                return
+            self._held += 1
         self.client.publish(topic, payload, qos=self.notify_qos, properties=self._publish_properties)
 
-    def ack(self, mid: int, qos: int) -> None:
-        if qos > 0:
+    def _drop(self) -> None:
+        self.notifications_dropped += 1
+        if self.notifications_dropped % 1000 == 1:
+            log.warning("MQTT broker unreachable: %d notifications dropped so far", self.notifications_dropped)
+
+    def ack(self, mid: int, qos: int, generation: int | None = None) -> None:
+        """Acknowledge a create. A message received on an earlier connection is not acknowledged:
+        the broker has redelivered it on this one (with the same or a reused packet id), and that
+        copy will be acknowledged; acking the old id could acknowledge a message not yet stored."""
+        if qos > 0 and generation in (None, self.generation):
             self.client.ack(mid, qos)
 
 
@@ -90,3 +118,12 @@ def is_own_message(message: paho.MQTTMessage) -> bool:
     properties = getattr(message, "properties", None)
     user = getattr(properties, "UserProperty", None) or []
     return ORIGIN_PROPERTY in [tuple(p) for p in user]
+
+
+def user_property(message: paho.MQTTMessage, name: str) -> str | None:
+    """The value of an MQTT v5 user property of a message (the first, if repeated)."""
+    properties = getattr(message, "properties", None)
+    for key, value in getattr(properties, "UserProperty", None) or []:
+        if key == name:
+            return str(value)
+    return None

@@ -9,11 +9,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import BadRequest, MethodNotAllowed, StaError
 from sta_server.mqtt.topics import parse_topic
@@ -23,10 +25,13 @@ from sta_server.serialize.senml import media_type_of
 from sta_server.service.bulk import create_observations
 from sta_server.service.create import create
 from sta_server.service.events import EventBus, savepoint, transaction
+from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
 from sta_server.service.senml import ingest_pack
 
 log = logging.getLogger(__name__)
 SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+PRUNE_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,23 @@ class Incoming:
     topic: str
     payload: bytes
     ack: Callable[[], None]
+    key: str | None = None  # the `idempotency-key` user property: a redelivery is stored once
 
 
 @dataclass
 class IngestStats:
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0  # acknowledged, not stored: their idempotency key was stored already
     batches: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: IngestStats) -> None:
+        for item in fields(self):
+            if item.name != "reasons":
+                setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+        for code, count in other.reasons.items():
+            self.reasons[code] = self.reasons.get(code, 0) + count
 
 
 class Ingest:
@@ -49,17 +63,36 @@ class Ingest:
     broker holds (and redelivers) what the database cannot take yet: back-pressure, not loss."""
 
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
-                 max_wait_s: float = 0.02, queue_size: int = 20000) -> None:
+                 max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
+                 report_s: float = 60.0) -> None:
         self.engine = engine
         self.bus = bus
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.queue: queue.Queue[Incoming | None] = queue.Queue(queue_size)
         self.stats = IngestStats()
+        self.max_queued = 0  # the deepest the queue has been (bounded by the Receive Maximum)
+        self._batch = IngestStats()  # the running batch's counts, added to `stats` after commit
+        self._rejected: list[Incoming] = []
+        self.key_retention = timedelta(hours=key_retention_h)
+        self._pruned_at = 0.0
+        self.report_s = report_s
         self.thread = threading.Thread(target=self._run, name="sta-ingest", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+        threading.Thread(target=self._report, name="sta-ingest-report", daemon=True).start()
+
+    def _report(self) -> None:
+        """An INFO line every `report_s` while anything moves (the fault tests read it)."""
+        last: tuple[int, ...] = ()
+        while self.thread.is_alive():
+            time.sleep(self.report_s)
+            now = (self.queue.qsize(), self.stats.accepted, self.stats.rejected, self.stats.duplicates)
+            if now != last:
+                log.info("MQTT ingest: queued=%d max_queued=%d accepted=%d rejected=%d duplicates=%d",
+                         now[0], self.max_queued, *now[1:])
+                last = now
 
     def stop(self) -> None:
         self.queue.put(None)
@@ -67,6 +100,7 @@ class Ingest:
 
     def submit(self, message: Incoming) -> None:
         self.queue.put(message)
+        self.max_queued = max(self.max_queued, self.queue.qsize())
 
     def _run(self) -> None:
         while True:
@@ -85,6 +119,7 @@ class Ingest:
                     break
                 batch.append(item)
             self._store_with_retry(batch)
+            self._prune_keys()
 
     def _store_with_retry(self, batch: list[Incoming]) -> None:
         delay = 0.5
@@ -92,15 +127,27 @@ class Ingest:
             try:
                 self.store(batch)
                 return
-            except OperationalError as error:  # database down: keep the batch unacknowledged and retry
+            except DATABASE_DOWN as error:  # keep the batch unacknowledged and retry
                 log.warning("database unavailable for MQTT ingest (%s); retrying in %.1fs",
                             type(error).__name__, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+            except Exception:  # a bug, not the message's fault: isolate it, keep the others
+                if len(batch) == 1:
+                    log.exception("MQTT message on %s cannot be stored; rejected", batch[0].topic)
+                    self.stats.add(IngestStats(rejected=1, reasons={"InternalError": 1}))
+                    batch[0].ack()
+                    return
+                log.exception("MQTT batch failed; storing its %d messages one by one", len(batch))
+                for message in batch:
+                    self._store_with_retry([message])
+                return
 
     def store(self, batch: list[Incoming]) -> None:
+        self._batch, self._rejected = IngestStats(), []
         with transaction(self.engine, self.bus) as conn:
-            entities = [message for message in batch if not self._store_senml(conn, message)]
+            fresh = self._claim(conn, batch)
+            entities = [message for message in fresh if not self._store_senml(conn, message)]
             parsed = [self._parse(message) for message in entities]
             outcomes = self._store_bulk(conn, parsed)
             for message, request, outcome in zip(entities, parsed, outcomes, strict=True):
@@ -111,10 +158,50 @@ class Ingest:
                 elif outcome is None:
                     self._store_one(conn, message, request)
                 else:
-                    self.stats.accepted += 1
-        self.stats.batches += 1
+                    self._batch.accepted += 1
+            release_messages(conn, [m.key for m in self._rejected if m.key is not None])
+        self._batch.batches += 1
+        self.stats.add(self._batch)
         for message in batch:
             message.ack()
+
+    def _claim(self, conn: Connection, batch: list[Incoming]) -> list[Incoming]:
+        """The messages to store: those without a key, and the first of each key not stored yet
+        (the others are duplicates: counted and acknowledged). Keys of messages that end up
+        rejected are released before the commit."""
+        keyed: list[Incoming] = []
+        for message in batch:
+            if message.key is not None:
+                try:
+                    check_key(message.key)
+                    keyed.append(message)
+                except StaError as error:
+                    self._reject(message, error.code, error.message)
+        owned = claim_messages(conn, [m.key for m in keyed if m.key is not None])
+        valid = {id(m) for m in keyed}
+        fresh: list[Incoming] = []
+        for message in batch:
+            if message.key is None:
+                fresh.append(message)
+            elif message.key in owned:
+                owned.discard(message.key)
+                fresh.append(message)
+            elif id(message) in valid:
+                self._batch.duplicates += 1
+                log.debug("duplicate MQTT message %s on %s acknowledged", message.key, message.topic)
+        return fresh
+
+    def _prune_keys(self) -> None:
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            with self.engine.begin() as conn:
+                pruned = forget_old_keys(conn, self.key_retention)
+        except DATABASE_DOWN:
+            return
+        if pruned:
+            log.info("forgot %d idempotency keys older than %s", pruned, self.key_retention)
 
     @staticmethod
     def _parse(message: Incoming) -> tuple[ResourcePath, Any] | StaError:
@@ -163,20 +250,23 @@ class Ingest:
         except StaError as error:
             self._reject(message, error.code, error.message)
             return True
-        self.stats.accepted += len(report.accepted)
+        self._batch.accepted += len(report.accepted)
         for item in report.rejected:
-            self._reject(message, "SenMLRecord", f"record {item['index']}: {item['reason']}")
+            self._reject(message, "SenMLRecord", f"record {item['index']}: {item['reason']}",
+                         whole=bool(not report.accepted))
         return True
 
     def _store_one(self, conn: Connection, message: Incoming, request: tuple[ResourcePath, Any]) -> None:
         try:
             with savepoint(conn):
                 create(conn, request[0], request[1])
-            self.stats.accepted += 1
+            self._batch.accepted += 1
         except StaError as error:
             self._reject(message, error.code, error.message)
 
-    def _reject(self, message: Incoming, code: str, reason: str) -> None:
-        self.stats.rejected += 1
-        self.stats.reasons[code] = self.stats.reasons.get(code, 0) + 1
+    def _reject(self, message: Incoming, code: str, reason: str, *, whole: bool = True) -> None:
+        self._batch.rejected += 1
+        self._batch.reasons[code] = self._batch.reasons.get(code, 0) + 1
+        if whole:
+            self._rejected.append(message)
         log.warning("rejected MQTT message on %s: %s", message.topic, reason)

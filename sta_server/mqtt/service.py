@@ -3,12 +3,13 @@ the ingest worker, and the notifier listening to committed changes."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 
-from sta_server.mqtt.connection import MqttConnection, is_own_message
+from sta_server.mqtt.connection import MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
@@ -17,6 +18,7 @@ from sta_server.settings import Settings
 
 log = logging.getLogger(__name__)
 CREATE_TOPICS = ("v1.1/#", "v1.0/#")
+IDEMPOTENCY_PROPERTY = "idempotency-key"
 
 
 def create_subscriptions(shared_group: str | None) -> list[tuple[str, SubscribeOptions]]:
@@ -32,11 +34,20 @@ class MqttService:
         assert settings.mqtt_url is not None
         self.bus = bus
         self.registry = SubscriptionRegistry()
-        self.ingest = Ingest(engine, bus)
+        self._feeds = [self.registry]  # registries fed from the broker's log (two during a grace)
+        self.grace_s = settings.mqtt_registry_grace_s
+        # Mosquitto 2.0 lets more than Receive Maximum through after acks: the bounded queue is the
+        # hard limit (a full queue blocks the network thread, so the broker keeps the rest).
+        self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
+                             queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
+                             report_s=settings.mqtt_ingest_report_s)
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in LOG_TOPICS]
         subscriptions += create_subscriptions(settings.mqtt_shared_group)
         self.connection = MqttConnection(settings.mqtt_url, settings.mqtt_client_id, subscriptions,
-                                         self._on_message, notify_qos=settings.mqtt_notify_qos)
+                                         self._on_message, notify_qos=settings.mqtt_notify_qos,
+                                         receive_maximum=settings.mqtt_receive_maximum,
+                                         notify_buffer=settings.mqtt_notify_buffer)
+        self.connection.on_connected = self._on_connected
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,
                                  settings.default_top)
         bus.subscribe(self.notifier)
@@ -51,13 +62,34 @@ class MqttService:
         self.ingest.stop()
         self.notifier.stop()
 
+    def _on_connected(self, generation: int) -> None:
+        """After a reconnect the broker may have lost subscriptions (a restart): a new registry is
+        fed from now on; the old one still serves notifications for `grace_s`, while clients
+        resubscribe, and is then dropped with whatever died with the broker."""
+        if generation == 1:
+            return
+        fresh = SubscriptionRegistry()
+        self._feeds = [self.registry, fresh]
+        timer = threading.Timer(self.grace_s, self._adopt, args=(fresh, generation))
+        timer.daemon = True
+        timer.start()
+
+    def _adopt(self, fresh: SubscriptionRegistry, generation: int) -> None:
+        if generation != self.connection.generation:
+            return  # reconnected again meanwhile: a later registry takes over
+        self.registry = self.notifier.registry = fresh
+        self._feeds = [fresh]
+        log.info("subscription registry rebuilt after the broker reconnect")
+
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         if message.topic.startswith("$SYS/"):
-            self.registry.feed(message.topic, message.payload.decode("utf-8", "replace"))
+            for registry in self._feeds:
+                registry.feed(message.topic, message.payload.decode("utf-8", "replace"))
             return
-        mid, qos = message.mid, message.qos
+        mid, qos, generation = message.mid, message.qos, self.connection.generation
         if is_own_message(message):
-            self.connection.ack(mid, qos)
+            self.connection.ack(mid, qos, generation)
             return
         self.ingest.submit(Incoming(message.topic, bytes(message.payload),
-                                    lambda: self.connection.ack(mid, qos)))
+                                    lambda: self.connection.ack(mid, qos, generation),
+                                    user_property(message, IDEMPOTENCY_PROPERTY)))

@@ -6,8 +6,11 @@ Nothing here knows SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Literal as TypingLiteral
+
+if TYPE_CHECKING:
+    from sta_server.query.apply import Apply
 
 LiteralKind = TypingLiteral[
     "string", "int", "float", "decimal", "bool", "null",
@@ -125,3 +128,4 @@ class Query:
     count: bool | None = None
     result_format: str | None = None
     skiptoken: str | None = None
+    apply: Apply | None = None  # $apply (query/apply.py), None when absent

@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sta_server.errors import InvalidQuery
+from sta_server.query.apply import parse_apply
 from sta_server.query.ast import Expand, Query
 from sta_server.query.parser import parse_filter, parse_orderby, parse_select
 
 KNOWN_OPTIONS = frozenset(
-    {"$filter", "$select", "$expand", "$orderby", "$top", "$skip", "$count", "$resultFormat", "$skiptoken"}
+    {"$filter", "$select", "$expand", "$orderby", "$top", "$skip", "$count", "$resultFormat", "$skiptoken",
+     "$apply"}
 )
 _LINK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"\d+")
@@ -94,6 +96,7 @@ def parse_query(
         count=_count(options),
         result_format=_text(options, "$resultFormat"),
         skiptoken=_text(options, "$skiptoken"),
+        apply=parse_apply(options["$apply"]) if "$apply" in options else None,
     )
 
 

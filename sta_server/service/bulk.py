@@ -16,7 +16,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.service.body import is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.hooks import generated_feature
-from sta_server.sql import side_effects
+from sta_server.sql import rollups, side_effects
 from sta_server.sql.bulk import copy_rows
 from sta_server.sql.tables import TABLES
 
@@ -176,3 +176,4 @@ def _extend(conn: Connection, stream: tuple[str, int], members: list[Pending]) -
     features = sorted({m.values["feature_of_interest_id"] for m in members})
     side_effects.extend_stream_by(conn, stream[0], stream[1], min(starts), max(ends),
                                   (min(result_times), max(result_times)) if result_times else None, features)
+    rollups.mark_dirty(conn, stream[0], stream[1], min(starts), max(starts))

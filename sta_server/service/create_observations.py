@@ -5,11 +5,11 @@ Decisions:
   or MultiDatastream by `@iot.id`, has known `components` with `phenomenonTime` and `result`, and
   a `dataArray` of arrays, as many as `dataArray@iot.count` says). A malformed body is a 400 and
   nothing is written.
-- Then each row is created on its own SAVEPOINT through `create_entity`, so it gets every side
-  effect a single POST gets (FeatureOfInterest generation, stream extents, EntityChanged). A row
-  that fails (wrong length, invalid value, unknown Datastream or FeatureOfInterest) is rolled back
-  to its savepoint and answered with the string "error"; the other rows are kept.
-- Row by row is the correct-first version; a bulk path (COPY) is a later performance task.
+- Then the rows are stored by the bulk path (`service/bulk.py`: one COPY, stream extents once per
+  stream, generated FeaturesOfInterest, EntityChanged events) with every side effect a single POST
+  has. A row that fails (wrong length, invalid value, unknown Datastream or FeatureOfInterest) is
+  answered with the string "error"; the other rows are kept. Rows the bulk path does not take, or
+  a batch the database refuses as a whole, are created one by one, each on its own SAVEPOINT.
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from sta_server.errors import BadRequest, StaError
 from sta_server.model import REGISTRY, EntityType
+from sta_server.query.path import ResourcePath
 from sta_server.serialize.entity import JSON, Links
+from sta_server.service.bulk import create_observations as bulk_create
 from sta_server.service.create import create_entity
 from sta_server.service.events import savepoint
 
@@ -42,13 +44,44 @@ class ObservationGroup:
 
 
 def create_observations(conn: Connection, body: Any, version: str, links: Links) -> list[str]:
-    """Self links of the created Observations in request order, "error" for rows that failed."""
+    """Self links of the created Observations in request order, "error" for rows that failed.
+
+    All rows go through the bulk path (one COPY, extents once per stream) inside a SAVEPOINT; rows
+    it cannot take, or a batch the database refuses, go row by row."""
     observation = REGISTRY.type("Observation")
     groups = parse_groups(observation, body, version)
-    return [
-        _create_row(conn, observation, group, row, version, links)
-        for group in groups for row in group.rows
-    ]
+    rows = [(group, row) for group in groups for row in group.rows]
+    bodies: list[JSON | StaError] = []
+    for group, row in rows:
+        try:
+            bodies.append(row_body(group, row))
+        except StaError as error:
+            bodies.append(error)
+    outcomes = _bulk(conn, bodies, version)
+    answers = []
+    for (group, row), parsed, outcome in zip(rows, bodies, outcomes, strict=True):
+        if isinstance(parsed, StaError) or isinstance(outcome, StaError):
+            answers.append(ROW_ERROR)
+        elif outcome is None:
+            answers.append(_create_row(conn, observation, group, row, version, links))
+        else:
+            answers.append(links.self_link(observation, outcome))
+    return answers
+
+
+def _bulk(conn: Connection, bodies: list[JSON | StaError], version: str) -> list[int | StaError | None]:
+    indexes = [i for i, body in enumerate(bodies) if not isinstance(body, StaError)]
+    outcomes: list[int | StaError | None] = [None] * len(bodies)
+    items: list[tuple[ResourcePath | None, Any]] = [(None, bodies[i]) for i in indexes]
+    try:
+        with savepoint(conn):
+            result = bulk_create(conn, items, version)
+    except (DataError, IntegrityError) as error:
+        log.info("CreateObservations bulk insert refused (%s); row by row", type(error.orig).__name__)
+        return outcomes
+    for index, outcome in zip(indexes, result.outcomes, strict=True):
+        outcomes[index] = outcome
+    return outcomes
 
 
 def parse_groups(observation: EntityType, body: Any, version: str) -> list[ObservationGroup]:

@@ -13,7 +13,7 @@ from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
 from sta_server.service.events import EntityChanged, record
-from sta_server.sql import side_effects
+from sta_server.sql import rollups, side_effects
 from sta_server.sql.write import read_row
 from sta_server.swe_common import check_description, validate_task_parameters
 
@@ -69,6 +69,7 @@ def _observation_after(conn: Connection, ident: int, parsed: ParsedBody) -> None
     side_effects.extend_stream(conn, table, stream, values["phenomenon_time_start"],
                                values.get("phenomenon_time_end"), values.get("result_time"),
                                values["feature_of_interest_id"])
+    rollups.mark_dirty(conn, table, stream, values["phenomenon_time_start"], values["phenomenon_time_start"])
 
 
 def _multi_datastream_before(conn: Connection, parsed: ParsedBody) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection
 
-from sta_server.sql import side_effects
+from sta_server.sql import rollups, side_effects
 from sta_server.sql.tables import TABLES
 
 Streams = set[tuple[str, int]]
@@ -11,6 +11,7 @@ _observations = TABLES["observations"]
 
 
 def streams_where(conn: Connection, condition: ColumnElement[bool]) -> Streams:
+    rollups.mark_dirty_where(conn, condition)  # before a change or delete, and after a change
     found = side_effects.streams_of_observations(conn, condition)
     return {(table, ident) for table, idents in found.items() for ident in idents}
 

@@ -1,4 +1,4 @@
-"""The database engine: psycopg 3 pool with pre-ping and a per-statement timeout."""
+"""The database engine: psycopg 3 pool with pre-ping, connect and pool timeouts and a per-statement timeout."""
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine
@@ -12,5 +12,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"},
+        pool_timeout=settings.db_pool_timeout_s,  # then 503: never a request hanging on a full pool
+        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+                      "connect_timeout": settings.db_connect_timeout_s},  # a database that is down: 503 soon
     )

@@ -230,3 +230,7 @@ multi_datastreams_observed_properties = _link_table(
 )
 
 TABLES: dict[str, Table] = dict(Base.metadata.tables)
+from sta_server.sql import (  # noqa: E402 - these tables join the metadata
+    idempotency_tables,  # noqa: F401 - idempotency keys
+    rollup_tables,  # noqa: F401 - rollups
+)

@@ -1,0 +1,323 @@
+"""Fault fixtures: a PostgreSQL cluster, a Mosquitto and `sta-server` processes of these tests' own,
+so the tests can kill and restart them without touching anything they did not start."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import paho.mqtt.client as paho
+import pytest
+from alembic import command
+from alembic.config import Config
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlalchemy import Engine, create_engine, text
+
+from tests.conftest import LOCATION, MOSQUITTO_CONF, ROOT, _free_port, datastream_body
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(step)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def _as_postgres(*args: str) -> list[str]:
+    return list(args) if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--", *args]
+
+
+class Cluster:
+    """A PostgreSQL 15 cluster in a temporary folder the `postgres` user owns, on a free port."""
+
+    def __init__(self) -> None:
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-faults-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        subprocess.run(_as_postgres(f"{PG_BIN}/initdb", "-D", str(self.data), "-U", "postgres",
+                                    "--auth=trust", "-E", "UTF8"),
+                       check=True, stdout=subprocess.DEVNULL, cwd="/")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/sta"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(_as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-o", options, "-w",
+                                    "-l", str(self.folder / "log"), "start"),
+                       check=True, stdout=subprocess.DEVNULL, cwd="/")
+
+    def stop(self) -> None:
+        subprocess.run(_as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"), cwd="/",
+                       check=False, stdout=subprocess.DEVNULL)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Broker:
+    """Mosquitto with the project ACL and a password for the server, persistent (sessions and
+    queued messages survive a restart, as in production)."""
+
+    def __init__(self) -> None:
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-faults-mqtt-"))
+        os.chmod(self.folder, 0o777)
+        self.port = _free_port()
+        self.secret = uuid.uuid4().hex
+        conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder).replace(
+            "persistence false", f"persistence true\npersistence_location {self.folder}/")
+        (self.folder / "mosquitto.conf").write_text(conf)
+        shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
+        subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],
+                       check=True, stdout=subprocess.DEVNULL)
+        for name in ("acl", "passwd", "mosquitto.conf"):
+            os.chmod(self.folder / name, 0o644)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server_url(self) -> str:
+        return f"mqtt://sta-server:{self.secret}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen([binary, "-c", str(self.folder / "mosquitto.conf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _listening(self.port), 10, "mosquitto")
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto writes its persistence file and leaves."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+class Server:
+    """`.venv/bin/sta-server` as a subprocess of this test, with its log in a file."""
+
+    def __init__(self, database_url: str, mqtt_url: str, client_id: str, **env: str) -> None:
+        self.port = _free_port()
+        self.log_path = pathlib.Path(tempfile.mkdtemp(prefix="sta-faults-server-")) / "server.log"
+        self.env = dict(os.environ, STA_DATABASE_URL=database_url, STA_MQTT_URL=mqtt_url,
+                        STA_HTTP_PORT=str(self.port), STA_HTTP_HOST="127.0.0.1", STA_LOG_LEVEL="INFO",
+                        STA_MQTT_CLIENT_ID=client_id, STA_DB_CONNECT_TIMEOUT_S="2",
+                        STA_DB_POOL_TIMEOUT_S="3", STA_MQTT_REGISTRY_GRACE_S="2",
+                        STA_MQTT_INGEST_REPORT_S="1", **env)
+        self.env.pop("STA_SERVICE_ROOT_URL", None)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1.1"
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen([os.path.join(ROOT, ".venv/bin/sta-server")], env=self.env,
+                                            stdout=log_file, stderr=subprocess.STDOUT)
+        wait_for(self._answers, 30, f"sta-server (log {self.log_path})")
+        wait_for(lambda: "connected to MQTT broker" in self.log(), 15, "the server's MQTT connection")
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"sta-server exited:\n{self.log()[-2000:]}")
+        try:
+            return httpx.get(self.base, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def ingest_counter(self, name: str) -> int:
+        """The last value of a counter in the ingest's INFO line (`max_queued`, `duplicates`, …)."""
+        values = [line.split(f" {name}=", 1)[1].split()[0] for line in self.log().splitlines()
+                  if f" {name}=" in line]
+        return int(values[-1]) if values else 0
+
+    def rss_kb(self) -> int:
+        assert self.process is not None
+        status = pathlib.Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    cluster = Cluster()
+    try:
+        cluster.start()
+        admin = create_engine(cluster.url.replace("/sta", "/postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE sta"))
+        admin.dispose()
+        config = Config(os.path.join(ROOT, "alembic.ini"))
+        config.set_main_option("sqlalchemy.url", cluster.url)
+        config.attributes["configure_logger"] = False
+        command.upgrade(config, "head")
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    broker = Broker()
+    broker.start()
+    yield broker
+    broker.stop()
+    shutil.rmtree(broker.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def db(cluster: Cluster) -> Iterator[Engine]:
+    """The fault cluster's database, emptied before each test."""
+    engine = create_engine(cluster.url, pool_pre_ping=True)
+    with engine.begin() as conn:
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                   "AND tablename NOT IN ('alembic_version', 'spatial_ref_sys')")).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def start_server(cluster: Cluster, broker: Broker) -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def start(client_id: str | None = None, **env: str) -> Server:
+        server = Server(cluster.url, broker.server_url, client_id or f"sta-faults-{uuid.uuid4().hex[:6]}", **env)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+        shutil.rmtree(server.log_path.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shared_server(cluster: Cluster, broker: Broker) -> Iterator[Server]:
+    """One server for the tests of a module that do not stop it."""
+    server = Server(cluster.url, broker.server_url, f"sta-faults-{uuid.uuid4().hex[:6]}")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.log_path.parent, ignore_errors=True)
+
+
+def make_stream(server: Server) -> int:
+    body = datastream_body()
+    body["Thing"] = {"name": "Fault site", "description": "t", "Locations": [LOCATION]}
+    response = httpx.post(f"{server.base}/Datastreams", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return int(response.json()["@iot.id"])
+
+
+class Publisher:
+    """A device publishing Observations with QoS 1 and an idempotency key per message."""
+
+    def __init__(self, broker: Broker, client_id: str | None = None) -> None:
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"dev-{uuid.uuid4().hex[:6]}",
+                                  protocol=paho.MQTTv5)
+        self.client.max_inflight_messages_set(500)
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        self.device = uuid.uuid4().hex[:6]
+
+    def publish(self, stream: int, numbers: range, keyed: bool = True) -> None:
+        """Publish one Observation per number and wait until the broker has accepted each."""
+        infos = []
+        for number in numbers:
+            properties: Any = None
+            if keyed:
+                properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+                properties.UserProperty = [("idempotency-key", f"{self.device}/{number}")]
+            body = f'{{"phenomenonTime":"2026-01-01T00:00:00Z","result":{number}}}'
+            infos.append(self.client.publish(f"v1.1/Datastreams({stream})/Observations", body, qos=1,
+                                             properties=properties))
+        for info in infos:
+            info.wait_for_publish(30)
+            assert info.is_published()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def stored(engine: Engine, stream: int) -> tuple[int, int]:
+    """(rows, distinct results) of a Datastream's Observations."""
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT count(*), count(DISTINCT result_number) FROM observations "
+                                "WHERE datastream_id = :s"), {"s": stream}).one()
+    return int(row[0]), int(row[1])
+
+
+class Subscriber:
+    """A persistent-session MQTT v5 client (as an agent would be) that collects the @iot.id of
+    the notifications it receives and subscribes again on every connect."""
+
+    def __init__(self, broker: Broker, topic: str) -> None:
+        self.topic = topic
+        self.ids: list[int] = []
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:6]}",
+                                  protocol=paho.MQTTv5)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda client, *_: self.subscribe()
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 300
+        self.client.connect("127.0.0.1", broker.port, clean_start=False, properties=properties)
+        self.client.loop_start()
+
+    def subscribe(self) -> None:
+        self.client.subscribe(self.topic, qos=1)
+
+    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        body = json.loads(message.payload)
+        if "@iot.id" in body:
+            self.ids.append(int(body["@iot.id"]))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
