@@ -11,7 +11,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.service import hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
-from sta_server.service.read import check_path, single_id
+from sta_server.service.read import single_id
 from sta_server.sql.write import add_link, clear_links, insert_row, row_exists, set_owner
 
 
@@ -21,8 +21,7 @@ def create(conn: Connection, path: ResourcePath, body: Any) -> int:
         raise MethodNotAllowed("POST is allowed on collections only")
     if not path.is_collection:
         raise MethodNotAllowed("POST is allowed on collections only; use PATCH to change an entity")
-    check_path(conn, path)
-    if path.last.link is not None:
+    if path.last.link is not None:  # the parent's id: 404 when any entity on the path is missing
         if not isinstance(body, dict):
             raise IncompleteEntity(f"A {path.entity_type.name} must be a JSON object")
         parent = ResourcePath(path.version, path.steps[:-1])
