@@ -15,12 +15,12 @@ from sta_server.model import REGISTRY
 from sta_server.query.path import ResourcePath
 from sta_server.service.body import is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
-from sta_server.service.hooks import generated_feature
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.bulk import copy_rows
 from sta_server.sql.tables import TABLES
 
 OBSERVATION = REGISTRY.type("Observation")
+FEATURE_OF_INTEREST = REGISTRY.type("FeatureOfInterest")
 _STREAM_LINKS = {"Datastream": "datastreams", "MultiDatastream": "multi_datastreams"}
 _observations = TABLES["observations"]
 
@@ -122,23 +122,21 @@ def _fits(values: dict[str, Any], data_types: Any) -> bool:
 
 
 def _with_features(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
-    generated: dict[tuple[str, int], int | IncompleteEntity] = {}
     given = {item.values["feature_of_interest_id"] for item in pending
              if item.values.get("feature_of_interest_id") is not None}
     features = TABLES["features"]
     existing = {r[0] for r in conn.execute(select(features.c.id).where(features.c.id.in_(given)))} if given else set()
+    generated = _generated_features(conn, {item.stream for item in pending
+                                           if item.values.get("feature_of_interest_id") is None})
     kept = []
     for item in pending:
         feature = item.values.get("feature_of_interest_id")
         if feature is None:
-            if item.stream not in generated:
-                try:
-                    generated[item.stream] = generated_feature(conn, *item.stream)
-                except IncompleteEntity as error:
-                    generated[item.stream] = error
-            feature = generated[item.stream]
-            if isinstance(feature, IncompleteEntity):
-                result.outcomes[item.index] = feature
+            feature = generated.get(item.stream)
+            if feature is None:
+                result.outcomes[item.index] = IncompleteEntity(
+                    "The Observation needs a FeatureOfInterest: its Thing has no Location",
+                    target="FeatureOfInterest")
                 continue
             item.values["feature_of_interest_id"] = feature
         elif feature not in existing:
@@ -146,6 +144,19 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
             continue
         kept.append(item)
     return kept
+
+
+def _generated_features(conn: Connection, streams: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The generated FeatureOfInterest of each stream, one query per stream table (new ones are
+    announced like any created entity)."""
+    found: dict[tuple[str, int], int] = {}
+    for table in {table for table, _ in streams}:
+        ids = {ident for t, ident in streams if t == table}
+        for stream, (feature, created) in side_effects.streams_features(conn, table, ids).items():
+            found[(table, stream)] = feature
+            if created:
+                record(conn, EntityChanged(FEATURE_OF_INTEREST, feature, "created"))
+    return found
 
 
 _COLUMNS = [c.name for c in _observations.c if c.name != "id"]
@@ -165,15 +176,16 @@ def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> Non
         link = "Datastream" if item.stream[0] == "datastreams" else "MultiDatastream"
         related = ((link, item.stream[1]), ("FeatureOfInterest", item.values["feature_of_interest_id"]))
         record(conn, EntityChanged(OBSERVATION, ident, "created", related=related))
-    for stream, members in by_stream.items():
-        _extend(conn, stream, members)
+    for table in {table for table, _ in by_stream}:
+        side_effects.extend_streams(conn, table, {
+            stream: _extent(members) for (t, stream), members in by_stream.items() if t == table})
+    rollups.mark_dirty_where(conn, _observations.c.id.in_(ids))
 
 
-def _extend(conn: Connection, stream: tuple[str, int], members: list[Pending]) -> None:
+def _extent(members: list[Pending]) -> side_effects.Extent:
     starts = [m.values["phenomenon_time_start"] for m in members]
     ends = [m.values.get("phenomenon_time_end") or m.values["phenomenon_time_start"] for m in members]
     result_times = [m.values["result_time"] for m in members if m.values.get("result_time") is not None]
-    features = sorted({m.values["feature_of_interest_id"] for m in members})
-    side_effects.extend_stream_by(conn, stream[0], stream[1], min(starts), max(ends),
-                                  (min(result_times), max(result_times)) if result_times else None, features)
-    rollups.mark_dirty(conn, stream[0], stream[1], min(starts), max(starts))
+    return side_effects.Extent(min(starts), max(ends), min(result_times, default=None),
+                               max(result_times, default=None),
+                               sorted({m.values["feature_of_interest_id"] for m in members}))

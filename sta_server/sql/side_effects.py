@@ -2,11 +2,28 @@
 extents and observed area of (Multi)Datastreams."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Connection, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    any_,
+    case,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
 from sta_server.sql.tables import TABLES
 
@@ -22,26 +39,43 @@ hist_links = TABLES["locations_historical_locations"]
 def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) -> tuple[int, bool] | None:
     """The FeatureOfInterest generated from the Location of a stream's Thing, and whether it was
     created now (else reused). None when the Thing has no Location."""
+    return streams_features(conn, stream_table, {stream_id}).get(stream_id)
+
+
+def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) -> dict[int, tuple[int, bool]]:
+    """For many streams at once: the FeatureOfInterest generated from each stream's Thing's first
+    Location (created when missing; the flag says so). Streams whose Thing has no Location are
+    left out. One query, plus one insert per Location that never had a feature."""
     streams = TABLES[stream_table]
-    location = conn.execute(
-        select(locations.c.id, locations.c.name, locations.c.description, locations.c.encoding_type,
-               locations.c.location, locations.c.location_geom)
-        .join(things_locations, things_locations.c.location_id == locations.c.id)
-        .join(streams, streams.c.thing_id == things_locations.c.thing_id)
-        .where(streams.c.id == stream_id).order_by(locations.c.id).limit(1)
-    ).first()
-    if location is None:
-        return None
-    found = conn.execute(
-        select(features.c.id).where(features.c.source_location_id == location.id).limit(1)
-    ).scalar()
-    if found is not None:
-        return int(found), False
-    return int(conn.execute(insert(features).values(
-        name=location.name, description=location.description, encoding_type=location.encoding_type,
-        feature=location.location, feature_geom=location.location_geom,
-        source_location_id=location.id,
-    ).returning(features.c.id)).scalar_one()), True
+    first_location = (
+        select(streams.c.id.label("stream"), locations.c.id.label("location"),
+               features.c.id.label("feature"))
+        .join(things_locations, things_locations.c.thing_id == streams.c.thing_id)
+        .join(locations, locations.c.id == things_locations.c.location_id)
+        .outerjoin(features, features.c.source_location_id == locations.c.id)
+        .where(streams.c.id.in_(stream_ids))
+        .order_by(streams.c.id, locations.c.id, features.c.id)
+        .ext(distinct_on(streams.c.id))
+    )
+    found: dict[int, tuple[int, bool]] = {}
+    created: dict[int, int] = {}
+    for row in conn.execute(first_location):
+        if row.feature is not None:
+            found[row.stream] = (int(row.feature), False)
+        elif row.location in created:
+            found[row.stream] = (created[row.location], False)
+        else:
+            created[row.location] = _feature_from_location(conn, row.location)
+            found[row.stream] = (created[row.location], True)
+    return found
+
+
+def _feature_from_location(conn: Connection, location_id: int) -> int:
+    source = select(locations.c.name, locations.c.description, locations.c.encoding_type, locations.c.location,
+                    locations.c.location_geom, locations.c.id).where(locations.c.id == location_id)
+    stmt = insert(features).from_select(
+        ["name", "description", "encoding_type", "feature", "feature_geom", "source_location_id"], source)
+    return int(conn.execute(stmt.returning(features.c.id)).scalar_one())
 
 
 def record_historical_location(conn: Connection, thing_id: int, location_ids: list[int],
@@ -68,33 +102,47 @@ def delete_orphan_historical_locations(conn: Connection) -> None:
 def extend_stream(conn: Connection, stream_table: str, stream_id: int, start: datetime,
                   end: datetime | None, result_time: datetime | None, feature_id: int) -> None:
     """Grow a stream's phenomenonTime, resultTime and observedArea by one new Observation."""
-    extend_stream_by(conn, stream_table, stream_id, start, end or start,
-                     (result_time, result_time) if result_time is not None else None, [feature_id])
+    extend_streams(conn, stream_table, {stream_id: Extent(start, end or start, result_time, result_time, [feature_id])})
 
 
-def extend_stream_by(conn: Connection, stream_table: str, stream_id: int, start: datetime, end: datetime,
-                     result_times: tuple[datetime, datetime] | None, feature_ids: list[int]) -> None:
-    """Grow a stream's extents to cover new Observations: one UPDATE, skipped when nothing grows."""
+@dataclass(frozen=True)
+class Extent:
+    """What a batch of new Observations adds to one stream."""
+
+    start: datetime
+    end: datetime
+    result_start: datetime | None
+    result_end: datetime | None
+    feature_ids: list[int]
+
+
+def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Extent]) -> None:
+    """Grow many streams' phenomenonTime, resultTime and observedArea in ONE statement
+    (`UPDATE … FROM (VALUES …)`); a stream whose area already covers the features keeps it."""
+    if not extents:
+        return
     streams = TABLES[stream_table]
+    rows = values(
+        column("id", BigInteger), column("t0", DateTime(timezone=True)), column("t1", DateTime(timezone=True)),
+        column("r0", DateTime(timezone=True)), column("r1", DateTime(timezone=True)),
+        column("fids", ARRAY(BigInteger)), name="batch",
+    ).data([(ident, e.start, e.end, e.result_start, e.result_end, e.feature_ids) for ident, e in extents.items()])
+    instant = DateTime(timezone=True)  # VALUES columns are typed by PostgreSQL from their first row:
+    t0, t1, r0, r1 = (cast(rows.c[name], instant) for name in ("t0", "t1", "r0", "r1"))  # NULLs need casts
     geometry = select(geo.ST_Collect(features.c.feature_geom)).where(
-        features.c.id.in_(feature_ids)).scalar_subquery()
-    values: dict[str, Any] = {
-        "phenomenon_time_start": func.least(streams.c.phenomenon_time_start, start),
-        "phenomenon_time_end": func.greatest(streams.c.phenomenon_time_end, end),
-        "observed_area": func.coalesce(
-            geo.ST_ConvexHull(geo.ST_Collect(streams.c.observed_area, geometry)),
-            streams.c.observed_area, geo.ST_ConvexHull(geometry)),
-    }
-    grows = [streams.c.phenomenon_time_start.is_(None), streams.c.phenomenon_time_start > start,
-             streams.c.phenomenon_time_end < end,
-             ~func.coalesce(func.ST_Covers(streams.c.observed_area, geometry), False)]
-    if result_times is not None:
-        low, high = result_times
-        values["result_time_start"] = func.least(streams.c.result_time_start, low)
-        values["result_time_end"] = func.greatest(streams.c.result_time_end, high)
-        grows += [streams.c.result_time_start.is_(None), streams.c.result_time_start > low,
-                  streams.c.result_time_end < high]
-    conn.execute(update(streams).where(streams.c.id == stream_id, or_(*grows)).values(values))
+        features.c.id == any_(cast(rows.c.fids, ARRAY(BigInteger)))).scalar_subquery()
+    area = streams.c.observed_area
+    grown_area = case(
+        (func.coalesce(func.ST_Covers(area, geometry), False), area),
+        else_=func.coalesce(geo.ST_ConvexHull(geo.ST_Collect(area, geometry)), area, geo.ST_ConvexHull(geometry)),
+    )
+    conn.execute(update(streams).where(streams.c.id == rows.c.id).values(
+        phenomenon_time_start=func.least(streams.c.phenomenon_time_start, t0),
+        phenomenon_time_end=func.greatest(streams.c.phenomenon_time_end, t1),
+        result_time_start=func.least(streams.c.result_time_start, r0),
+        result_time_end=func.greatest(streams.c.result_time_end, r1),
+        observed_area=grown_area,
+    ))
 
 
 def recompute_streams(conn: Connection, stream_table: str, stream_ids: set[int]) -> None:
