@@ -45,9 +45,14 @@ class Property:
     required: bool = False
     read_only: bool = False
     since: str = "1.0"  # API version that introduced it (v1.0 clients do not see v1.1 additions)
+    _columns: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_columns", tuple(self.column + suffix for suffix in self.kind.suffixes))
 
     def columns(self) -> tuple[str, ...]:
-        return tuple(self.column + suffix for suffix in self.kind.suffixes)
+        """The storage columns (column base + each suffix of the kind)."""
+        return self._columns
 
 
 @dataclass(frozen=True)
