@@ -13,6 +13,7 @@ OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "count": ("$count", {"type": "boolean"}),
     "resultFormat": ("$resultFormat", {"type": "string", "enum": ["dataArray", "GeoJSON", "CSV", "SenML"]}),
     "skiptoken": ("$skiptoken", {"type": "string"}),
+    "apply": ("$apply", {"type": "string"}),
 }
 GRAMMAR = {
     "filter": "An OData boolean expression over properties and paths through to-one links: "
@@ -33,8 +34,15 @@ GRAMMAR = {
     "resultFormat": "`dataArray` (Observations), `GeoJSON` (a FeatureCollection), `CSV` (streamed; without "
                     "$top the whole result), `SenML` (Observations). The Accept header chooses too.",
     "skiptoken": "Opaque token of a nextLink (key-set paging); copy it from `@iot.nextLink`.",
+    "apply": "Server-side aggregation (OData Data Aggregation Extension): transformations separated by `/`: "
+             "`filter(…)`, `compute(expr as x)`, `groupby((keys),aggregate(…))`, `aggregate(…)`, `fill()`; "
+             "methods `sum average min max count countdistinct timeweighted delta`; time buckets "
+             "`bucket(phenomenonTime,'PT1H','Europe/Rome')`. Example: "
+             "`groupby((bucket(phenomenonTime,'PT1H','Europe/Rome') as hour),aggregate(result with average as avg))`."
+             " Not combinable with $filter/$orderby/$select/$expand (use filter() inside). See docs/aggregation.md.",
 }
-COLLECTION = ("filter", "select", "expand", "orderby", "top", "skip", "count", "resultFormat", "skiptoken")
+COLLECTION = ("filter", "select", "expand", "orderby", "top", "skip", "count", "resultFormat", "skiptoken",
+              "apply")
 ENTITY = ("select", "expand", "resultFormat")
 
 
