@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sta_server.errors import InvalidQuery
 from sta_server.query.ast import Call, Literal, Node, Path
 from sta_server.query.parser import parse_filter
+from sta_server.query.splitting import SplitError, split_outside
 
 METHODS = frozenset({"sum", "average", "min", "max", "count", "countdistinct", "timeweighted", "delta"})
 _CALL = re.compile(r"\s*([A-Za-z]+)\s*\((.*)\)\s*", re.DOTALL)
@@ -99,27 +100,10 @@ def _fail(message: str) -> InvalidQuery:
 
 def split_top(text: str, sep: str) -> list[str]:
     """Split at `sep` outside parentheses and single-quoted strings."""
-    pieces, depth, quoted, start = [], 0, False, 0
-    for i, char in enumerate(text):
-        if char == "'":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise _fail(f"unexpected ')' at position {i + 1}")
-        elif char == sep and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    if quoted:
-        raise _fail("unterminated string")
-    if depth:
-        raise _fail("missing ')'")
-    pieces.append(text[start:])
-    return pieces
+    try:
+        return [piece for piece, _ in split_outside(text, sep)]
+    except SplitError as error:
+        raise _fail(f"{error.message.lower()} at position {error.position + 1}") from None
 
 
 def _expression(text: str) -> Node:

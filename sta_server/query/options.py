@@ -19,6 +19,7 @@ from sta_server.errors import InvalidQuery
 from sta_server.query.apply import parse_apply
 from sta_server.query.ast import Expand, Query
 from sta_server.query.parser import parse_filter, parse_orderby, parse_select
+from sta_server.query.splitting import SplitError, split_outside
 
 KNOWN_OPTIONS = frozenset(
     {"$filter", "$select", "$expand", "$orderby", "$top", "$skip", "$count", "$resultFormat", "$skiptoken",
@@ -101,33 +102,11 @@ def parse_query(
 
 
 def _split_outside(text: str, sep: str) -> list[tuple[str, int]]:
-    """Split text at `sep` outside parentheses and single-quoted strings ('' is an escaped quote).
-
-    Returns (piece, offset of the piece in text); raises InvalidQuery on unbalanced parentheses
-    or an unterminated string.
-    """
-    pieces: list[tuple[str, int]] = []
-    depth, quote_at, start = 0, -1, 0
-    for i, char in enumerate(text):
-        if char == "'":
-            quote_at = i if quote_at < 0 else -1
-        elif quote_at >= 0:
-            continue
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise _error("Unexpected ')'", i, text)
-        elif char == sep and depth == 0:
-            pieces.append((text[start:i], start))
-            start = i + 1
-    if quote_at >= 0:
-        raise _error("Unterminated string", quote_at, text)
-    if depth:
-        raise _error("Unexpected end of input (missing ')')", len(text), text)
-    pieces.append((text[start:], start))
-    return pieces
+    """`split_outside` with its errors as InvalidQuery pointing into the $expand text."""
+    try:
+        return split_outside(text, sep)
+    except SplitError as error:
+        raise _error(error.message, error.position, text) from None
 
 
 def _item_options(body: str, offset: int, text: str) -> dict[str, str]:
