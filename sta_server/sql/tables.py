@@ -1,6 +1,7 @@
 """Storage tables (SQLAlchemy 2 typed declarative). Column names follow model/ (Property.columns())."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -229,7 +230,8 @@ multi_datastreams_observed_properties = _link_table(
     Column("rank", Integer, nullable=False, server_default="0"),
 )
 
-TABLES: dict[str, Table] = dict(Base.metadata.tables)
+# A live view of the metadata: it includes the tables the modules imported below add to it.
+TABLES: Mapping[str, Table] = Base.metadata.tables
 from sta_server.sql import (  # noqa: E402 - these tables join the metadata
     idempotency_tables,  # noqa: F401 - idempotency keys
     rollup_tables,  # noqa: F401 - rollups
