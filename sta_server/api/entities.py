@@ -10,14 +10,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Connection, Engine
 
-from sta_server.api.formats import read_formatted
+from sta_server.api.formats import choose_format, read_formatted
 from sta_server.api.root import root_document
 from sta_server.errors import BadRequest, InvalidPath, MethodNotAllowed
 from sta_server.query.ast import Query
 from sta_server.query.options import parse_query
 from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
+from sta_server.serialize import csv_rows
 from sta_server.serialize import senml as senml_format
-from sta_server.service.aggregate import read_aggregate
+from sta_server.service.aggregate import aggregate_rows, read_aggregate
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
 from sta_server.service.create_observations import create_observations
@@ -167,7 +168,7 @@ def to_response(outcome: Outcome) -> Response:
 
 def _get(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str = "") -> Outcome:
     if "$apply" in ctx.params:
-        return Outcome(200, read_aggregate(conn, path, parse_query(ctx.params, max_top=ctx.max_top), ctx))
+        return _aggregate(conn, path, ctx, accept)
     formatted = read_formatted(conn, path, ctx, accept)
     if formatted is not None:
         return Outcome(200, formatted.body, formatted.headers, content_type=formatted.content_type)
@@ -176,6 +177,17 @@ def _get(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str 
     if path.value:
         return Outcome(200, body if isinstance(body, str) else json.dumps(body), text=True)
     return Outcome(200, body)
+
+
+def _aggregate(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str) -> Outcome:
+    """`$apply`: JSON or dataArray, or CSV (one row per group) for analysts."""
+    params = dict(ctx.params)
+    if choose_format(params, accept) != "CSV":
+        return Outcome(200, read_aggregate(conn, path, parse_query(params, max_top=ctx.max_top), ctx))
+    result = aggregate_rows(conn, path, parse_query(params, max_top=ctx.max_top), ctx)
+    headers = {"Link": f'<{result.next_link}>; rel="next"'} if result.next_link else {}
+    text = "".join(csv_rows.write_csv(result.columns, [result.rows]))
+    return Outcome(200, text, headers, content_type=f"{csv_rows.MEDIA_TYPE}; charset=utf-8")
 
 
 def _entity_outcome(conn: Connection, ctx: RequestContext, path: ResourcePath, ident: int,

@@ -82,3 +82,18 @@ def test_bad_aggregation_requests_are_400(client: FlaskClient, power: int, param
 def test_apply_on_a_single_entity_is_400(client: FlaskClient, power: int) -> None:
     body = apply(client, f"Datastreams({power})", "aggregate($count as n)", 400)
     assert "collections" in body["error"]["message"]
+
+
+def test_hourly_average_as_csv_for_analysts(client: FlaskClient, power: int) -> None:
+    response = client.get(f"/v1.1/Datastreams({power})/Observations",
+                          query_string={"$apply": PER_HOUR, "$resultFormat": "CSV"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.get_data(as_text=True).splitlines() == [
+        "phenomenonTime,avg", "2026-06-01T10:00:00+02:00,2.5", "2026-06-01T11:00:00+02:00,8.5"]
+
+
+def test_csv_is_also_chosen_by_the_accept_header(client: FlaskClient, power: int) -> None:
+    response = client.get(f"/v1.1/Datastreams({power})/Observations", query_string={"$apply": PER_HOUR},
+                          headers={"Accept": "text/csv"})
+    assert response.get_data(as_text=True).splitlines()[0] == "phenomenonTime,avg"
