@@ -11,17 +11,14 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     DateTime,
-    any_,
     case,
-    cast,
-    column,
     delete,
     exists,
     func,
     insert,
+    literal,
     select,
     update,
-    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 
@@ -116,31 +113,41 @@ class Extent:
     feature_ids: list[int]
 
 
+def _array(items: list[Any], item_type: Any) -> Any:
+    return literal(items, ARRAY(item_type))
+
+
 def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Extent]) -> None:
     """Grow many streams' phenomenonTime, resultTime and observedArea in ONE statement
-    (`UPDATE … FROM (VALUES …)`); a stream whose area already covers the features keeps it."""
+    (`UPDATE … FROM unnest(arrays)`: the same SQL text for any batch, so it is compiled once);
+    a stream whose area already covers the features keeps it."""
     if not extents:
         return
     streams = TABLES[stream_table]
-    rows = values(
-        column("id", BigInteger), column("t0", DateTime(timezone=True)), column("t1", DateTime(timezone=True)),
-        column("r0", DateTime(timezone=True)), column("r1", DateTime(timezone=True)),
-        column("fids", ARRAY(BigInteger)), name="batch",
-    ).data([(ident, e.start, e.end, e.result_start, e.result_end, e.feature_ids) for ident, e in extents.items()])
-    instant = DateTime(timezone=True)  # VALUES columns are typed by PostgreSQL from their first row:
-    t0, t1, r0, r1 = (cast(rows.c[name], instant) for name in ("t0", "t1", "r0", "r1"))  # NULLs need casts
-    geometry = select(geo.ST_Collect(features.c.feature_geom)).where(
-        features.c.id == any_(cast(rows.c.fids, ARRAY(BigInteger)))).scalar_subquery()
+    instant = DateTime(timezone=True)
+    ids = list(extents)
+    batch = func.unnest(
+        _array(ids, BigInteger), _array([extents[i].start for i in ids], instant),
+        _array([extents[i].end for i in ids], instant), _array([extents[i].result_start for i in ids], instant),
+        _array([extents[i].result_end for i in ids], instant),
+    ).table_valued("id", "t0", "t1", "r0", "r1").render_derived(name="batch")
+    pairs = func.unnest(
+        _array([i for i in ids for _ in extents[i].feature_ids], BigInteger),
+        _array([f for i in ids for f in extents[i].feature_ids], BigInteger),
+    ).table_valued("stream", "feature").render_derived(name="pairs")
+    geometry = (select(geo.ST_Collect(features.c.feature_geom))
+                .select_from(pairs.join(features, features.c.id == pairs.c.feature))
+                .where(pairs.c.stream == batch.c.id).scalar_subquery())
     area = streams.c.observed_area
     grown_area = case(
         (func.coalesce(func.ST_Covers(area, geometry), False), area),
         else_=func.coalesce(geo.ST_ConvexHull(geo.ST_Collect(area, geometry)), area, geo.ST_ConvexHull(geometry)),
     )
-    conn.execute(update(streams).where(streams.c.id == rows.c.id).values(
-        phenomenon_time_start=func.least(streams.c.phenomenon_time_start, t0),
-        phenomenon_time_end=func.greatest(streams.c.phenomenon_time_end, t1),
-        result_time_start=func.least(streams.c.result_time_start, r0),
-        result_time_end=func.greatest(streams.c.result_time_end, r1),
+    conn.execute(update(streams).where(streams.c.id == batch.c.id).values(
+        phenomenon_time_start=func.least(streams.c.phenomenon_time_start, batch.c.t0),
+        phenomenon_time_end=func.greatest(streams.c.phenomenon_time_end, batch.c.t1),
+        result_time_start=func.least(streams.c.result_time_start, batch.c.r0),
+        result_time_end=func.greatest(streams.c.result_time_end, batch.c.r1),
         observed_area=grown_area,
     ))
 
