@@ -40,8 +40,18 @@ def _list(entity_type: EntityType, op_id: str, summary: str) -> dict[str, Any]:
                           **ERRORS}}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "A key the client chooses: a retry with the same key and body gets the first answer "
+                   "instead of creating again (kept STA_IDEMPOTENCY_RETENTION_H, 24 h by default); the "
+                   "same key with another body is a 409.",
+}
+
+
 def _create(entity_type: EntityType, op_id: str) -> dict[str, Any]:
     return {"operationId": op_id, "summary": f"Create a {entity_type.name}", "tags": [entity_type.plural],
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": {JSON: {"schema": _ref(f"{entity_type.name}Input")}}},
             "responses": {"201": _json(_ref(entity_type.name), "Created; Location names the new entity"),
                           **ERRORS}}
@@ -128,6 +138,7 @@ ACTION_PATHS: dict[str, Any] = {
                          "responses": {"200": _json({"type": "object"}, "One answer per request"), **ERRORS}}},
     "/CreateObservations": {"post": {
         "operationId": "create_observations", "summary": "Observations in dataArray form", "tags": ["Observations"],
+        "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {"required": True,
                         "content": {JSON: {"schema": {"type": "array", "items": {"type": "object"}}}}},
         "responses": {"201": _json({"type": "array", "items": {"type": "string"}}, "Self links, or 'error'"),
