@@ -34,4 +34,7 @@ root_url="${STA_SERVICE_ROOT_URL:-http://$host:$port}"
     echo
 } >&2
 
+# The platform runs multi-process by default: HTTP workers (each with its own MQTT notifier) and
+# one MQTT ingest process; STA_HTTP_WORKERS=1 runs everything in one process.
+export STA_HTTP_WORKERS="${STA_HTTP_WORKERS:-2}"
 exec "$VENV/bin/sta-server"

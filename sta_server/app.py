@@ -41,6 +41,11 @@ def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.http_workers > 1:
+        from sta_server.workers import serve_workers
+
+        serve_workers(settings)
+        return
     engine = make_engine(settings)
     events = EventBus()
     app = create_app(settings, engine, events)

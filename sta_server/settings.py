@@ -39,6 +39,7 @@ class Settings:
     mqtt_url: str | None = DEFAULT_MQTT_URL
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    http_workers: int = 1  # > 1: gunicorn workers plus one MQTT ingest process (sta_server/workers.py)
     service_root_url: str | None = None  # external base URL (behind a reverse proxy)
     default_top: int = 100
     max_top: int = 10000
@@ -72,6 +73,7 @@ class Settings:
             mqtt_url=_optional(get("STA_MQTT_URL", "MQTT_URL"), defaults.mqtt_url),
             http_host=get("STA_HTTP_HOST") or defaults.http_host,
             http_port=int(get("STA_HTTP_PORT") or defaults.http_port),
+            http_workers=int(get("STA_HTTP_WORKERS") or defaults.http_workers),
             service_root_url=get("STA_SERVICE_ROOT_URL"),
             default_top=int(get("STA_DEFAULT_TOP") or defaults.default_top),
             max_top=int(get("STA_MAX_TOP") or defaults.max_top),
@@ -96,6 +98,8 @@ class Settings:
     def validate(self) -> None:
         if not 0 < self.default_top <= self.max_top:
             raise ValueError("STA_DEFAULT_TOP must be positive and at most STA_MAX_TOP")
+        if self.http_workers < 1:
+            raise ValueError("STA_HTTP_WORKERS must be at least 1")
         if not 0 < self.http_port < 65536:
             raise ValueError("STA_HTTP_PORT must be a TCP port")
         if self.service_root_url and urlsplit(self.service_root_url).scheme not in ("http", "https"):

@@ -3,6 +3,7 @@ the ingest worker, and the notifier listening to committed changes."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import paho.mqtt.client as paho
@@ -30,8 +31,13 @@ def create_subscriptions(shared_group: str | None) -> list[tuple[str, SubscribeO
 
 
 class MqttService:
-    def __init__(self, settings: Settings, engine: Engine, bus: EventBus) -> None:
+    """`ingest=False` is the notifier of one HTTP worker among several: it follows the registry
+    feed and publishes what its process commits, under a client id of its own and a session that
+    ends with it; creates are taken by the one ingest process (or a shared group)."""
+
+    def __init__(self, settings: Settings, engine: Engine, bus: EventBus, *, ingest: bool = True) -> None:
         assert settings.mqtt_url is not None
+        self.takes_creates = ingest
         self.bus = bus
         self.registry = SubscriptionRegistry()
         self._feeds = [self.registry]  # registries fed from the broker's log (two during a grace)
@@ -42,9 +48,12 @@ class MqttService:
                              queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
                              report_s=settings.mqtt_ingest_report_s)
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in LOG_TOPICS]
-        subscriptions += create_subscriptions(settings.mqtt_shared_group)
-        self.connection = MqttConnection(settings.mqtt_url, settings.mqtt_client_id, subscriptions,
+        if ingest:
+            subscriptions += create_subscriptions(settings.mqtt_shared_group)
+        client_id = settings.mqtt_client_id if ingest else f"{settings.mqtt_client_id}-http-{os.getpid()}"
+        self.connection = MqttConnection(settings.mqtt_url, client_id, subscriptions,
                                          self._on_message, notify_qos=settings.mqtt_notify_qos,
+                                         session_expiry_s=3600 if ingest else 0,
                                          receive_maximum=settings.mqtt_receive_maximum,
                                          notify_buffer=settings.mqtt_notify_buffer)
         self.connection.on_connected = self._on_connected
@@ -53,13 +62,15 @@ class MqttService:
         bus.subscribe(self.notifier)
 
     def start(self) -> None:
-        self.ingest.start()
+        if self.takes_creates:
+            self.ingest.start()
         self.notifier.start()
         self.connection.start()
 
     def stop(self) -> None:
         self.connection.stop()
-        self.ingest.stop()
+        if self.takes_creates:
+            self.ingest.stop()
         self.notifier.stop()
 
     def _on_connected(self, generation: int) -> None:

@@ -1,0 +1,31 @@
+"""The MQTT ingest process of the multi-process run mode: creates from the broker, their
+notifications, nothing else (`python -m sta_server.ingest_process`)."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from sta_server.mqtt.service import MqttService
+from sta_server.service.events import EventBus
+from sta_server.settings import Settings
+from sta_server.sql.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def main(settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    service = MqttService(settings, make_engine(settings), EventBus())
+    service.start()
+    log.info("MQTT ingest process running")
+    stop.wait()
+    service.stop()
+
+
+if __name__ == "__main__":
+    main()

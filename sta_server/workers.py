@@ -1,0 +1,64 @@
+"""The multi-process run mode (`STA_HTTP_WORKERS` > 1): gunicorn HTTP workers, each with its own
+database pool and MQTT notifier, and one ingest process that takes the MQTT creates."""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from sta_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def worker_app(settings: Settings) -> Flask:
+    """The app of one worker, built after the fork (pools and threads are not shared)."""
+    from sta_server.app import MQTT_CONFORMANCE, create_app
+    from sta_server.mqtt.service import MqttService
+    from sta_server.service.events import EventBus
+    from sta_server.sql.engine import make_engine
+
+    engine = make_engine(settings)
+    events = EventBus()
+    app = create_app(settings, engine, events)
+    if settings.mqtt_url:
+        notifier = MqttService(settings, engine, events, ingest=False)
+        notifier.start()
+        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
+        app.config["STA_MQTT"] = notifier
+    return app
+
+
+class Workers(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        config: dict[str, Any] = {
+            "bind": f"{self.settings.http_host}:{self.settings.http_port}",
+            "workers": self.settings.http_workers, "worker_class": "gthread", "threads": 8,
+            "loglevel": self.settings.log_level.lower(), "accesslog": None, "timeout": 120,
+        }
+        for key, value in config.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return worker_app(self.settings)
+
+
+def serve_workers(settings: Settings) -> None:
+    """Start the ingest process (when MQTT is on), then the HTTP workers; stop both together."""
+    ingest = (subprocess.Popen([sys.executable, "-m", "sta_server.ingest_process"])
+              if settings.mqtt_url else None)
+    log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
+    try:
+        Workers(settings).run()
+    finally:
+        if ingest is not None:
+            ingest.terminate()
+            ingest.wait(timeout=30)
