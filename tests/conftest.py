@@ -17,6 +17,7 @@ from sta_server.app import create_app
 from sta_server.settings import Settings, normalise_database_url
 from sta_server.sql.engine import make_engine
 from sta_server.sql.tables import TABLES
+from tests.mosquitto import Broker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -122,75 +123,17 @@ def make_datastream(client: FlaskClient, thing_id: int | None = None, **extra: A
 
 # --- MQTT: a Mosquitto of the test session's own, on a free port -------------------------------
 
-MOSQUITTO_CONF = """\
-listener {port} 127.0.0.1
-allow_anonymous true
-password_file {folder}/passwd
-acl_file {folder}/acl
-persistence false
-log_dest topic
-log_type error
-log_type warning
-log_type notice
-log_type subscribe
-log_type unsubscribe
-max_queued_messages 100000
-"""
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
     """STA_TEST_MQTT_URL if given, else a fresh Mosquitto for this test session."""
-    import shutil
-    import subprocess
-    import time
-
     given = os.environ.get("STA_TEST_MQTT_URL")
     if given:
         yield given
         return
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    import pathlib
-    import tempfile
-
-    # Mosquitto started as root drops to its own user before reading the password and ACL files:
-    # they live in a folder that user can reach (pytest's own tmp folders are private to root).
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-mosquitto-"))
-    os.chmod(folder, 0o755)
-    port = _free_port()
-    conf = folder / "mosquitto.conf"
-    conf.write_text(MOSQUITTO_CONF.format(port=port, folder=folder))
-    os.chmod(conf, 0o644)
-    secret = uuid.uuid4().hex
-    shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), folder / "acl")
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(folder / "passwd"), "sta-server", secret],
-                   check=True, stdout=subprocess.DEVNULL)
-    for name in ("acl", "passwd"):
-        os.chmod(folder / name, 0o644)
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    import socket
-
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        process.kill()
-        raise RuntimeError("mosquitto did not start")
+    broker = Broker()
+    broker.start()
     try:
-        yield f"mqtt://sta-server:{secret}@127.0.0.1:{port}"
+        yield broker.server_url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        broker.remove()

@@ -7,7 +7,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,7 +24,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, create_engine, text
 
-from tests.conftest import LOCATION, MOSQUITTO_CONF, ROOT, _free_port, datastream_body
+from tests.conftest import LOCATION, ROOT, datastream_body
+from tests.mosquitto import Broker
+from tests.mosquitto import free_port as _free_port
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -36,14 +37,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, step: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(step)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def _as_postgres(*args: str) -> list[str]:
@@ -80,42 +73,6 @@ class Cluster:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class Broker:
-    """Mosquitto with the project ACL and a password for the server, persistent (sessions and
-    queued messages survive a restart, as in production)."""
-
-    def __init__(self) -> None:
-        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-faults-mqtt-"))
-        os.chmod(self.folder, 0o777)
-        self.port = _free_port()
-        self.secret = uuid.uuid4().hex
-        conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder).replace(
-            "persistence false", f"persistence true\npersistence_location {self.folder}/")
-        (self.folder / "mosquitto.conf").write_text(conf)
-        shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
-        subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],
-                       check=True, stdout=subprocess.DEVNULL)
-        for name in ("acl", "passwd", "mosquitto.conf"):
-            os.chmod(self.folder / name, 0o644)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def server_url(self) -> str:
-        return f"mqtt://sta-server:{self.secret}@127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.process = subprocess.Popen([binary, "-c", str(self.folder / "mosquitto.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(lambda: _listening(self.port), 10, "mosquitto")
-
-    def stop(self) -> None:
-        """SIGTERM: Mosquitto writes its persistence file and leaves."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 class Server:
@@ -201,11 +158,10 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[Broker]:
-    broker = Broker()
+    broker = Broker(persistent=True)
     broker.start()
     yield broker
-    broker.stop()
-    shutil.rmtree(broker.folder, ignore_errors=True)
+    broker.remove()
 
 
 @pytest.fixture

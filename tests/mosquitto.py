@@ -1,0 +1,88 @@
+"""A Mosquitto of the tests' own: a free port, the project ACL (scripts/mosquitto.acl), a password
+for the server's user, the `$SYS` log feed; optionally persistent (sessions survive a restart)."""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MOSQUITTO_CONF = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+password_file {folder}/passwd
+acl_file {folder}/acl
+{persistence}
+log_dest topic
+log_type error
+log_type warning
+log_type notice
+log_type subscribe
+log_type unsubscribe
+max_queued_messages 100000
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Broker:
+    def __init__(self, *, persistent: bool = False) -> None:
+        # Mosquitto started as root drops to its own user before reading the password and ACL
+        # files: they live in a folder that user can reach (pytest's tmp folders are private).
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-mosquitto-"))
+        os.chmod(self.folder, 0o777)
+        self.port = free_port()
+        self.secret = uuid.uuid4().hex
+        persistence = f"persistence true\npersistence_location {self.folder}/" if persistent else "persistence false"
+        conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder, persistence=persistence)
+        (self.folder / "mosquitto.conf").write_text(conf)
+        shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
+        subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],
+                       check=True, stdout=subprocess.DEVNULL)
+        for name in ("acl", "passwd", "mosquitto.conf"):
+            os.chmod(self.folder / name, 0o644)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server_url(self) -> str:
+        """The URL the SensorThings server connects with (its own user)."""
+        return f"mqtt://sta-server:{self.secret}@127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.process = subprocess.Popen([binary, "-c", str(self.folder / "mosquitto.conf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not listening(self.port):
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError("mosquitto did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto writes its persistence file (if any) and leaves."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
