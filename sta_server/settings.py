@@ -40,6 +40,15 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_workers: int = 1  # > 1: gunicorn workers plus one MQTT ingest process (sta_server/workers.py)
+    # TLS (docs/tls.md). HTTPS: served by gunicorn (sta_server/workers.py) even with one worker.
+    tls_cert_file: str | None = None  # server certificate (chain) in PEM: HTTPS on STA_HTTP_PORT
+    tls_key_file: str | None = None  # its private key (else read from tls_cert_file)
+    tls_client_ca_file: str | None = None  # CA(s) of client certificates (device agents)
+    tls_client_certs: str = "none"  # none | optional | required
+    tls_crl_file: str | None = None  # revoked client certificates (PEM CRL), re-read when it changes
+    mqtt_ca_file: str | None = None  # CA of the broker's certificate (mqtts://); else the system CAs
+    mqtt_cert_file: str | None = None  # the server's own client certificate at the broker
+    mqtt_key_file: str | None = None
     service_root_url: str | None = None  # external base URL (behind a reverse proxy)
     default_top: int = 100
     max_top: int = 10000
@@ -74,6 +83,15 @@ class Settings:
             http_host=get("STA_HTTP_HOST") or defaults.http_host,
             http_port=int(get("STA_HTTP_PORT") or defaults.http_port),
             http_workers=int(get("STA_HTTP_WORKERS") or defaults.http_workers),
+            tls_cert_file=get("STA_TLS_CERT_FILE"),
+            tls_key_file=get("STA_TLS_KEY_FILE"),
+            tls_client_ca_file=get("STA_TLS_CLIENT_CA_FILE"),
+            tls_client_certs=(get("STA_TLS_CLIENT_CERTS")
+                              or ("optional" if get("STA_TLS_CLIENT_CA_FILE") else "none")).lower(),
+            tls_crl_file=get("STA_TLS_CRL_FILE"),
+            mqtt_ca_file=get("STA_MQTT_CA_FILE"),
+            mqtt_cert_file=get("STA_MQTT_CERT_FILE"),
+            mqtt_key_file=get("STA_MQTT_KEY_FILE"),
             service_root_url=get("STA_SERVICE_ROOT_URL"),
             default_top=int(get("STA_DEFAULT_TOP") or defaults.default_top),
             max_top=int(get("STA_MAX_TOP") or defaults.max_top),
@@ -112,8 +130,29 @@ class Settings:
             raise ValueError("STA_DB_CONNECT_TIMEOUT_S and STA_MQTT_NOTIFY_BUFFER must be positive")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
+        self._validate_tls()
+
+    def _validate_tls(self) -> None:
+        if self.tls_client_certs not in ("none", "optional", "required"):
+            raise ValueError("STA_TLS_CLIENT_CERTS must be none, optional or required")
+        if not self.tls_cert_file and (self.tls_key_file or self.tls_client_ca_file or self.tls_crl_file):
+            raise ValueError("STA_TLS_KEY_FILE, STA_TLS_CLIENT_CA_FILE and STA_TLS_CRL_FILE need STA_TLS_CERT_FILE")
+        if (self.tls_client_certs != "none" or self.tls_crl_file) and not self.tls_client_ca_file:
+            raise ValueError("client certificates (STA_TLS_CLIENT_CERTS, STA_TLS_CRL_FILE) need STA_TLS_CLIENT_CA_FILE")
+        if (self.mqtt_ca_file or self.mqtt_cert_file) and not (
+                self.mqtt_url and urlsplit(self.mqtt_url).scheme in ("mqtts", "ssl")):
+            raise ValueError("STA_MQTT_CA_FILE and STA_MQTT_CERT_FILE need an mqtts:// STA_MQTT_URL")
+        if self.mqtt_key_file and not self.mqtt_cert_file:
+            raise ValueError("STA_MQTT_KEY_FILE needs STA_MQTT_CERT_FILE")
+        for name, path in (("STA_TLS_CERT_FILE", self.tls_cert_file), ("STA_TLS_KEY_FILE", self.tls_key_file),
+                           ("STA_TLS_CLIENT_CA_FILE", self.tls_client_ca_file),
+                           ("STA_TLS_CRL_FILE", self.tls_crl_file), ("STA_MQTT_CA_FILE", self.mqtt_ca_file),
+                           ("STA_MQTT_CERT_FILE", self.mqtt_cert_file), ("STA_MQTT_KEY_FILE", self.mqtt_key_file)):
+            if path and not os.path.isfile(path):
+                raise ValueError(f"{name}: no such file {path}")
 
     @property
     def base_url(self) -> str:
         """The external base URL without trailing slash, e.g. https://grid.example/sta."""
-        return (self.service_root_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+        scheme = "https" if self.tls_cert_file else "http"
+        return (self.service_root_url or f"{scheme}://{self.http_host}:{self.http_port}").rstrip("/")

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,6 +30,33 @@ max_queued_messages 100000
 """
 
 
+TLS_LISTENERS = """\
+# TLS: server certificate; clients authenticate as on the plain listener
+listener {tls_port} 127.0.0.1
+cafile {tls.ca}
+certfile {tls.cert}
+keyfile {tls.key}
+# TLS with client certificates (device agents): the CN is the user name, the CRL is checked
+listener {cert_port} 127.0.0.1
+cafile {tls.ca}
+certfile {tls.cert}
+keyfile {tls.key}
+require_certificate true
+use_identity_as_username true
+crlfile {tls.crl}
+"""
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """PEM files of the broker's TLS listeners (tests/tls/pki.py makes them)."""
+
+    ca: pathlib.Path
+    cert: pathlib.Path
+    key: pathlib.Path
+    crl: pathlib.Path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -44,7 +72,7 @@ def listening(port: int) -> bool:
 
 
 class Broker:
-    def __init__(self, *, persistent: bool = False) -> None:
+    def __init__(self, *, persistent: bool = False, tls: BrokerTls | None = None) -> None:
         # Mosquitto started as root drops to its own user before reading the password and ACL
         # files: they live in a folder that user can reach (pytest's tmp folders are private).
         self.folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-mosquitto-"))
@@ -53,6 +81,11 @@ class Broker:
         self.secret = uuid.uuid4().hex
         persistence = f"persistence true\npersistence_location {self.folder}/" if persistent else "persistence false"
         conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder, persistence=persistence)
+        # with `tls`: also `tls_port` (TLS) and `cert_port` (TLS, client certificate required)
+        self.tls_port = self.cert_port = 0
+        if tls is not None:
+            self.tls_port, self.cert_port = free_port(), free_port()
+            conf += TLS_LISTENERS.format(tls_port=self.tls_port, cert_port=self.cert_port, tls=tls)
         (self.folder / "mosquitto.conf").write_text(conf)
         shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
         subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sta_server.mqtt.notify import ORIGIN_PROPERTY
+from sta_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,25 @@ def broker_address(url: str) -> tuple[str, int, str | None, str | None, bool]:
             parts.password, tls)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """TLS of the server's broker connection (`mqtts://`): the CA that signed the broker's
+    certificate (None: the system CAs) and, optionally, the server's own client certificate."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientTls:
+        return cls(settings.mqtt_ca_file, settings.mqtt_cert_file, settings.mqtt_key_file)
+
+
 class MqttConnection:
     def __init__(self, url: str, client_id: str, subscriptions: list[tuple[str, SubscribeOptions]],
                  on_message: MessageHandler, *, session_expiry_s: int = 3600, notify_qos: int = 0,
-                 receive_maximum: int = 1000, notify_buffer: int = 10000) -> None:
+                 receive_maximum: int = 1000, notify_buffer: int = 10000,
+                 tls_files: ClientTls | None = None) -> None:
         self.subscriptions = subscriptions
         self.notify_qos = notify_qos
         self.connected = threading.Event()
@@ -46,8 +63,9 @@ class MqttConnection:
                                   protocol=paho.MQTTv5, reconnect_on_failure=True)
         if user:
             self.client.username_pw_set(user, password)
-        if tls:
-            self.client.tls_set()
+        if tls:  # the broker's certificate and host name are verified
+            files = tls_files or ClientTls()
+            self.client.tls_set(ca_certs=files.ca_file, certfile=files.cert_file, keyfile=files.key_file)
         self.client.manual_ack_set(True)
         self.client.max_inflight_messages_set(1000)  # outgoing notifications in flight
         self.client.max_queued_messages_set(0)  # paho's own queue: bounded by `publish_notification`

@@ -10,7 +10,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 
-from sta_server.mqtt.connection import MqttConnection, is_own_message, user_property
+from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
@@ -55,7 +55,8 @@ class MqttService:
                                          self._on_message, notify_qos=settings.mqtt_notify_qos,
                                          session_expiry_s=3600 if ingest else 0,
                                          receive_maximum=settings.mqtt_receive_maximum,
-                                         notify_buffer=settings.mqtt_notify_buffer)
+                                         notify_buffer=settings.mqtt_notify_buffer,
+                                         tls_files=ClientTls.from_settings(settings))
         self.connection.on_connected = self._on_connected
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,
                                  settings.default_top)
