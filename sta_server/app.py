@@ -41,7 +41,7 @@ def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.http_workers > 1:
+    if settings.http_workers > 1 or settings.tls_cert_file:  # waitress has no TLS: gunicorn
         from sta_server.workers import serve_workers
 
         serve_workers(settings)

@@ -1,16 +1,22 @@
-"""The multi-process run mode (`STA_HTTP_WORKERS` > 1): gunicorn HTTP workers, each with its own
-database pool and MQTT notifier, and one ingest process that takes the MQTT creates."""
+"""The multi-process run mode (`STA_HTTP_WORKERS` > 1, or HTTPS with `STA_TLS_CERT_FILE`): gunicorn
+HTTP workers, each with its own database pool and MQTT notifier, and one ingest process that takes
+the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py)."""
 from __future__ import annotations
 
 import logging
 import subprocess
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from sta_server.settings import Settings
+from sta_server.tls import gunicorn_tls_options, with_client_identity
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +40,10 @@ def worker_app(settings: Settings) -> Flask:
 
 
 class Workers(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings,
+                 app_factory: Callable[[Settings], WSGIApplication] = worker_app) -> None:
         self.settings = settings
+        self.app_factory = app_factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -43,12 +51,14 @@ class Workers(BaseApplication):  # type: ignore[misc]
             "bind": f"{self.settings.http_host}:{self.settings.http_port}",
             "workers": self.settings.http_workers, "worker_class": "gthread", "threads": 8,
             "loglevel": self.settings.log_level.lower(), "accesslog": None, "timeout": 120,
+            **gunicorn_tls_options(self.settings),
         }
         for key, value in config.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
-        return worker_app(self.settings)
+    def load(self) -> WSGIApplication:
+        """The app of a worker; the identity of a TLS client certificate in each request's environ."""
+        return with_client_identity(self.app_factory(self.settings))
 
 
 def serve_workers(settings: Settings) -> None:
