@@ -349,6 +349,53 @@ log_type unsubscribe
 log_timestamp_format %Y-%m-%dT%H:%M:%S
 connection_messages true
 EOF
+    _sta_mqtt_tls_conf >>"$out"
+}
+
+# TLS listeners (docs/tls.md), when STA_MQTT_TLS_CERT_FILE and STA_MQTT_TLS_KEY_FILE are set:
+# ${STA_MQTT_TLS_PORT:-18883} with the server certificate (clients log in as on the plain port) and,
+# with STA_MQTT_TLS_CA_FILE, ${STA_MQTT_TLS_CLIENT_PORT:-18884} where a client certificate signed by
+# that CA is required, its CN is the user name and STA_MQTT_TLS_CRL_FILE (if set) is checked.
+# Files are used in place (kill -HUP the broker after replacing the CRL or a certificate).
+_sta_mqtt_tls_conf() {
+    [[ -n "${STA_MQTT_TLS_CERT_FILE:-}" ]] || return 0
+    local host="${STA_MQTT_TLS_HOST:-127.0.0.1}" files
+    files="certfile $STA_MQTT_TLS_CERT_FILE
+keyfile $STA_MQTT_TLS_KEY_FILE"
+    if [[ -n "${STA_MQTT_TLS_CA_FILE:-}" ]]; then
+        files="cafile $STA_MQTT_TLS_CA_FILE
+$files"
+    fi
+    printf '\n# TLS: server certificate (scripts/services.sh, docs/tls.md)\nlistener %s %s\n%s\n' \
+        "${STA_MQTT_TLS_PORT:-18883}" "$host" "$files"
+    [[ -n "${STA_MQTT_TLS_CA_FILE:-}" ]] || return 0
+    printf '\n# TLS with client certificates (device agents): CN = user name\nlistener %s %s\n%s\n' \
+        "${STA_MQTT_TLS_CLIENT_PORT:-18884}" "$host" "$files"
+    printf 'require_certificate true\nuse_identity_as_username true\n'
+    if [[ -n "${STA_MQTT_TLS_CRL_FILE:-}" ]]; then
+        printf 'crlfile %s\n' "$STA_MQTT_TLS_CRL_FILE"
+    fi
+}
+
+_sta_mqtt_check_tls() {  # the TLS files exist and the broker's user can read them
+    local name path
+    [[ -n "${STA_MQTT_TLS_CERT_FILE:-}${STA_MQTT_TLS_KEY_FILE:-}" ]] || return 0
+    [[ -n "${STA_MQTT_TLS_CERT_FILE:-}" && -n "${STA_MQTT_TLS_KEY_FILE:-}" ]] \
+        || { sta_die "STA_MQTT_TLS_CERT_FILE and STA_MQTT_TLS_KEY_FILE go together"; return 1; }
+    for name in STA_MQTT_TLS_CERT_FILE STA_MQTT_TLS_KEY_FILE STA_MQTT_TLS_CA_FILE STA_MQTT_TLS_CRL_FILE; do
+        path="${!name:-}"
+        [[ -n "$path" ]] || continue
+        [[ "$path" == /* ]] || { sta_die "$name must be an absolute path"; return 1; }
+        [[ -f "$path" ]] || { sta_die "$name: no such file $path"; return 1; }
+        if _sta_is_root && ! runuser -u mosquitto -- test -r "$path" 2>/dev/null; then
+            sta_die "$name: the mosquitto user cannot read $path"
+            return 1
+        fi
+    done
+    if [[ -n "${STA_MQTT_TLS_CRL_FILE:-}" && -z "${STA_MQTT_TLS_CA_FILE:-}" ]]; then
+        sta_die "STA_MQTT_TLS_CRL_FILE needs STA_MQTT_TLS_CA_FILE (client certificates)"
+        return 1
+    fi
 }
 
 _sta_mqtt_write_auth() {  # the server user's password (kept across runs), password file and ACL
@@ -377,6 +424,7 @@ _sta_start_mosquitto_locked() {
         _sta_grant_traverse mosquitto "$STA_MQTT_DIR" || return 1
     fi
 
+    _sta_mqtt_check_tls || return 1
     _sta_mqtt_write_auth || return 1
     [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl"
     tmp="$(mktemp "$STA_MQTT_DIR/.conf.XXXXXX")" || return 1

@@ -51,10 +51,14 @@ class Workers(BaseApplication):  # type: ignore[misc]
             "bind": f"{self.settings.http_host}:{self.settings.http_port}",
             "workers": self.settings.http_workers, "worker_class": "gthread", "threads": 8,
             "loglevel": self.settings.log_level.lower(), "accesslog": None, "timeout": 120,
+            # gunicorn ≥ 25.1 opens a control socket at one path per user ($HOME/.gunicorn): several
+            # servers (tests, a second instance) would take it from each other; nothing here uses it
+            "control_socket_disable": True,
             **gunicorn_tls_options(self.settings),
         }
         for key, value in config.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings or key != "control_socket_disable":  # the TLS ones must exist
+                self.cfg.set(key, value)
 
     def load(self) -> WSGIApplication:
         """The app of a worker; the identity of a TLS client certificate in each request's environ."""
