@@ -23,7 +23,9 @@ sta_log "migrating $(sta_redact_url "$STA_DATABASE_URL") (alembic upgrade head)"
 
 host="${STA_HTTP_HOST:-127.0.0.1}"
 port="${STA_HTTP_PORT:-8080}"
-root_url="${STA_SERVICE_ROOT_URL:-http://$host:$port}"
+scheme=http
+[[ -z "${STA_TLS_CERT_FILE:-}" ]] || scheme=https  # HTTPS (docs/tls.md)
+root_url="${STA_SERVICE_ROOT_URL:-$scheme://$host:$port}"
 {
     echo
     echo "  SensorThings API : ${root_url%/}/v1.1   (listening on $host:$port)"
