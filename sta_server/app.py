@@ -28,6 +28,7 @@ def create_app(settings: Settings, engine: Engine | None = None, events: EventBu
     app.config["STA_EVENTS"] = events or EventBus()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["STA_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413 (docs/limits.md)
     app.config["STA_ENGINE"] = engine or make_engine(settings)
     app.register_blueprint(blueprint)
     app.register_blueprint(batch.blueprint)

@@ -55,6 +55,13 @@ class Settings:
     log_level: str = "INFO"
     db_pool_size: int = 10
     statement_timeout_ms: int = 30000
+    # hostile input (docs/limits.md)
+    max_body_bytes: int = 16 * 1024 * 1024  # larger request bodies: 413
+    max_expand_depth: int = 5  # deeper $expand: 400
+    max_csv_rows: int = 1_000_000  # a CSV without $top stops here (Link to the next part)
+    mqtt_max_message_bytes: int = 1024 * 1024  # larger MQTT creates: rejected
+    mqtt_rate_per_topic: float = 1000.0  # MQTT creates per second and topic (0: no limit)
+    mqtt_burst_per_topic: int = 10000  # ... beyond a burst of this many
     count_estimate_threshold: int | None = None  # STA_COUNT_MODE=estimate (threshold STA_COUNT_EXACT_UP_TO)
     mqtt_client_id: str = "sta-server"
     mqtt_notify_qos: int = 1
@@ -98,6 +105,12 @@ class Settings:
             log_level=(get("STA_LOG_LEVEL") or defaults.log_level).upper(),
             db_pool_size=int(get("STA_DB_POOL_SIZE") or defaults.db_pool_size),
             statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
+            max_body_bytes=int(get("STA_MAX_BODY_BYTES") or defaults.max_body_bytes),
+            max_expand_depth=int(get("STA_MAX_EXPAND_DEPTH") or defaults.max_expand_depth),
+            max_csv_rows=int(get("STA_MAX_CSV_ROWS") or defaults.max_csv_rows),
+            mqtt_max_message_bytes=int(get("STA_MQTT_MAX_MESSAGE_BYTES") or defaults.mqtt_max_message_bytes),
+            mqtt_rate_per_topic=float(get("STA_MQTT_RATE_PER_TOPIC") or defaults.mqtt_rate_per_topic),
+            mqtt_burst_per_topic=int(get("STA_MQTT_BURST_PER_TOPIC") or defaults.mqtt_burst_per_topic),
             count_estimate_threshold=_count_threshold(get("STA_COUNT_MODE"), get("STA_COUNT_EXACT_UP_TO")),
             mqtt_client_id=get("STA_MQTT_CLIENT_ID") or defaults.mqtt_client_id,
             mqtt_notify_qos=int(get("STA_MQTT_NOTIFY_QOS") or defaults.mqtt_notify_qos),
@@ -128,6 +141,7 @@ class Settings:
             raise ValueError("STA_MQTT_RECEIVE_MAXIMUM must be 1..65535")
         if self.db_connect_timeout_s < 1 or self.mqtt_notify_buffer < 1:
             raise ValueError("STA_DB_CONNECT_TIMEOUT_S and STA_MQTT_NOTIFY_BUFFER must be positive")
+        self._validate_limits()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
         self._validate_tls()
@@ -150,6 +164,15 @@ class Settings:
                            ("STA_MQTT_CERT_FILE", self.mqtt_cert_file), ("STA_MQTT_KEY_FILE", self.mqtt_key_file)):
             if path and not os.path.isfile(path):
                 raise ValueError(f"{name}: no such file {path}")
+
+    def _validate_limits(self) -> None:
+        if self.max_body_bytes < 1024 or self.mqtt_max_message_bytes < 256:
+            raise ValueError("STA_MAX_BODY_BYTES must be at least 1024, STA_MQTT_MAX_MESSAGE_BYTES at least 256")
+        if self.max_expand_depth < 1 or self.max_csv_rows < 1 or self.statement_timeout_ms < 0:
+            raise ValueError("STA_MAX_EXPAND_DEPTH and STA_MAX_CSV_ROWS must be positive, "
+                             "STA_STATEMENT_TIMEOUT_MS not negative")
+        if self.mqtt_rate_per_topic < 0 or self.mqtt_burst_per_topic < 1:
+            raise ValueError("STA_MQTT_RATE_PER_TOPIC must not be negative, STA_MQTT_BURST_PER_TOPIC positive")
 
     @property
     def base_url(self) -> str:

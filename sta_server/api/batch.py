@@ -10,7 +10,6 @@ group answers 424 without running.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 
@@ -21,7 +20,9 @@ from sta_server.api.batch_items import BatchItem, ItemResult, References, Unit, 
 from sta_server.api.batch_json import parse_json_batch, render_json
 from sta_server.api.batch_multipart import boundary_of, parse_multipart, render_multipart
 from sta_server.api.entities import Outcome, app_bus, app_engine, execute, parse_version
+from sta_server.api.errors import database_error
 from sta_server.errors import BadRequest, StaError
+from sta_server.serialize.json_text import parse_json
 from sta_server.service.events import transaction
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def batch(version_text: str) -> Response:
         return Response(text, content_type=f"multipart/mixed; boundary={boundary}")
     if request.mimetype == "application/json":
         try:
-            document = json.loads(body or b"null")
+            document = parse_json(body or b"null")
         except (ValueError, UnicodeDecodeError) as error:
             raise BadRequest(f"The batch is not valid JSON: {error}") from None
         units = _Batch(version).run(parse_json_batch(document))
@@ -55,8 +56,9 @@ def batch(version_text: str) -> Response:
 
 
 def error_outcome(error: Exception) -> Outcome:
-    if isinstance(error, StaError):
-        return Outcome(int(error.status), error.to_json())
+    known = error if isinstance(error, StaError) else database_error(error)
+    if known is not None:
+        return Outcome(int(known.status), known.to_json())
     log.error("unhandled error in a batch request", exc_info=error)
     return Outcome(500, StaError("Internal server error").to_json())
 

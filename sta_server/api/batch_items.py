@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sta_server.api.entities import ApiRequest, Outcome
 from sta_server.errors import BadRequest
+from sta_server.serialize.json_text import parse_json
 
 _VERSION = re.compile(r"^v(1\.[01])$")
 _ENTITY = re.compile(r"/v1\.[01]/([A-Za-z]+\((\d+)\))$")
@@ -78,7 +79,7 @@ def _substitute_body(body: bytes, references: References) -> bytes:
     if not body.strip():
         return body
     try:
-        value = json.loads(body)
+        value = parse_json(body)
     except (ValueError, UnicodeDecodeError):
         return body  # the request itself reports the bad JSON
     return json.dumps(_substitute(value, references)).encode()

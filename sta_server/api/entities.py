@@ -18,6 +18,7 @@ from sta_server.query.options import parse_query
 from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
 from sta_server.serialize import csv_rows
 from sta_server.serialize import senml as senml_format
+from sta_server.serialize.json_text import parse_json
 from sta_server.service.aggregate import aggregate_rows, read_aggregate
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
@@ -43,7 +44,8 @@ def parse_version(text: str) -> str:
 def _context(version: str, params: dict[str, str]) -> RequestContext:
     settings: Settings = current_app.config["STA_SETTINGS"]
     return RequestContext(f"{settings.base_url}/v{version}", version, settings.default_top,
-                          settings.max_top, params, settings.count_estimate_threshold)
+                          settings.max_top, params, settings.count_estimate_threshold,
+                          settings.max_expand_depth, settings.max_csv_rows)
 
 
 def app_engine() -> Engine:
@@ -88,7 +90,7 @@ class Outcome:
 
 def _json_body(req: ApiRequest) -> Any:
     try:
-        return json.loads(req.body or b"null")
+        return parse_json(req.body or b"null")
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}") from None
 
@@ -172,7 +174,7 @@ def _get(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str 
     formatted = read_formatted(conn, path, ctx, accept)
     if formatted is not None:
         return Outcome(200, formatted.body, formatted.headers, content_type=formatted.content_type)
-    query = parse_query(ctx.params, max_top=ctx.max_top)
+    query = parse_query(ctx.params, max_top=ctx.max_top, max_expand_depth=ctx.max_expand_depth)
     body = read(conn, path, query, ctx)
     if path.value:
         return Outcome(200, body if isinstance(body, str) else json.dumps(body), text=True)
@@ -181,10 +183,10 @@ def _get(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str 
 
 def _aggregate(conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str) -> Outcome:
     """`$apply`: JSON or dataArray, or CSV (one row per group) for analysts."""
-    params = dict(ctx.params)
-    if choose_format(params, accept) != "CSV":
-        return Outcome(200, read_aggregate(conn, path, parse_query(params, max_top=ctx.max_top), ctx))
-    result = aggregate_rows(conn, path, parse_query(params, max_top=ctx.max_top), ctx)
+    query = parse_query(ctx.params, max_top=ctx.max_top, max_expand_depth=ctx.max_expand_depth)
+    if choose_format(dict(ctx.params), accept) != "CSV":
+        return Outcome(200, read_aggregate(conn, path, query, ctx))
+    result = aggregate_rows(conn, path, query, ctx)
     headers = {"Link": f'<{result.next_link}>; rel="next"'} if result.next_link else {}
     text = "".join(csv_rows.write_csv(result.columns, [result.rows]))
     return Outcome(200, text, headers, content_type=f"{csv_rows.MEDIA_TYPE}; charset=utf-8")

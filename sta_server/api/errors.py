@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -13,6 +14,16 @@ from sta_server.errors import ServiceUnavailable, StaError
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+
+
+class QueryTimeout(StaError):
+    """A statement ran into STA_STATEMENT_TIMEOUT_MS: the server refuses to spend more on it (503;
+    no Retry-After, as the same query is likely to take as long again)."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "QueryTimeout"
+    message = "The query took too long and was cancelled; narrow it ($filter, $top, $expand)"
 
 
 def _respond(error: StaError) -> Response:
@@ -43,12 +54,21 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
-def _db_unavailable(error: Exception) -> Response:
+def database_error(error: Exception) -> StaError | None:
+    """The error a database failure answers with (timeout, unreachable); None when it is a bug."""
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == QUERY_CANCELED:
+        log.warning("statement timeout: %s", type(error).__name__)
+        return QueryTimeout()
     unreachable = isinstance(error, OperationalError | InterfaceError | PoolTimeout)
     if unreachable or getattr(error, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(error).__name__)
-        return _respond(ServiceUnavailable())
-    return _unknown(error)
+        return ServiceUnavailable()
+    return None
+
+
+def _db_unavailable(error: Exception) -> Response:
+    known = database_error(error)
+    return _unknown(error) if known is None else _respond(known)
 
 
 def _unknown(error: Exception) -> Response:

@@ -26,7 +26,7 @@ from sta_server.service.context import RequestContext
 from sta_server.service.data_array import DATA_ARRAY, read_data_array
 from sta_server.service.read import check_expands, check_path, read
 from sta_server.service.senml import read_records
-from sta_server.service.stream import flat_columns, stream_entities
+from sta_server.service.stream import flat_columns, has_more, stream_entities
 
 JSON_TYPE = "application/json"
 BY_NAME = {"geojson": "GeoJSON", "csv": "CSV", "senml": "SenML"}
@@ -68,7 +68,8 @@ def read_formatted(conn: Connection, path: ResourcePath, ctx: RequestContext, ac
     if path.prop is not None or path.ref:
         raise InvalidQuery(f"{name} applies to entities and collections only", target="$resultFormat")
     streamed = name == "CSV"
-    query = parse_query(ctx.params, max_top=None if streamed else ctx.max_top)
+    query = parse_query(ctx.params, max_top=ctx.max_csv_rows if streamed else ctx.max_top,
+                        max_expand_depth=ctx.max_expand_depth)
     return READERS[name](conn, path, query, ctx)
 
 
@@ -115,8 +116,23 @@ def _csv(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext
     check_path(conn, path)
     check_expands(path.entity_type, query.expand, ctx.version)
     columns = flat_columns(path.entity_type, query, ctx.version)
+    query, headers = _csv_bound(conn, path, query, ctx)
     chunks = stream_entities(conn.engine, path, query, ctx)
-    return Formatted(csv_rows.write_csv(columns, chunks), f"{csv_rows.MEDIA_TYPE}; charset=utf-8")
+    return Formatted(csv_rows.write_csv(columns, chunks), f"{csv_rows.MEDIA_TYPE}; charset=utf-8", headers)
+
+
+def _csv_bound(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext
+               ) -> tuple[Query, dict[str, str]]:
+    """A CSV without `$top` stops after `max_csv_rows` rows, with a Link to the rest when cut."""
+    limit = ctx.max_csv_rows
+    if query.top is not None or limit is None:
+        return query, {}
+    if query.skiptoken:
+        raise InvalidQuery("$resultFormat=CSV with $skiptoken needs $top", target="$top")
+    query = replace(query, top=limit)
+    if not has_more(conn, path, query, ctx, limit):
+        return query, {}
+    return query, {"Link": f'<{ctx.next_link(path.url_path(), query.skip + limit, limit)}>; rel="next"'}
 
 
 def _senml_pack(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext,

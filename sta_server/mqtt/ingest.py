@@ -3,7 +3,6 @@ store them, in batches (one transaction, a SAVEPOINT per message), acknowledged 
 after the commit. A bad message is logged, counted and rejected alone."""
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -18,9 +17,11 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import BadRequest, MethodNotAllowed, StaError
+from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
+from sta_server.serialize.json_text import parse_json
 from sta_server.serialize.senml import media_type_of
 from sta_server.service.bulk import create_observations
 from sta_server.service.create import create
@@ -64,8 +65,10 @@ class Ingest:
 
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
                  max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
-                 report_s: float = 60.0) -> None:
+                 report_s: float = 60.0, limits: MessageLimits | None = None) -> None:
         self.engine = engine
+        self.limits = limits or MessageLimits(1024 * 1024, 0.0, 1)  # size, rate/topic: see mqtt/limits.py
+        self._stats_lock = threading.Lock()  # refusals are counted on the network thread
         self.bus = bus
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
@@ -99,6 +102,14 @@ class Ingest:
         self.thread.join(timeout=10)
 
     def submit(self, message: Incoming) -> None:
+        refusal = self.limits.check(message.topic, len(message.payload))
+        if refusal is not None:  # rejected before it is queued: counted, acknowledged, not stored
+            with self._stats_lock:
+                self.stats.add(IngestStats(rejected=1, reasons={refusal.code: 1}))
+            if refusal.log:
+                log.warning("rejected MQTT message on %s: %s", message.topic, refusal.reason)
+            message.ack()
+            return
         self.queue.put(message)
         self.max_queued = max(self.max_queued, self.queue.qsize())
 
@@ -135,7 +146,8 @@ class Ingest:
             except Exception:  # a bug, not the message's fault: isolate it, keep the others
                 if len(batch) == 1:
                     log.exception("MQTT message on %s cannot be stored; rejected", batch[0].topic)
-                    self.stats.add(IngestStats(rejected=1, reasons={"InternalError": 1}))
+                    with self._stats_lock:
+                        self.stats.add(IngestStats(rejected=1, reasons={"InternalError": 1}))
                     batch[0].ack()
                     return
                 log.exception("MQTT batch failed; storing its %d messages one by one", len(batch))
@@ -161,7 +173,8 @@ class Ingest:
                     self._batch.accepted += 1
             release_messages(conn, [m.key for m in self._rejected if m.key is not None])
         self._batch.batches += 1
-        self.stats.add(self._batch)
+        with self._stats_lock:
+            self.stats.add(self._batch)
         for message in batch:
             message.ack()
 
@@ -211,7 +224,7 @@ class Ingest:
         if request.query != Query() or not request.path.is_collection:
             return MethodNotAllowed("Entities are created by publishing to a collection topic")
         try:
-            return request.path, json.loads(message.payload)
+            return request.path, parse_json(message.payload)
         except (ValueError, UnicodeDecodeError) as error:
             return BadRequest(f"The message is not valid JSON: {error}")
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
+from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
 from sta_server.service.events import EventBus
@@ -46,7 +47,9 @@ class MqttService:
         # hard limit (a full queue blocks the network thread, so the broker keeps the rest).
         self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
                              queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
-                             report_s=settings.mqtt_ingest_report_s)
+                             report_s=settings.mqtt_ingest_report_s,
+                             limits=MessageLimits(settings.mqtt_max_message_bytes, settings.mqtt_rate_per_topic,
+                                                  settings.mqtt_burst_per_topic))
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in LOG_TOPICS]
         if ingest:
             subscriptions += create_subscriptions(settings.mqtt_shared_group)

@@ -7,7 +7,9 @@ Values arrive percent-decoded. Every problem raises InvalidQuery.
 $expand decisions: `A/B` becomes Expand('A', Query(expand=(Expand('B'),))); links repeated at one
 level are merged into one Expand (their nested $expand lists are concatenated, their other options
 must not conflict); links keep the order of their first appearance. default_top and max_top apply
-at every nesting level.
+at every nesting level. `max_expand_depth` bounds the nesting (`A/B/C` is 3 deep, as is
+`A($expand=B($expand=C))`); whatever the caller asks, EXPAND_DEPTH_CEILING holds, so hostile
+nesting is refused before it recurses far.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ KNOWN_OPTIONS = frozenset(
 )
 _LINK = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"\d+")
+EXPAND_DEPTH_CEILING = 32
 
 
 @dataclass
@@ -78,21 +81,38 @@ def _top(options: Mapping[str, str], default_top: int | None, max_top: int | Non
 
 
 def parse_query(
-    params: Mapping[str, str], *, default_top: int | None = None, max_top: int | None = None
+    params: Mapping[str, str], *, default_top: int | None = None, max_top: int | None = None,
+    max_expand_depth: int | None = None,
 ) -> Query:
     """Build the Query of one level from its options; parameters not starting with `$` are ignored."""
+    return _parse_level(params, _Limits.of(default_top, max_top, max_expand_depth), 0)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    default_top: int | None
+    max_top: int | None
+    max_expand_depth: int
+
+    @classmethod
+    def of(cls, default_top: int | None, max_top: int | None, max_expand_depth: int | None) -> _Limits:
+        depth = min(max_expand_depth or EXPAND_DEPTH_CEILING, EXPAND_DEPTH_CEILING)
+        return cls(default_top, max_top, depth)
+
+
+def _parse_level(params: Mapping[str, str], limits: _Limits, depth: int) -> Query:
+    """One level of parse_query, `depth` $expand levels below the request."""
     options = {name: value for name, value in params.items() if name.startswith("$")}
     unknown = sorted(set(options) - KNOWN_OPTIONS)
     if unknown:
         raise InvalidQuery(f"Unknown query option '{unknown[0]}'", target=unknown[0])
     expand = options.get("$expand")
-    nested = {"default_top": default_top, "max_top": max_top}
     return Query(
         filter=parse_filter(options["$filter"]) if "$filter" in options else None,
         select=parse_select(options["$select"]) if "$select" in options else None,
-        expand=() if expand is None else parse_expand_option(expand, **nested),
+        expand=() if expand is None else _parse_expand(expand, limits, depth + 1),
         orderby=parse_orderby(options["$orderby"]) if "$orderby" in options else (),
-        top=_top(options, default_top, max_top),
+        top=_top(options, limits.default_top, limits.max_top),
         skip=_non_negative(options, "$skip") or 0,
         count=_count(options),
         result_format=_text(options, "$resultFormat"),
@@ -179,9 +199,18 @@ def _group(text: str) -> dict[str, _Link]:
 
 
 def parse_expand_option(
-    text: str, *, default_top: int | None = None, max_top: int | None = None
+    text: str, *, default_top: int | None = None, max_top: int | None = None,
+    max_expand_depth: int | None = None,
 ) -> tuple[Expand, ...]:
     """Parse a $expand value into Expand nodes (merging repeated links); see the module docstring."""
+    return _parse_expand(text, _Limits.of(default_top, max_top, max_expand_depth), 1)
+
+
+def _parse_expand(text: str, limits: _Limits, depth: int) -> tuple[Expand, ...]:
+    """The Expand nodes of one $expand value at `depth` (1: the request's own $expand)."""
+    if depth > limits.max_expand_depth:
+        raise InvalidQuery(f"$expand nests deeper than the maximum of {limits.max_expand_depth} levels",
+                           target="$expand")
     if not text.strip():
         raise InvalidQuery("Empty $expand", target="$expand")
     expands = []
@@ -190,6 +219,6 @@ def parse_expand_option(
         if link.nested:
             own = [options["$expand"]] if "$expand" in options else []
             options["$expand"] = ",".join([*own, *link.nested])
-        query = parse_query(options, default_top=default_top, max_top=max_top)
+        query = _parse_level(options, limits, depth)
         expands.append(Expand(name, query, tuple(options.items())))
     return tuple(expands)

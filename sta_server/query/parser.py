@@ -15,6 +15,8 @@ Decisions worth knowing:
 * `@iot.id` as a member name is normalised to `id` (in $filter, $orderby and $select);
   `@iot.selfLink` is kept as it is (only $select gives it a meaning).
 * Datetimes without offset are taken as UTC; durations with years or months are rejected.
+* Expressions nest at most MAX_DEPTH levels (a run of one `and`/`or` counts once: `id eq 1 or id eq 2
+  or ...` is fine at any length); geography/geometry literals must be WKT with finite coordinates.
 """
 from __future__ import annotations
 
@@ -25,10 +27,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy
+import shapely
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from sta_server.errors import InvalidQuery
+from sta_server.model.geometry import geometry_problem
 from sta_server.query.ast import (
     Arith,
     BoolOp,
@@ -53,6 +58,7 @@ _DURATION = re.compile(
 )
 _YEAR_MONTH = re.compile(r"-?P(?:[^T]*[YM])")
 _SRID = re.compile(r"^\s*SRID=\d+\s*;\s*", re.IGNORECASE)
+MAX_DEPTH = 100
 
 
 class _NodeError(Exception):
@@ -101,6 +107,14 @@ def _geo(token: Token) -> Literal:
     wkt = _SRID.sub("", rest[:-1]).strip()
     if not wkt:
         raise _NodeError(f"Empty {kind} literal", token)
+    try:
+        with numpy.errstate(all="ignore"):  # 1e400 overflows to inf: refused below, no warning
+            shape = shapely.from_wkt(wkt)
+    except shapely.errors.ShapelyError as error:
+        raise _NodeError(f"Invalid {kind} literal", token, str(error)) from None
+    problem = geometry_problem(shape)
+    if problem is not None:
+        raise _NodeError(f"Invalid {kind} literal", token, problem)
     return Literal(wkt, "geography" if kind == "geography" else "geometry")
 
 
@@ -226,7 +240,7 @@ def _parse(text: str, start: str, option: str) -> Any:
     if not text.strip():
         raise InvalidQuery(f"Empty {option}", target=option)
     try:
-        return _parser().parse(text, start=start)
+        return _check_depth(_parser().parse(text, start=start), option)
     except UnexpectedInput as exc:
         what, pos = _describe(exc, text)
         raise _fail(what, pos, option, text) from None
@@ -239,6 +253,24 @@ def _parse(text: str, start: str, option: str) -> Any:
         raise _fail(exc.what, exc.pos, option, text, exc.detail) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other lark failure is still a 400
         raise InvalidQuery(f"Invalid {option}: {exc}", target=option) from None
+
+
+def _check_depth(tree: Any, option: str) -> Any:
+    """`tree` when it nests at most MAX_DEPTH levels (without recursing: it may be very deep)."""
+    stack: list[tuple[Any, int, str | None]] = [(tree, 0, None)]
+    while stack:
+        item, depth, chain = stack.pop()
+        if isinstance(item, tuple):
+            stack.extend((child, depth, None) for child in item)
+            continue
+        if not hasattr(item, "__dataclass_fields__") or isinstance(item, Literal | Path):
+            continue
+        op = item.op if isinstance(item, BoolOp) else None
+        depth += 0 if op is not None and op == chain else 1
+        if depth > MAX_DEPTH:
+            raise InvalidQuery(f"{option} nests deeper than {MAX_DEPTH} levels", target=option)
+        stack.extend((getattr(item, name), depth, op) for name in item.__dataclass_fields__)
+    return tree
 
 
 def parse_filter(text: str) -> Node:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sta_server.errors import InvalidPath
+from sta_server.errors import InvalidPath, NotFound
 from sta_server.model import REGISTRY, EntityType, NavLink, Property
 
+MAX_ID = 2**63 - 1  # ids are bigint: larger ones exist nowhere
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<id>[^)]*)\))?$")
 VERSIONS = ("1.0", "1.1")
 
@@ -60,9 +61,12 @@ def parse_id(text: str, where: str) -> int:
     if len(text) >= 2 and text[0] == text[-1] == "'":
         text = text[1:-1]
     try:
-        return int(text)
+        ident = int(text)
     except ValueError:
         raise InvalidPath(f"Invalid id '{text}' in '{where}': ids are integers") from None
+    if not -MAX_ID <= ident <= MAX_ID:
+        raise NotFound(f"No entity with id {text[:40]}", target=where)
+    return ident
 
 
 def parse_path(version: str, path: str) -> ResourcePath:

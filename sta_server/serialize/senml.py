@@ -15,13 +15,14 @@ Value gets the Base Value added; a Sum gets the Base Sum added. A record needs e
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sta_server.serialize.json_text import parse_json
 
 JSON_TYPE = "application/senml+json"
 CBOR_TYPE = "application/senml+cbor"
@@ -77,7 +78,7 @@ def decode_pack(body: bytes, media_type: str) -> list[Any]:
             pack = cbor2.loads(body)
             pack = [_text_labels(r) for r in pack] if isinstance(pack, list) else pack
         else:
-            pack = json.loads(body)
+            pack = parse_json(body)
     except (ValueError, UnicodeDecodeError, EOFError) as error:
         raise SenmlError(f"The SenML pack cannot be decoded: {error}") from None
     if not isinstance(pack, list):

@@ -12,6 +12,7 @@ from shapely.errors import GeometryTypeError, ShapelyError
 
 from sta_server.errors import InvalidEntity
 from sta_server.model import Kind, Property
+from sta_server.model.geometry import geometry_problem
 
 GEOJSON_TYPES = ("application/geo+json", "application/vnd.geo+json")
 
@@ -55,7 +56,21 @@ def parse_geojson(value: Any, name: str) -> str:
         raise InvalidEntity(f"'{name}' is not valid GeoJSON: {error}", target=name) from None
     if shape.is_empty and geometry.get("type") != "GeometryCollection":
         raise InvalidEntity(f"'{name}' is an empty geometry", target=name)
+    problem = geometry_problem(shape) or _short_ring(geometry)
+    if problem is not None:
+        raise InvalidEntity(f"'{name}' is not valid GeoJSON: {problem}", target=name)
     return json.dumps(geometry)
+
+
+def _short_ring(geometry: dict[str, Any]) -> str | None:
+    """RFC 7946 3.1.6: a ring has at least four positions (shapely pads shorter ones silently)."""
+    coordinates = geometry.get("coordinates")
+    kind = geometry.get("type")
+    polygons: Any = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    for polygon in polygons:
+        if any(len(ring) < 4 for ring in polygon):
+            return "a polygon ring needs at least four positions"
+    return None
 
 
 def parse_result(value: Any) -> tuple[float | None, Any]:

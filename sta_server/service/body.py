@@ -6,6 +6,7 @@ from typing import Any
 
 from sta_server.errors import InvalidEntity
 from sta_server.model import EntityType, NavLink
+from sta_server.query.path import MAX_ID
 from sta_server.serialize.values import parse_value
 
 JSON = dict[str, Any]
@@ -28,9 +29,12 @@ def reference_id(value: JSON, target: str) -> int:
     if isinstance(ident, bool) or not isinstance(ident, (int, str)):
         raise InvalidEntity(f"'@iot.id' of the {target} must be an integer", target=target)
     try:
-        return int(ident)
+        number = int(ident)
     except ValueError:
         raise InvalidEntity(f"'@iot.id' of the {target} must be an integer", target=target) from None
+    if not -MAX_ID <= number <= MAX_ID:
+        raise InvalidEntity(f"No {target} with '@iot.id' {str(ident)[:40]}", target=target)
+    return number
 
 
 def parse_body(entity_type: EntityType, body: Any, version: str) -> ParsedBody:

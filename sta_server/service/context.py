@@ -21,6 +21,8 @@ class RequestContext:
     max_top: int
     params: Mapping[str, str] = field(default_factory=dict)
     count_estimate_threshold: int | None = None  # None: exact counts
+    max_expand_depth: int | None = None  # None: query.options.EXPAND_DEPTH_CEILING
+    max_csv_rows: int | None = None  # a CSV without $top stops after this many rows
 
     @property
     def links(self) -> Links:

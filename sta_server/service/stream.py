@@ -1,7 +1,7 @@
 """Streamed reads: a collection read over a server-side cursor, handed out in chunks of entities.
 
-Used for `$resultFormat=CSV`: without `$top` the whole result is streamed (no default or maximum
-page size: memory stays flat, `yield_per` rows at a time); `$top`/`$skip` are honoured when given.
+Used for `$resultFormat=CSV`: large pages (up to STA_MAX_CSV_ROWS, not STA_MAX_TOP) streamed with
+flat memory, `yield_per` rows at a time; `has_more` tells whether a page was cut.
 The generator opens its own connection and keeps it for its whole life; it is closed when the
 generator ends or is closed (a client that goes away closes the WSGI iterable).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from sta_server.model import REGISTRY, EntityType, Kind
 from sta_server.query.ast import Expand, Query
@@ -36,6 +36,13 @@ def stream_entities(engine: Engine, path: ResourcePath, query: Query, ctx: Reque
         result = streaming.execute(stmt).mappings()
         for chunk in result.partitions():
             yield serialize_rows(conn, path.entity_type, chunk, selection, query.expand, ctx)
+
+
+def has_more(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext, rows: int) -> bool:
+    """Whether the collection has entities beyond its first `rows` (after $skip and $skiptoken)."""
+    selection = resolve_select(path.entity_type, query.select, ctx.version)
+    page = sql.collection_select(path, query, selection, 0).order_by(None)
+    return bool(conn.execute(select(page.offset(query.skip + rows).limit(1).exists())).scalar())
 
 
 def flat_columns(entity_type: EntityType, query: Query, version: str, prefix: str = "") -> list[str]:

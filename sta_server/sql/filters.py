@@ -78,8 +78,17 @@ class FilterCompiler:
         )
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Typed:
+        """A run of one operator (`a or b or c ...`, any length) as one flat SQL clause list."""
         combine = and_ if node.op == "and" else or_
-        return Typed(combine(self.boolean(node.left), self.boolean(node.right)), "bool")
+        operands: list[ast.Node] = []
+        pending: list[ast.Node] = [node]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, ast.BoolOp) and item.op == node.op:
+                pending += [item.right, item.left]
+            else:
+                operands.append(item)
+        return Typed(combine(*(self.boolean(operand) for operand in operands)), "bool")
 
     def visit_Not(self, node: ast.Not) -> Typed:
         return Typed(not_(self.boolean(node.operand)), "bool")

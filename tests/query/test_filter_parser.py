@@ -67,7 +67,7 @@ LITERALS = [
     ("duration'PT1.5S'", Literal(timedelta(seconds=1.5), "duration")),
     ("geography'POINT(30 10)'", Literal("POINT(30 10)", "geography")),
     ("geometry'LINESTRING(30 10, 10 30)'", Literal("LINESTRING(30 10, 10 30)", "geometry")),
-    ("geography'SRID=4326;POLYGON((3 1, 4 4, 3 1))'", Literal("POLYGON((3 1, 4 4, 3 1))", "geography")),
+    ("geography'SRID=4326;POLYGON((3 1, 4 4, 4 1, 3 1))'", Literal("POLYGON((3 1, 4 4, 4 1, 3 1))", "geography")),
 ]
 
 
