@@ -143,7 +143,7 @@ class Server:
     def start(self) -> int:
         env = dict(os.environ, STA_DATABASE_URL=self.database_url, STA_MQTT_URL=self.mqtt_url,
                    STA_HTTP_PORT=str(self.port), STA_HTTP_HOST="127.0.0.1", STA_LOG_LEVEL="WARNING",
-                   STA_MQTT_CLIENT_ID=f"sta-bench-server-{self.port}")
+                   STA_MQTT_CLIENT_ID=f"sta-bench-server-{self.port}", STA_AUTH="off")
         env.pop("STA_SERVICE_ROOT_URL", None)
         if self.source != ROOT:  # a snapshot of the code (e.g. `git archive HEAD`) before the editable install
             env["PYTHONPATH"] = self.source

@@ -324,10 +324,11 @@ $user_line
 pid_file $STA_MQTT_PID
 
 listener $port 127.0.0.1
-# Clients may connect anonymously but only use the SensorThings topics (acl); the server's own
-# user (password in $STA_MQTT_DIR/server.secret) alone reads \$SYS/broker/log/#, the feed of
-# who subscribes to what. Per-role users come with the security work.
-allow_anonymous true
+# Users and ACL: the server writes passwd and acl from its user store (docs/security.md), starting
+# from passwd.base and acl.base (its own user, password in $STA_MQTT_DIR/server.secret, alone
+# reads \$SYS/broker/log/#, the feed of who subscribes to what). STA_AUTH=off: anyone may use
+# the SensorThings topics without a password.
+allow_anonymous $(_sta_mqtt_anonymous)
 password_file $STA_MQTT_DIR/passwd
 acl_file $STA_MQTT_DIR/acl
 
@@ -337,6 +338,9 @@ autosave_interval 60
 # forget persistent sessions of clients that stay away (test runs create many)
 persistent_client_expiration 1d
 max_queued_messages 100000
+# hostile input (docs/limits.md): larger packets disconnect their sender; the server's own limit on
+# creates is STA_MQTT_MAX_MESSAGE_BYTES, this leaves room for notifications of any entity
+max_packet_size $(( ${STA_MAX_BODY_BYTES:-16777216} + 1048576 ))
 
 log_dest file $STA_MQTT_LOG
 log_dest topic
@@ -398,15 +402,27 @@ _sta_mqtt_check_tls() {  # the TLS files exist and the broker's user can read th
     fi
 }
 
-_sta_mqtt_write_auth() {  # the server user's password (kept across runs), password file and ACL
+_sta_auth_on() { [[ ! "${STA_AUTH:-on}" =~ ^(off|false|0|no)$ ]]; }
+
+_sta_mqtt_anonymous() {  # anonymous clients: without authentication, or for public reads
+    if ! _sta_auth_on || [[ "${STA_ANONYMOUS:-off}" == public ]]; then echo true; else echo false; fi
+}
+
+_sta_mqtt_write_auth() {  # the server user's password (kept across runs), base password file and ACL
     local secret="$STA_MQTT_DIR/server.secret"
     if [[ ! -s "$secret" ]]; then
         (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$secret") || return 1
     fi
-    rm -f "$STA_MQTT_DIR/passwd"
-    (umask 077 && mosquitto_passwd -b -c "$STA_MQTT_DIR/passwd" sta-server "$(cat "$secret")") \
+    rm -f "$STA_MQTT_DIR/passwd.base"
+    (umask 077 && mosquitto_passwd -b -c "$STA_MQTT_DIR/passwd.base" sta-server "$(cat "$secret")") \
         >/dev/null || { sta_die "mosquitto_passwd failed"; return 1; }
-    cp "$ROOT/scripts/mosquitto.acl" "$STA_MQTT_DIR/acl" || return 1
+    if _sta_auth_on; then  # the server's own rules; the users' come from the server (sta-admin broker sync)
+        sed -n '/^user sta-server/,$p' "$ROOT/scripts/mosquitto.acl" >"$STA_MQTT_DIR/acl.base" || return 1
+    else
+        cp "$ROOT/scripts/mosquitto.acl" "$STA_MQTT_DIR/acl.base" || return 1
+    fi
+    # the base files alone until the server (or `sta-admin broker sync`) adds its users
+    cp -p "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/passwd" && cp "$STA_MQTT_DIR/acl.base" "$STA_MQTT_DIR/acl"
 }
 
 _sta_start_mosquitto_locked() {
@@ -426,7 +442,8 @@ _sta_start_mosquitto_locked() {
 
     _sta_mqtt_check_tls || return 1
     _sta_mqtt_write_auth || return 1
-    [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl"
+    [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl" \
+        "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/acl.base"
     tmp="$(mktemp "$STA_MQTT_DIR/.conf.XXXXXX")" || return 1
     _sta_mqtt_write_conf "$port" "$tmp"
     chmod 0644 "$tmp"
@@ -473,7 +490,8 @@ _sta_start_mosquitto_locked() {
 _sta_mqtt_export() {
     STA_MQTT_URL="mqtt://sta-server:$(cat "$STA_MQTT_DIR/server.secret")@127.0.0.1:$1"
     _STA_LOCAL_MQTT_URL="$STA_MQTT_URL"
-    export STA_MQTT_URL _STA_LOCAL_MQTT_URL
+    STA_MQTT_AUTH_DIR="$STA_MQTT_DIR"  # the server keeps passwd/acl there (security/broker_files.py)
+    export STA_MQTT_URL _STA_LOCAL_MQTT_URL STA_MQTT_AUTH_DIR
 }
 
 start_mosquitto() {

@@ -12,6 +12,8 @@ from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
 from sta_server.api.openapi import register_openapi
 from sta_server.mqtt.service import MqttService
+from sta_server.security.authenticate import register_authentication
+from sta_server.security.broker_files import BrokerFileKeeper
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 from sta_server.sql.engine import make_engine
@@ -35,6 +37,12 @@ def create_app(settings: Settings, engine: Engine | None = None, events: EventBu
     app.register_blueprint(metrics.blueprint)
     register_openapi(app, settings.base_url)  # before the error handlers: they replace smorest's
     register_error_handlers(app)
+    register_authentication(app)
+    if settings.auth and settings.mqtt_auth_dir:
+        keeper = BrokerFileKeeper(app.config["STA_ENGINE"], settings)
+        app.config["STA_EVENTS"].subscribe(keeper.on_events)
+        app.config["STA_BROKER_FILES"] = keeper
+        keeper.start()
     return app
 
 

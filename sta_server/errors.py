@@ -89,3 +89,15 @@ class ServiceUnavailable(StaError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "ServiceUnavailable"
     message = "The database is not reachable; retry later"
+
+
+class Unauthorized(StaError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "Unauthorized"
+    message = "Authentication is required"
+
+
+class Forbidden(StaError):
+    status = HTTPStatus.FORBIDDEN
+    code = "Forbidden"
+    message = "Not allowed"

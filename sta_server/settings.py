@@ -33,6 +33,16 @@ def _count_threshold(mode: str | None, exact_up_to: str | None) -> int | None:
     return int(exact_up_to or 10000)
 
 
+def _switch(value: str | None, default: bool, name: str) -> bool:
+    if value is None:
+        return default
+    if value.lower() in ("on", "true", "1", "yes"):
+        return True
+    if value.lower() in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off'")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -73,6 +83,10 @@ class Settings:
     mqtt_registry_grace_s: float = 60.0  # after a broker reconnect, old subscriptions kept this long
     idempotency_retention_h: float = 24.0
     mqtt_ingest_report_s: float = 60.0  # an INFO line with the ingest counters, while they move
+    auth: bool = True  # STA_AUTH=off: no authentication, everyone acts as an administrator (tests, demos)
+    anonymous: str = "off"  # STA_ANONYMOUS=public: requests without credentials read Things labelled public
+    auth_cache_s: float = 60.0  # successful credential checks remembered this long (revocation delay)
+    mqtt_auth_dir: str | None = None  # the broker's passwd/acl are generated here from the user store
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +136,10 @@ class Settings:
             mqtt_registry_grace_s=float(get("STA_MQTT_REGISTRY_GRACE_S") or defaults.mqtt_registry_grace_s),
             idempotency_retention_h=float(get("STA_IDEMPOTENCY_RETENTION_H") or defaults.idempotency_retention_h),
             mqtt_ingest_report_s=float(get("STA_MQTT_INGEST_REPORT_S") or defaults.mqtt_ingest_report_s),
+            auth=_switch(get("STA_AUTH"), defaults.auth, "STA_AUTH"),
+            anonymous=(get("STA_ANONYMOUS") or defaults.anonymous).lower(),
+            auth_cache_s=float(get("STA_AUTH_CACHE_S") or defaults.auth_cache_s),
+            mqtt_auth_dir=get("STA_MQTT_AUTH_DIR"),
         )
         settings.validate()
         return settings
@@ -142,6 +160,8 @@ class Settings:
         if self.db_connect_timeout_s < 1 or self.mqtt_notify_buffer < 1:
             raise ValueError("STA_DB_CONNECT_TIMEOUT_S and STA_MQTT_NOTIFY_BUFFER must be positive")
         self._validate_limits()
+        if self.anonymous not in ("off", "public"):
+            raise ValueError("STA_ANONYMOUS must be 'off' or 'public'")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
         self._validate_tls()

@@ -45,7 +45,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, service_root_url="http://sta.test/api", mqtt_url=None)
+    return Settings(database_url=database_url, service_root_url="http://sta.test/api", mqtt_url=None, auth=False)
 
 
 @pytest.fixture(scope="session")

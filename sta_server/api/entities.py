@@ -16,6 +16,8 @@ from sta_server.errors import BadRequest, InvalidPath, MethodNotAllowed
 from sta_server.query.ast import Query
 from sta_server.query.options import parse_query
 from sta_server.query.path import VERSIONS, ResourcePath, Step, parse_path
+from sta_server.security import audit
+from sta_server.security.principal import current
 from sta_server.serialize import csv_rows
 from sta_server.serialize import senml as senml_format
 from sta_server.serialize.json_text import parse_json
@@ -124,7 +126,9 @@ def run_request(req: ApiRequest) -> Outcome:
 
 def execute_once(conn: Connection, req: ApiRequest, key: str) -> Outcome:
     """A POST with an Idempotency-Key: the first one runs, its retries get the first answer."""
-    target = f"{req.version}/{req.resource}?{sorted(req.params.items())}"
+    # The sender is part of the fingerprint: another user's retry with the same key is refused,
+    # never answered with the first user's entity.
+    target = f"{current().name} {req.version}/{req.resource}?{sorted(req.params.items())}"
     replay = begin_once(conn, key, fingerprint(req.method, target, req.body))
     if replay is not None:
         headers = {"Location": replay.location} if replay.location else {}
@@ -228,7 +232,15 @@ def _senml(conn: Connection, req: ApiRequest) -> Outcome:
     return Outcome(201 if report.accepted else 400, report.to_json())
 
 
+def _audit_records(conn: Connection, req: ApiRequest) -> Outcome:
+    """`GET /v1.1/AuditRecords`: the audit trail, newest first (administrators only)."""
+    if req.method != "GET":
+        raise MethodNotAllowed("AuditRecords is read-only")
+    return Outcome(200, audit.read_page(conn, req.params, _context(req.version, req.params).root))
+
+
 ACTIONS: dict[str, Callable[[Connection, ApiRequest], Outcome]] = {
     "CreateObservations": _create_observations,
     "SenML": _senml,
+    "AuditRecords": _audit_records,
 }

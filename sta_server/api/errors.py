@@ -9,12 +9,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from sta_server.errors import ServiceUnavailable, StaError
+from sta_server.errors import Forbidden, ServiceUnavailable, StaError, Unauthorized
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"}
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE of a row-level security refusal (sql/policies.py)
+CHALLENGE = 'Basic realm="SensorThings", Bearer realm="SensorThings"'
 
 
 class QueryTimeout(StaError):
@@ -31,6 +33,8 @@ def _respond(error: StaError) -> Response:
     response.status_code = int(error.status)
     if isinstance(error, ServiceUnavailable):
         response.headers["Retry-After"] = "5"
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = CHALLENGE
     return response
 
 
@@ -56,9 +60,13 @@ def _http_error(error: HTTPException) -> Response:
 
 def database_error(error: Exception) -> StaError | None:
     """The error a database failure answers with (timeout, unreachable); None when it is a bug."""
-    if getattr(getattr(error, "orig", None), "sqlstate", None) == QUERY_CANCELED:
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate == QUERY_CANCELED:
         log.warning("statement timeout: %s", type(error).__name__)
         return QueryTimeout()
+    if sqlstate == INSUFFICIENT_PRIVILEGE:
+        log.info("refused by row-level security: %s", getattr(error, "orig", error))
+        return Forbidden("Not allowed on this entity")
     unreachable = isinstance(error, OperationalError | InterfaceError | PoolTimeout)
     if unreachable or getattr(error, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(error).__name__)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from sta_server.errors import Forbidden
 from sta_server.mqtt.service import MqttService
+from sta_server.security.principal import current
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -35,5 +37,7 @@ def render_metrics(mqtt: MqttService | None) -> str:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
+    if not current().unrestricted:
+        raise Forbidden("Metrics are readable by administrators only")
     mqtt: MqttService | None = current_app.config.get("STA_MQTT")
     return Response(render_metrics(mqtt), mimetype="text/plain; version=0.0.4")

@@ -21,6 +21,7 @@ from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
+from sta_server.security.principal import Principal, acting_as
 from sta_server.serialize.json_text import parse_json
 from sta_server.serialize.senml import media_type_of
 from sta_server.service.bulk import create_observations
@@ -29,6 +30,9 @@ from sta_server.service.events import EventBus, savepoint, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
 from sta_server.service.senml import ingest_pack
 
+# Creates over MQTT: the broker's ACL decided who may publish on each topic (security/broker_files.py);
+# the broker does not pass the publisher's name on, so the audit trail names the channel.
+MQTT_INGEST = Principal("mqtt-publisher", "admin", channel="mqtt")
 log = logging.getLogger(__name__)
 SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
@@ -157,7 +161,7 @@ class Ingest:
 
     def store(self, batch: list[Incoming]) -> None:
         self._batch, self._rejected = IngestStats(), []
-        with transaction(self.engine, self.bus) as conn:
+        with acting_as(MQTT_INGEST), transaction(self.engine, self.bus) as conn:
             fresh = self._claim(conn, batch)
             entities = [message for message in fresh if not self._store_senml(conn, message)]
             parsed = [self._parse(message) for message in entities]

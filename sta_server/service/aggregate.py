@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sta_server.errors import InvalidQuery
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
+from sta_server.security.principal import SERVER, acting_as
 from sta_server.serialize.entity import JSON
 from sta_server.service.context import RequestContext
 from sta_server.service.read import check_path
@@ -47,7 +48,7 @@ def _check_request(path: ResourcePath, ctx: RequestContext) -> None:
 def _rollups_current(conn: Connection) -> bool:
     """Refresh the dirty rollups in a transaction of their own (committed, so the work is kept);
     False when some stay dirty (held by an open writer, or this request's own transaction)."""
-    with conn.engine.connect() as other:
+    with acting_as(SERVER), conn.engine.connect() as other:  # every stream's rollups, not only visible ones
         refreshed = refresh_dirty(other)
         other.commit()
     if refreshed:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from sta_server.errors import IncompleteEntity, InvalidEntity, MethodNotAllowed
 from sta_server.model import REGISTRY, EntityType, NavLink
 from sta_server.query.path import ResourcePath
+from sta_server.security.principal import authorize
 from sta_server.service import hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
@@ -43,6 +44,7 @@ def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
 
 
 def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str) -> int:
+    authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     for link in entity_type.links:
         if link.fk is not None and link.name in parsed.links:

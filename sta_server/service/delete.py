@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Connection
 from sta_server.errors import MethodNotAllowed, NotFound
 from sta_server.model import EntityType
 from sta_server.query.path import ResourcePath
+from sta_server.security.principal import authorize
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import Streams, refresh_streams, streams_where
 from sta_server.service.read import check_path, single_id
@@ -31,11 +32,13 @@ def _affected_streams(conn: Connection, entity_type: EntityType, ident: int) -> 
 def delete(conn: Connection, path: ResourcePath) -> None:
     if path.prop is not None or path.ref or path.is_collection:
         raise MethodNotAllowed("DELETE is allowed on single entities only")
+    authorize("delete", path.entity_type.name)
     check_path(conn, path)
     delete_entity(conn, path.entity_type, single_id(conn, path))
 
 
 def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None:
+    authorize("delete", entity_type.name)
     streams = _affected_streams(conn, entity_type, ident)
     related = current_links(conn, entity_type, ident)
     if not delete_row(conn, entity_type, ident):

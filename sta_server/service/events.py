@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine
 
 from sta_server.model import EntityType
+from sta_server.security.audit import record_events
 
 log = logging.getLogger(__name__)
 _KEY = "sta_events"
@@ -63,12 +64,14 @@ def savepoint(conn: Connection) -> Iterator[Connection]:
 
 @contextmanager
 def transaction(engine: Engine, bus: EventBus | None) -> Iterator[Connection]:
-    """One transaction; its recorded events go to `bus` only once it has committed."""
+    """One transaction; its changes are written to the audit trail in it, and its recorded events
+    go to `bus` only once it has committed."""
     with engine.connect() as conn:
         conn.info.pop(_KEY, None)
         try:
             with conn.begin():
                 yield conn
+                record_events(conn, conn.info.get(_KEY, []))
             events: list[EntityChanged] = conn.info.pop(_KEY, [])
         finally:
             conn.info.pop(_KEY, None)

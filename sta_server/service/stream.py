@@ -15,6 +15,7 @@ from sta_server.model import REGISTRY, EntityType, Kind
 from sta_server.query.ast import Expand, Query
 from sta_server.query.path import ResourcePath
 from sta_server.query.validate import resolve_expand, resolve_select
+from sta_server.security.principal import Principal, acting_as, current
 from sta_server.serialize.entity import JSON
 from sta_server.service.context import RequestContext
 from sta_server.service.read import serialize_rows
@@ -28,10 +29,16 @@ def stream_entities(engine: Engine, path: ResourcePath, query: Query, ctx: Reque
     """The entities of a collection as JSON, `yield_per` at a time (expansions per chunk).
 
     Check the path and options (read.check_path / check_expands) before iterating: errors raised
-    here come after the response has started."""
+    here come after the response has started. The rows are read with the rights of the principal
+    of the request (the iteration runs after the request's handler has returned)."""
+    return _stream(current(), engine, path, query, ctx, yield_per)
+
+
+def _stream(principal: Principal, engine: Engine, path: ResourcePath, query: Query, ctx: RequestContext,
+            yield_per: int) -> Iterator[list[JSON]]:
     selection = resolve_select(path.entity_type, query.select, ctx.version)
     stmt = sql.collection_select(path, query, selection, query.top or 0).limit(query.top)
-    with engine.connect() as conn:
+    with acting_as(principal), engine.connect() as conn:
         streaming = conn.execution_options(stream_results=True, yield_per=yield_per)
         result = streaming.execute(stmt).mappings()
         for chunk in result.partitions():

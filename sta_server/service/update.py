@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from sta_server.errors import InvalidEntity, MethodNotAllowed
 from sta_server.model import EntityType, Kind
 from sta_server.query.path import ResourcePath
+from sta_server.security.principal import authorize
 from sta_server.service import hooks
 from sta_server.service.body import ParsedBody, is_reference, parse_body
 from sta_server.service.create import link_many, resolve_one
@@ -21,6 +22,7 @@ def update(conn: Connection, path: ResourcePath, body: Any, *, replace: bool = F
     """Apply a PATCH (or with `replace`, a PUT) to the entity at `path`; returns its id."""
     if path.prop is not None or path.ref or path.is_collection:
         raise MethodNotAllowed("PATCH and PUT are allowed on single entities only")
+    authorize("update", path.entity_type.name)
     check_path(conn, path)
     ident = single_id(conn, path)
     update_entity(conn, path.entity_type, ident, body, path.version, replace=replace)
@@ -29,6 +31,7 @@ def update(conn: Connection, path: ResourcePath, body: Any, *, replace: bool = F
 
 def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: Any, version: str,
                   *, replace: bool = False) -> None:
+    authorize("update", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     _check_links_by_id(parsed)
     if replace:

@@ -235,4 +235,5 @@ TABLES: Mapping[str, Table] = Base.metadata.tables
 from sta_server.sql import (  # noqa: E402 - these tables join the metadata
     idempotency_tables,  # noqa: F401 - idempotency keys
     rollup_tables,  # noqa: F401 - rollups
+    security_tables,  # noqa: F401 - users, tokens, labels, audit trail
 )
