@@ -27,6 +27,7 @@ log_type notice
 log_type subscribe
 log_type unsubscribe
 max_queued_messages 100000
+max_packet_size 17825792
 """
 
 

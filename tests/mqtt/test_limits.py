@@ -1,0 +1,114 @@
+"""Limits on MQTT creates: message size and a token bucket per topic; refused messages are
+acknowledged, logged, counted by reason (also in /metrics) and not stored (docs/limits.md)."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from sta_server.api.metrics import render_metrics
+from sta_server.mqtt.limits import MessageLimits
+from sta_server.mqtt.service import MqttService
+from sta_server.service.events import EventBus
+from sta_server.settings import Settings
+from tests.conftest import make_datastream
+from tests.mqtt.conftest import MqttTestClient, wait_until
+
+
+@pytest.fixture
+def limited(settings: Settings, clean_db: Engine, broker_url: str) -> Iterator[MqttService]:
+    """The MQTT service with small limits: 512 bytes, a burst of 3 per topic and (practically) no refill."""
+    limits = replace(settings, mqtt_url=broker_url, mqtt_client_id=f"sta-test-{uuid.uuid4().hex[:8]}",
+                     mqtt_max_message_bytes=512, mqtt_rate_per_topic=0.0001, mqtt_burst_per_topic=3)
+    service = MqttService(limits, clean_db, EventBus())
+    service.start()
+    assert service.connection.connected.wait(5)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def publisher(broker_url: str, limited: MqttService) -> Iterator[MqttTestClient]:
+    client = MqttTestClient(broker_url, limited)
+    yield client
+    client.close()
+
+
+def _observations(client: FlaskClient, stream: int) -> list[float]:
+    body = client.get(f"/v1.1/Datastreams({stream})/Observations?$orderby=id").get_json()
+    return [o["result"] for o in body["value"]]
+
+
+def _handled(service: MqttService) -> int:
+    return service.ingest.stats.accepted + service.ingest.stats.rejected
+
+
+def test_message_above_the_size_limit_is_rejected_and_counted(
+        client: FlaskClient, limited: MqttService, publisher: MqttTestClient,
+        caplog: pytest.LogCaptureFixture) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    topic = f"v1.1/Datastreams({stream})/Observations"
+    publisher.publish(topic, {"result": 1, "parameters": {"padding": "x" * 1000}})
+    publisher.publish(topic, {"result": 2})
+    wait_until(lambda: _handled(limited) == 2)
+    assert limited.ingest.stats.reasons == {"PayloadTooLarge": 1}
+    assert _observations(client, stream) == [2]
+    assert any("more than the maximum of 512" in r.getMessage() for r in caplog.records)
+
+
+def test_messages_beyond_the_burst_of_a_topic_are_rejected(
+        client: FlaskClient, limited: MqttService, publisher: MqttTestClient) -> None:
+    first = make_datastream(client)["@iot.id"]
+    second = make_datastream(client, name="Other stream")["@iot.id"]
+    for result in range(5):
+        publisher.publish(f"v1.1/Datastreams({first})/Observations", {"result": result})
+    publisher.publish(f"v1.1/Datastreams({second})/Observations", {"result": 9})
+    wait_until(lambda: _handled(limited) == 6)
+    assert limited.ingest.stats.reasons == {"RateLimited": 2}
+    assert _observations(client, first) == [0, 1, 2]
+    assert _observations(client, second) == [9]  # its own bucket
+
+
+def test_rejections_show_in_the_metrics(limited: MqttService, publisher: MqttTestClient) -> None:
+    publisher.publish("v1.1/Observations", b"x" * 600)
+    wait_until(lambda: _handled(limited) == 1)
+    assert 'sta_mqtt_ingest_rejected_total{code="PayloadTooLarge"} 1' in render_metrics(limited)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bucket_refills_at_the_rate() -> None:
+    clock = _Clock()
+    limits = MessageLimits(1024, rate_per_s=2.0, burst=2, clock=clock)
+    assert [limits.check("t", 10) for _ in range(2)] == [None, None]
+    refusal = limits.check("t", 10)
+    assert refusal is not None and refusal.code == "RateLimited" and refusal.log
+    clock.now += 0.5  # one token back
+    assert limits.check("t", 10) is None
+    assert limits.check("t", 10) is not None
+    clock.now += 60  # never more than the burst
+    assert [limits.check("t", 10) is None for _ in range(3)] == [True, True, False]
+
+
+def test_repeated_rate_refusals_are_logged_sparingly() -> None:
+    limits = MessageLimits(1024, rate_per_s=1.0, burst=1, clock=_Clock())
+    limits.check("t", 1)
+    logged = [n for n in range(1, 1001) if (r := limits.check("t", 1)) is not None and r.log]
+    assert logged == [1, 10, 100, 1000]
+
+
+def test_no_rate_limit_when_the_rate_is_zero() -> None:
+    limits = MessageLimits(1024, rate_per_s=0.0, burst=1)
+    assert all(limits.check("t", 1) is None for _ in range(100))
+    assert limits.check("t", 2048) is not None
+
