@@ -21,7 +21,7 @@ def live_server(database_url: str, clean_db: Engine) -> Iterator[str]:
     """The service root URL (`http://127.0.0.1:<port>/v1.1`) of the app served in a thread."""
     server: BaseWSGIServer = make_server("127.0.0.1", 0, _not_ready, threaded=True)
     root = f"http://127.0.0.1:{server.port}"
-    settings = Settings(database_url=database_url, service_root_url=root, mqtt_url=None)
+    settings = Settings(database_url=database_url, service_root_url=root, mqtt_url=None, auth=False)
     server.app = create_app(settings, clean_db)
     thread = threading.Thread(target=server.serve_forever, name="live-sta-server", daemon=True)
     thread.start()

@@ -6,8 +6,10 @@ can collide). The committed copy is `openapi/openapi.json`, written by
 `python -m sta_server.api.openapi openapi/openapi.json`; a test fails when the two differ (the
 `servers` entry excepted: it is the deployment's service root URL).
 
-The server has no authentication of its own (deployments put one in front of it), so the
-document declares no security scheme and an empty top-level `security`.
+Security: HTTP Basic and bearer API tokens (docs/security.md) are declared as schemes and required
+by every operation but the service root; a TLS client certificate (device agents, docs/tls.md) is
+described in the schemes' text (OpenAPI 3.0 has no scheme type for it). 401 and 403 answer with the
+OData error body.
 """
 from __future__ import annotations
 
@@ -26,6 +28,14 @@ TITLE = "SensorThings API"
 DESCRIPTION = ("OGC SensorThings API v1.1 (Sensing, MultiDatastream, Tasking) with GeoJSON, CSV and "
                "SenML formats. Generated from the server's entity registry.")
 SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+_CERTIFICATES = (" Device agents may instead present a TLS client certificate whose common name is their user "
+                 "name (docs/tls.md).")
+SECURITY_SCHEMES = {
+    "basicAuth": {"type": "http", "scheme": "basic",
+                  "description": "A platform user's name and password (sta-admin user add)." + _CERTIFICATES},
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "sta_<random>",
+                   "description": "An API token (sta-admin token create)." + _CERTIFICATES},
+}
 
 
 def openapi_config(base_url: str) -> dict[str, Any]:
@@ -35,7 +45,8 @@ def openapi_config(base_url: str) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/", "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "api-docs", "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_CDN,
         "API_SPEC_OPTIONS": {"info": {"description": DESCRIPTION}, "servers": [{"url": f"{base_url}/v{VERSION}"}],
-                             "security": []},
+                             "components": {"securitySchemes": SECURITY_SCHEMES},
+                             "security": [{"basicAuth": []}, {"bearerAuth": []}]},
     }
 
 

@@ -11,7 +11,8 @@ from sta_server.model.declare import snake as snake_name
 
 JSON = "application/json"
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-ERRORS = {"400": {"$ref": "#/components/responses/ODataError"}, "404": {"$ref": "#/components/responses/ODataError"}}
+ERRORS = {status: {"$ref": "#/components/responses/ODataError"} for status in ("400", "401", "403", "404")}
+PUBLIC: list[dict[str, list[str]]] = []  # no credentials needed (the service root)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -131,7 +132,22 @@ def entity_paths(entity_type: EntityType) -> dict[str, Any]:
 
 ACTION_PATHS: dict[str, Any] = {
     "/": {"get": {"operationId": "get_service_root", "summary": "Entity sets and conformance", "tags": ["Service"],
-                  "responses": {"200": _json({"type": "object"}, "The service root")}}},
+                  "security": PUBLIC, "responses": {"200": _json({"type": "object"}, "The service root")}}},
+    "/AuditRecords": {"get": {
+        "operationId": "list_audit_records", "summary": "The audit trail, newest first (administrators only)",
+        "tags": ["Service"], "parameters": [
+            *({"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+               "description": f"only records with this {name}"}
+              for name in ("actor", "role", "channel", "action", "entityType")),
+            {"name": "entityId", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0},
+             "description": "only records that name this id"},
+            *({"name": name, "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
+               "description": "records at or after (since) / before (until) this time"}
+              for name in ("since", "until")),
+            {"name": "$top", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 1000}},
+            {"name": "$skip", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}],
+        "responses": {"200": _json(_ref("AuditRecordPage"), "A page of audit records"), **ERRORS}}},
     "/$batch": {"post": {"operationId": "batch", "summary": "Many requests in one (OData JSON or multipart)",
                          "tags": ["Service"], "requestBody": {"required": True, "content": {
                              JSON: {"schema": {"type": "object"}}, "multipart/mixed": {"schema": {"type": "string"}}}},
@@ -149,7 +165,9 @@ ACTION_PATHS: dict[str, Any] = {
             "application/senml+json": {"schema": _ref("SenMLPack")},
             "application/senml+cbor": {"schema": {"type": "string", "format": "binary"}}}},
         "responses": {"201": _json(_ref("SenMLReport"), "At least one record stored"),
-                      "400": _json(_ref("SenMLReport"), "No record stored (or an undecodable pack)")}}},
+                      "400": _json(_ref("SenMLReport"), "No record stored (or an undecodable pack)"),
+                      "401": {"$ref": "#/components/responses/ODataError"},
+                      "403": {"$ref": "#/components/responses/ODataError"}}}},
 }
 
 

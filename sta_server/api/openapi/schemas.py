@@ -103,7 +103,19 @@ def collection_schema(entity_type: EntityType) -> dict[str, Any]:
         "value": {"type": "array", "items": {"$ref": f"#/components/schemas/{entity_type.name}"}}}}
 
 
+AUDIT_RECORD = {"type": "object", "required": ["id", "at", "actor", "role", "channel", "action", "entityType",
+                                               "entityIds"],
+                "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+                               "actor": {"type": "string"}, "role": {"type": "string"},
+                               "channel": {"type": "string", "enum": ["http", "mqtt", "cli", "server"]},
+                               "action": {"type": "string"}, "entityType": {"type": "string"},
+                               "entityIds": {"type": "array", "items": {"type": "integer"}},
+                               "detail": {"type": "object", "nullable": True}}}
+
 STATIC_SCHEMAS: dict[str, dict[str, Any]] = {
+    "AuditRecordPage": {"type": "object", "required": ["value"],
+                        "properties": {"value": {"type": "array", "items": AUDIT_RECORD},
+                                       "@iot.nextLink": {"type": "string"}}},
     "EntityReference": {"type": "object", "required": ["@iot.id"],
                         "properties": {"@iot.id": {"type": "integer"}}},
     "ODataError": {"type": "object", "properties": {"error": {"type": "object", "required": ["code", "message"],
