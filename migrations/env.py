@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from sta_server.settings import Settings, normalise_database_url
+from sta_server.sql.partitions import is_partition_name
 from sta_server.sql.tables import Base
 
 config = context.config
@@ -19,6 +20,12 @@ _INCLUDED_TABLES = set(Base.metadata.tables)
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # Ignore PostGIS's own tables (spatial_ref_sys, topology…) when autogenerating.
     return not (type_ == "table" and name not in _INCLUDED_TABLES)
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # The partitions of observations (sql/partitions.py) are made by the maintenance job, not declared;
+    # skipping them by name also spares reflecting each one.
+    return not (type_ == "table" and is_partition_name(name))
 
 
 def _url() -> str:
@@ -40,7 +47,7 @@ def run_migrations_online() -> None:
 def _run(connection: object) -> None:
     context.configure(
         connection=connection, target_metadata=Base.metadata, include_object=_include_object,
-        compare_type=True,
+        include_name=_include_name, compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -16,6 +16,7 @@ from sta_server.security.authenticate import register_authentication
 from sta_server.security.broker_files import BrokerFileKeeper
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
+from sta_server.sql import partitions
 from sta_server.sql.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,14 @@ def main(settings: Settings | None = None) -> None:
     if settings.http_workers > 1 or settings.tls_cert_file:  # waitress has no TLS: gunicorn
         from sta_server.workers import serve_workers
 
+        partitions.run_once(settings)  # then periodically in the ingest process (when MQTT is on)
         serve_workers(settings)
         return
     engine = make_engine(settings)
     events = EventBus()
     app = create_app(settings, engine, events)
+    keeper = partitions.PartitionKeeper(engine, settings.partition_months_ahead)
+    keeper.start()
     mqtt = MqttService(settings, engine, events) if settings.mqtt_url else None
     if mqtt is not None:
         mqtt.start()
@@ -67,5 +71,6 @@ def main(settings: Settings | None = None) -> None:
     try:
         serve(app, host=settings.http_host, port=settings.http_port, threads=8)
     finally:
+        keeper.stop()
         if mqtt is not None:
             mqtt.stop()

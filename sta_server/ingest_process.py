@@ -10,6 +10,7 @@ from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 from sta_server.sql.engine import make_engine
+from sta_server.sql.partitions import PartitionKeeper
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,14 @@ def main(settings: Settings | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    service = MqttService(settings, make_engine(settings), EventBus())
+    engine = make_engine(settings)
+    service = MqttService(settings, engine, EventBus())
     service.start()
+    keeper = PartitionKeeper(engine, settings.partition_months_ahead)  # the one periodic run of the deployment
+    keeper.start()
     log.info("MQTT ingest process running")
     stop.wait()
+    keeper.stop()
     service.stop()
 
 

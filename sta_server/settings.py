@@ -64,6 +64,7 @@ class Settings:
     max_top: int = 10000
     log_level: str = "INFO"
     db_pool_size: int = 10
+    partition_months_ahead: int = 3  # monthly Observation partitions created ahead (sql/partitions.py)
     statement_timeout_ms: int = 30000
     # hostile input (docs/limits.md)
     max_body_bytes: int = 16 * 1024 * 1024  # larger request bodies: 413
@@ -118,6 +119,7 @@ class Settings:
             max_top=int(get("STA_MAX_TOP") or defaults.max_top),
             log_level=(get("STA_LOG_LEVEL") or defaults.log_level).upper(),
             db_pool_size=int(get("STA_DB_POOL_SIZE") or defaults.db_pool_size),
+            partition_months_ahead=int(get("STA_PARTITION_MONTHS_AHEAD") or defaults.partition_months_ahead),
             statement_timeout_ms=int(get("STA_STATEMENT_TIMEOUT_MS") or defaults.statement_timeout_ms),
             max_body_bytes=int(get("STA_MAX_BODY_BYTES") or defaults.max_body_bytes),
             max_expand_depth=int(get("STA_MAX_EXPAND_DEPTH") or defaults.max_expand_depth),

@@ -151,9 +151,12 @@ class Observation(Base):
         CheckConstraint(
             "(datastream_id IS NULL) <> (multi_datastream_id IS NULL)", name="ck_observations_one_stream"
         ),
+        # monthly partitions, made by migration 0006 and sql/partitions.py (which explains the choice)
+        {"postgresql_partition_by": "RANGE (phenomenon_time_start)"},
     )
-    id: Mapped[Id]
-    phenomenon_time_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    id: Mapped[Id]  # drawn from the sequence observations_id_seq; unique alone in practice
+    # part of the primary key: a partitioned table's keys must contain the partition key
+    phenomenon_time_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     phenomenon_time_end: Mapped[Time]
     result_number: Mapped[float | None] = mapped_column(Double)
     result_json: Mapped[Json]
