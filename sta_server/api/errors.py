@@ -5,11 +5,11 @@ import logging
 from http import HTTPStatus
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from sta_server.errors import Forbidden, ServiceUnavailable, StaError, Unauthorized
+from sta_server.errors import BadRequest, Forbidden, ServiceUnavailable, StaError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def database_error(error: Exception) -> StaError | None:
-    """The error a database failure answers with (timeout, unreachable); None when it is a bug."""
+    """The error a database failure answers with (timeout, refused value, unreachable); None for a bug."""
     sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
     if sqlstate == QUERY_CANCELED:
         log.warning("statement timeout: %s", type(error).__name__)
@@ -67,6 +67,9 @@ def database_error(error: Exception) -> StaError | None:
     if sqlstate == INSUFFICIENT_PRIVILEGE:
         log.info("refused by row-level security: %s", getattr(error, "orig", error))
         return Forbidden("Not allowed on this entity")
+    if isinstance(error, DataError):  # a value the database cannot hold or compare: the input's fault
+        log.info("value refused by the database: %s", type(getattr(error, "orig", error)).__name__)
+        return BadRequest("A value in the request cannot be stored or compared here (a NUL character?)")
     unreachable = isinstance(error, OperationalError | InterfaceError | PoolTimeout)
     if unreachable or getattr(error, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(error).__name__)

@@ -1,7 +1,8 @@
 """JSON text from clients (request bodies, MQTT messages, $batch parts), parsed strictly: no NaN or
-Infinity, no number too large for a double, no lone UTF-16 surrogate (it cannot be stored), and at
-most MAX_DEPTH levels of nesting (deeper documents would exhaust the stack of whatever handles
-them next). Every problem is a ValueError whose message can be shown to the client."""
+Infinity, no number too large for a double, no lone UTF-16 surrogate and no NUL character (neither
+can be stored in PostgreSQL text or jsonb), and at most MAX_DEPTH levels of nesting (deeper
+documents would exhaust the stack of whatever handles them next). Every problem is a ValueError
+whose message can be shown to the client."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 100
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def _constant(name: str) -> Any:
@@ -31,12 +32,12 @@ def parse_json(data: bytes | str) -> Any:
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    _check(value, strings=_SURROGATE_ESCAPE.search(raw) is not None)
+    _check(value, strings=_UNSTORABLE_ESCAPE.search(raw) is not None)
     return value
 
 
 def _check(value: Any, *, strings: bool) -> None:
-    """Depth, and (when the text had surrogate escapes) that every string is valid Unicode."""
+    """Depth, and (when the text had such escapes) that every string can be stored."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -46,6 +47,8 @@ def _check(value: Any, *, strings: bool) -> None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if strings or isinstance(child, dict | list))
         elif strings and isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("JSON text with a NUL character (\\u0000)")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:

@@ -150,11 +150,15 @@ class FilterCompiler:
             return exists(select(literal(1)).select_from(*froms).where(*conditions))
         if node.variable is None:
             raise InvalidQuery("any()/all() with a condition need a variable: any(x: x/name eq 'a')")
+        shadowed = self.variables.get(node.variable)  # `d` of an enclosing any(d: ...) of the same name
         self.variables[node.variable] = (target_type, target)
         try:
             body = self.boolean(node.body)
         finally:
-            del self.variables[node.variable]
+            if shadowed is None:
+                del self.variables[node.variable]
+            else:
+                self.variables[node.variable] = shadowed
         if node.quantifier == "any":
             return exists(select(literal(1)).select_from(*froms).where(*conditions, body))
         failing = not_(func.coalesce(body, false()))

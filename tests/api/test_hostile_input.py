@@ -198,6 +198,7 @@ def test_statement_timeout_is_503_query_timeout(settings: Settings, clean_db: En
     b"{", b"", b"null", b"[]", b"42", b'"thing"', b"{'name': 'x'}", b'{"name": "x",}', b"\xff\xfe\x00",
     b'{"name": "x", "description": "d", "properties": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     b'{"name": NaN, "description": "d"}', b'{"name": "a\\ud800", "description": "d"}',
+    b'{"name": "a\\u0000b", "description": "d"}', b'{"name": "x", "description": "d", "properties": {"\\u0000": 1}}',
     b'{"name": "x", "description": "d", "Locations": "nope"}',
     b'{"name": "x", "description": "d", "Locations": [42]}',
     b'{"name": "x", "description": "d", "Datastreams": [{"@iot.id": "1; DROP TABLE things"}]}',
@@ -283,6 +284,13 @@ def test_filter_injection_and_abuse_is_400(client: FlaskClient, expression: str)
     assert client.get("/v1.1/Things").get_json()["value"]  # the table is still there
 
 
+@pytest.mark.parametrize("expression", ["name eq 'a\x00b'", "substringof('\x00', name)",
+                                        "properties/x\x00 eq 1"])
+def test_nul_characters_in_filter_are_400(client: FlaskClient, expression: str) -> None:
+    make_thing(client)
+    _error(client.get("/v1.1/Things", query_string={"$filter": expression}), 400)
+
+
 @pytest.mark.parametrize("expression", [
     "name eq 'x'' OR ''1''=''1'",  # one string literal with quotes in it
     "name eq '; DROP TABLE things; --'",
@@ -319,3 +327,10 @@ def test_unknown_or_malicious_options_are_400(client: FlaskClient, params: dict[
 def test_malicious_paths_are_4xx(client: FlaskClient, path: str) -> None:
     make_thing(client)
     _error(client.get(path))
+
+
+def test_nested_lambdas_may_reuse_a_variable_name(client: FlaskClient) -> None:
+    make_datastream(client)
+    expression = "Datastreams/any(d: d/Thing/Datastreams/any(d: d/name eq 'ESS power') and d/name eq 'ESS power')"
+    response = client.get("/v1.1/Things", query_string={"$filter": expression})
+    assert response.status_code == 200 and len(response.get_json()["value"]) == 1
