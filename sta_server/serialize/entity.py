@@ -65,23 +65,36 @@ def serialize_entity(entity_type: EntityType, row: Mapping[Any, Any], selection:
                      where: Links, extra: Mapping[str, Any] | None = None) -> JSON:
     """One entity as JSON. `extra` holds expanded links (`Datastreams`, `Datastreams@iot.count`…);
     an expanded link is written in place of its navigation link."""
-    out: JSON = {}
-    ident = row["id"]
-    self_link = where.self_link(entity_type, ident)
-    for prop in selection.props:
-        if prop.kind is Kind.ID:
+    return EntityWriter(entity_type, selection, where)(row, extra)
+
+
+class EntityWriter:
+    """serialize_entity for many rows of one selection: what to write is worked out once, so each
+    row is a short loop over (name, columns, format) with no look-ups in the model."""
+
+    def __init__(self, entity_type: EntityType, selection: Selection, where: Links) -> None:
+        self.prefix = f"{where.root}/{entity_type.plural}("
+        self.with_id = any(prop.kind is Kind.ID for prop in selection.props)
+        self.self_link = selection.self_link
+        self.fields = [(prop.name, tuple(prop.name + suffix for suffix in prop.kind.read_suffixes),
+                        _FORMATS.get(prop.kind), selection.members.get(prop.name))
+                       for prop in selection.props if prop.kind is not Kind.ID]
+        self.links = [(link.name, f"/{link.name}", f"{link.name}@iot.navigationLink") for link in selection.links]
+
+    def __call__(self, row: Mapping[Any, Any], extra: Mapping[str, Any] | None = None) -> JSON:
+        out: JSON = {}
+        ident = row["id"]
+        self_link = f"{self.prefix}{ident})"
+        if self.with_id:
             out["@iot.id"] = ident
-    if selection.self_link:
-        out["@iot.selfLink"] = self_link
-    for prop in selection.props:
-        if prop.kind is Kind.ID:
-            continue
-        value = serialize_value(prop, row)
-        members = selection.members.get(prop.name)
-        out[prop.name] = keep_members(value, members) if members else value
-    extra = extra or {}
-    for link in selection.links:
-        if link.name not in extra:
-            out[f"{link.name}@iot.navigationLink"] = f"{self_link}/{link.name}"
-    out.update(extra)
-    return out
+        if self.self_link:
+            out["@iot.selfLink"] = self_link
+        for name, keys, fmt, members in self.fields:
+            value = row[keys[0]] if fmt is None else fmt(*[row[key] for key in keys])
+            out[name] = keep_members(value, members) if members else value
+        for name, suffix, key in self.links:
+            if extra is None or name not in extra:
+                out[key] = self_link + suffix
+        if extra:
+            out.update(extra)
+        return out

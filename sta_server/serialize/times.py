@@ -1,14 +1,17 @@
 """ISO 8601 instants and intervals on the wire (always written in UTC with `Z`)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_ZERO = timedelta(0)
 
 
 def format_instant(value: datetime | None) -> str | None:
     if value is None:
         return None
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return text + "Z"
+    if value.utcoffset() != _ZERO:  # the database session is in UTC: rarely taken
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def format_interval(start: datetime | None, end: datetime | None) -> str | None:

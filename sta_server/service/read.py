@@ -13,7 +13,7 @@ from sta_server.model.selection import Selection
 from sta_server.query.ast import Expand, Path, Query
 from sta_server.query.path import ResourcePath
 from sta_server.query.validate import resolve_expand, resolve_select
-from sta_server.serialize.entity import JSON, serialize_entity, serialize_value
+from sta_server.serialize.entity import JSON, EntityWriter, serialize_value
 from sta_server.service.context import RequestContext
 from sta_server.sql import select as sql
 from sta_server.sql.estimate import estimated_count
@@ -23,8 +23,10 @@ REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
 
 
 def read(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> Any:
-    """The JSON body of a GET (or, for `$value`, the raw value)."""
-    check_path(conn, path)
+    """The JSON body of a GET (or, for `$value`, the raw value).
+
+    Whether every entity on the path exists is asked only when the answer is empty (or missing):
+    rows on a path prove the path, so the common read costs one statement, not two."""
     if path.prop is not None:
         return _read_property(conn, path, ctx)
     check_expands(path.entity_type, query.expand, ctx.version)
@@ -32,7 +34,10 @@ def read(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext
         query = Query(filter=query.filter, orderby=query.orderby, top=query.top, skip=query.skip,
                       count=query.count, select=REF_SELECTION_PATHS)
     if path.is_collection:
-        return read_collection(conn, path, query, ctx)
+        body = read_collection(conn, path, query, ctx)
+        if not body["value"] and len(path.steps) > 1:
+            check_path(conn, path)
+        return body
     return read_entity(conn, path, query, ctx)
 
 
@@ -103,6 +108,7 @@ def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: Request
     selection = resolve_select(entity_type, query.select, ctx.version)
     row = conn.execute(sql.entity_select(path, selection)).mappings().first()
     if row is None:
+        check_path(conn, path)  # names the first missing entity of the path
         raise NotFound(f"Nothing found at {path.url_path()}", target=path.url_path())
     return serialize_rows(conn, entity_type, [row], selection, query.expand, ctx)[0]
 
@@ -113,6 +119,7 @@ def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) ->
     selection = Selection((path.prop,), (), self_link=False)
     row = conn.execute(sql.entity_select(entity_path, selection)).mappings().first()
     if row is None:
+        check_path(conn, path)
         raise NotFound(f"Nothing found at {path.url_path()}")
     value = row["id"] if path.prop.kind is Kind.ID else serialize_value(path.prop, row)
     name = "@iot.id" if path.prop.kind is Kind.ID else path.prop.name
@@ -124,8 +131,8 @@ def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) ->
 def serialize_rows(conn: Connection, entity_type: EntityType, rows: Sequence[RowMapping],
                    selection: Selection, expands: tuple[Expand, ...], ctx: RequestContext) -> list[JSON]:
     extras = _expand(conn, entity_type, [row["id"] for row in rows], expands, ctx)
-    return [serialize_entity(entity_type, row, selection, ctx.links, extras.get(row["id"]))
-            for row in rows]
+    write = EntityWriter(entity_type, selection, ctx.links)
+    return [write(row, extras.get(row["id"])) for row in rows]
 
 
 def _expand(conn: Connection, entity_type: EntityType, parent_ids: list[int],
