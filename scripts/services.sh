@@ -341,9 +341,6 @@ max_queued_messages 100000
 # hostile input (docs/limits.md): larger packets disconnect their sender; the server's own limit on
 # creates is STA_MQTT_MAX_MESSAGE_BYTES, this leaves room for notifications of any entity
 max_packet_size $(( ${STA_MAX_BODY_BYTES:-16777216} + 1048576 ))
-# hostile input (docs/limits.md): larger packets disconnect their sender; the server's own limit on
-# creates is STA_MQTT_MAX_MESSAGE_BYTES, this leaves room for notifications of any entity
-max_packet_size $(( ${STA_MAX_BODY_BYTES:-16777216} + 1048576 ))
 
 log_dest file $STA_MQTT_LOG
 log_dest topic
