@@ -14,6 +14,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -55,17 +56,24 @@ class HttpsServer(Server):
             return False
 
 
-@pytest.fixture(scope="module")
-def https_server(database_url: str, engine: Engine, pki: Pki, tls_broker: Broker) -> Iterator[HttpsServer]:
+@contextmanager
+def running_https(database_url: str, pki: Pki, tls_broker: Broker, auth: str) -> Iterator[HttpsServer]:
+    """`sta-server` over HTTPS, talking to `tls_broker` over mqtts://, with STA_AUTH=`auth`."""
     mqtt_url = f"mqtts://sta-server:{tls_broker.secret}@localhost:{tls_broker.tls_port}"
     server = HttpsServer(pki, database_url, mqtt_url, f"sta-https-{uuid.uuid4().hex[:6]}",
-                         STA_MQTT_CA_FILE=str(pki.ca), STA_AUTH="off", **tls_env(pki))
+                         STA_MQTT_CA_FILE=str(pki.ca), STA_AUTH=auth, **tls_env(pki))
     try:
         server.start()
         yield server
     finally:
         server.stop()
         shutil.rmtree(server.log_path.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def https_server(database_url: str, engine: Engine, pki: Pki, tls_broker: Broker) -> Iterator[HttpsServer]:
+    with running_https(database_url, pki, tls_broker, "off") as server:
+        yield server
 
 
 def get(url: str, context: ssl.SSLContext | bool) -> httpx.Response:

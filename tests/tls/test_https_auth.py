@@ -2,8 +2,6 @@
 its user name, its grants decide what it sees; without a certificate or credentials, 401."""
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +13,7 @@ from sta_server.security.principal import Principal
 from tests.mosquitto import Broker
 from tests.tls.conftest import AGENT, client_context
 from tests.tls.pki import Pki
-from tests.tls.test_http_tls import HttpsServer, tls_env
+from tests.tls.test_http_tls import HttpsServer, running_https
 
 SETUP = Principal("tls-test", "admin", channel="cli")
 
@@ -25,15 +23,8 @@ def secure_https(database_url: str, clean_db: Engine, pki: Pki, tls_broker: Brok
     with clean_db.begin() as conn:
         users.add_user(conn, SETUP, AGENT, "device_agent", None, ["site:TLS"])
         users.add_user(conn, SETUP, "boss", "admin", "boss-secret")
-    mqtt_url = f"mqtts://sta-server:{tls_broker.secret}@localhost:{tls_broker.tls_port}"
-    server = HttpsServer(pki, database_url, mqtt_url, f"sta-https-auth-{uuid.uuid4().hex[:6]}", STA_AUTH="on",
-                         STA_MQTT_CA_FILE=str(pki.ca), **tls_env(pki))
-    try:
-        server.start()
+    with running_https(database_url, pki, tls_broker, "on") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.log_path.parent, ignore_errors=True)
 
 
 def test_client_certificate_logs_the_agent_in(secure_https: HttpsServer, pki: Pki, clean_db: Engine) -> None:
