@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+
+from sta_server.sql import partitions
 
 log = logging.getLogger("bench")
 UNIT = '{"name":"Watt","symbol":"W","definition":"http://unitsofmeasure.org/ucum.html#W"}'
@@ -76,6 +79,7 @@ def load_metadata(engine: Engine, sizes: Sizes) -> None:
         for table in SEQUENCE_TABLES:
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))"))
+        _create_partitions(conn)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
 
@@ -101,6 +105,19 @@ OBSERVATIONS_SQL = [
 ]
 
 
+# the months of the loaded data (Sep 2023 to Mar 2024) and of the created rows (scenarios 1 and 2)
+DATA_MONTHS = (*(partitions.add_months(date(2023, 9, 1), n) for n in range(7)), date(2025, 1, 1), date(2025, 2, 1))
+
+
+def _create_partitions(conn: Connection) -> None:
+    """The monthly partitions of the bench's months, as the maintenance job would have made them on
+    a live system; nothing when the server under test does not partition Observations."""
+    if conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'observations'")).scalar() != "p":
+        return
+    for month in DATA_MONTHS:
+        conn.execute(text(partitions.create_statement(month)))
+
+
 def load_observations(engine: Engine, sizes: Sizes) -> float:
     """Bulk-load the Observations with secondary indexes dropped and FK triggers off, rebuild the
     same indexes, VACUUM ANALYZE. Returns the seconds it took."""
@@ -117,8 +134,8 @@ def load_observations(engine: Engine, sizes: Sizes) -> float:
         for statement in OBSERVATIONS_SQL:
             conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
             log.info("  loaded step after %.0f s", time.monotonic() - started)
-        for _, definition in indexes:
-            conn.execute(text(definition))
+        for _, definition in indexes:  # of a partitioned table: "ON ONLY" would skip the partitions
+            conn.execute(text(definition.replace(" ON ONLY ", " ON ")))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE observations"))
         conn.execute(text("ANALYZE datastreams"))
