@@ -127,3 +127,24 @@ def test_latest_observation_of_many_datastreams_is_one_short_index_scan_each(loa
     newest = {row["_parent"]: row["phenomenonTime_start"] for row in rows if row["_order0"] is not None}
     assert len(rows) == 2 * STREAMS  # top + 1 per parent, to detect a next page
     assert len(newest) == STREAMS
+
+
+def test_row_level_security_keeps_the_latest_observations_an_index_scan(loaded: Engine) -> None:
+    """A scoped user's policies add a hashed sub-plan filter, not a sort or a scan of the stream."""
+    from sta_server.sql.policies import scope
+
+    resource = parse_path("1.1", "Datastreams(7)/Observations")
+    query = parse_query({"$orderby": "phenomenonTime desc", "$top": "100"})
+    stmt = collection_select(resource, query, resolve_select(resource.entity_type, None, "1.1"), 100)
+    with loaded.connect() as conn:
+        conn.execute(text("INSERT INTO thing_labels (thing_id, label) VALUES (7, 'site:7')"))
+        scope(conn, ["site:7"])
+        plan = conn.execute(Explain(stmt)).scalar_one()[0]["Plan"]
+        seen = conn.execute(stmt).all()
+        scope(conn, ["site:8"])
+        hidden = conn.execute(stmt).all()
+        conn.rollback()
+    nodes = _nodes(plan)
+    assert any(_index(n) == "ix_observations_datastream_time" for n in nodes), json.dumps(plan)
+    assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for n in nodes), json.dumps(plan)
+    assert len(seen) == 101 and hidden == []
