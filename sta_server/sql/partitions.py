@@ -40,6 +40,7 @@ PARENT = "observations"
 DEFAULT = "observations_default"
 PARTITION_NAME = re.compile(r"^observations_(p\d{6}|default)$")
 _LOCK_KEY = 0x5354_5041_5254  # "STPART": one maintenance run at a time per database
+LOCK_TIMEOUT = "5s"
 COLUMNS = ("id", "phenomenon_time_start", "phenomenon_time_end", "result_number", "result_json",
             "result_time", "result_quality", "valid_time_start", "valid_time_end", "parameters",
             "datastream_id", "multi_datastream_id", "feature_of_interest_id")
@@ -113,7 +114,7 @@ def ensure_partitions(conn: Connection, ahead: int = 3, now: datetime | None = N
         created += [partition_name(m) for m in stray]
         have |= set(stray)
     for month in sorted(wanted - have):
-        # the default partition is empty of this month's rows (moved above): the check is a short scan
+        # PostgreSQL checks that the default partition holds no row of the month (moved above)
         conn.execute(text(create_statement(month)))
         created.append(partition_name(month))
     if created:
@@ -124,7 +125,7 @@ def ensure_partitions(conn: Connection, ahead: int = 3, now: datetime | None = N
 
 def _move_out_of_default(conn: Connection, months: Iterable[date]) -> int:
     """Detach the default partition, create the months, move their rows, re-attach it. The parent
-    is locked meanwhile (writers wait for the commit)."""
+    is locked meanwhile: reads and writes of Observations wait for the commit."""
     columns = ", ".join(COLUMNS)
     conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {DEFAULT}"))
     moved = 0
@@ -140,7 +141,11 @@ def _move_out_of_default(conn: Connection, months: Iterable[date]) -> int:
 
 
 def run(engine: Engine, ahead: int) -> Report:
+    """One run in its own transaction. Creating a partition locks the parent briefly; waiting long
+    for that lock behind a long query would stall every request queued after it, so the run gives
+    up after LOCK_TIMEOUT and the next one retries."""
     with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": LOCK_TIMEOUT})
         return ensure_partitions(conn, ahead)
 
 
