@@ -128,8 +128,9 @@ class Mosquitto:
 class Server:
     """`.venv/bin/sta-server` as a subprocess; its log goes to a temporary file."""
 
-    def __init__(self, database_url: str, mqtt_url: str, source: str = ROOT) -> None:
+    def __init__(self, database_url: str, mqtt_url: str, source: str = ROOT, workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.source = source
         self.database_url = database_url
         self.mqtt_url = mqtt_url
@@ -143,7 +144,8 @@ class Server:
     def start(self) -> int:
         env = dict(os.environ, STA_DATABASE_URL=self.database_url, STA_MQTT_URL=self.mqtt_url,
                    STA_HTTP_PORT=str(self.port), STA_HTTP_HOST="127.0.0.1", STA_LOG_LEVEL="WARNING",
-                   STA_MQTT_CLIENT_ID=f"sta-bench-server-{self.port}", STA_AUTH="off")
+                   STA_MQTT_CLIENT_ID=f"sta-bench-server-{self.port}", STA_AUTH="off",
+                   STA_HTTP_WORKERS=str(self.workers))
         env.pop("STA_SERVICE_ROOT_URL", None)
         if self.source != ROOT:  # a snapshot of the code (e.g. `git archive HEAD`) before the editable install
             env["PYTHONPATH"] = self.source

@@ -47,6 +47,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--source", default=ROOT,
                         help="server code to run (default: this tree; e.g. a `git archive HEAD` copy)")
     parser.add_argument("--keep", action="store_true", help="keep the database (for EXPLAIN afterwards)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="STA_HTTP_WORKERS of the server (2 = scripts/run.sh's default run mode); the server's "
+                             "CPU and memory are then summed over its processes")
     return parser.parse_args()
 
 
@@ -91,11 +94,11 @@ def main() -> int:
                 log.info("loaded in %.0f s", dataset.load_observations(engine, sizes))
                 loaded = True
             log.info("scenario %s", number)
-            with Services(database.url, source) as (probe, base, mqtt_url):
+            with Services(database.url, source, args.workers) as (probe, base, mqtt_url):
                 ctx = Context(base, mqtt_url, engine, sizes, args.quick)
                 rows.append(measure(number, ctx, probe, (engine, database.name)))
         print(render_table(rows))
-        write_results(rows, sizes, args.quick, source)
+        write_results(rows, sizes, args.quick, source, args.workers)
     finally:
         if not args.keep:
             database.drop()
@@ -105,13 +108,13 @@ def main() -> int:
 
 
 @contextmanager
-def Services(database_url: str, source: str) -> Iterator[tuple[Probe, str, str]]:  # noqa: N802
+def Services(database_url: str, source: str, workers: int = 1) -> Iterator[tuple[Probe, str, str]]:  # noqa: N802
     """A fresh Mosquitto and sta-server per scenario: a clean peak memory, no backlog carried over."""
     broker = Mosquitto()
     server: Server | None = None
     try:
         broker_pid = broker.start()
-        server = Server(database_url, broker.url, source)
+        server = Server(database_url, broker.url, source, workers)
         probe = Probe({"server": server.start(), "mosquitto": broker_pid})
         yield probe, server.base, broker.url
     finally:
@@ -134,13 +137,14 @@ def code_version(source: str) -> str:
     return done.stdout.strip()
 
 
-def write_results(rows: list[dict[str, Any]], sizes: dataset.Sizes, quick: bool, source: str) -> None:
+def write_results(rows: list[dict[str, Any]], sizes: dataset.Sizes, quick: bool, source: str,
+                  workers: int = 1) -> None:
     folder = os.path.join(ROOT, "bench", "results")
     os.makedirs(folder, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d")
-    path = os.path.join(folder, f"{stamp}{'-quick' if quick else ''}.json")
+    path = os.path.join(folder, f"{stamp}{'-quick' if quick else ''}{f'-workers{workers}' if workers > 1 else ''}.json")
     with open(path, "w") as handle:
-        json.dump({"date": datetime.now().isoformat(timespec="seconds"), "quick": quick,
+        json.dump({"date": datetime.now().isoformat(timespec="seconds"), "quick": quick, "workers": workers,
                    "sizes": asdict(sizes), "code": code_version(source), "machine": {"cpus": os.cpu_count()},
                    "unix_time": time.time(), "scenarios": rows}, handle, indent=2)
     log.info("results written to %s", path)

@@ -31,6 +31,35 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (gunicorn's master, its workers and the ingest process)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_cpu_s(pid: int) -> float:
+    return sum(cpu_s(p) for p in process_tree(pid))
+
+
+def tree_memory_kb(pid: int, key: str = "VmHWM") -> int:
+    """Summed over the process tree (shared pages counted once per process: an upper bound)."""
+    return sum(memory_kb(p, key) for p in process_tree(pid))
+
+
 def memory_kb(pid: int, key: str = "VmHWM") -> int:
     try:
         with open(f"/proc/{pid}/status") as handle:
@@ -76,8 +105,9 @@ class Probe:
 
     def begin(self) -> None:
         for pid in self.pids.values():
-            reset_peak(pid)
-        self.start = {name: cpu_s(pid) for name, pid in self.pids.items()}
+            for member in process_tree(pid):
+                reset_peak(member)
+        self.start = {name: tree_cpu_s(pid) for name, pid in self.pids.items()}
         self.start["_client"] = own_cpu_s()
         self.start["_machine_busy"], self.start["_machine_total"] = machine_busy_s()
         self.start["_wall"] = time.monotonic()
@@ -86,9 +116,9 @@ class Probe:
         wall = time.monotonic() - self.start["_wall"]
         out: dict[str, float] = {"wall_s": round(wall, 2)}
         for name, pid in self.pids.items():
-            out[f"{name}_cpu_pct"] = round(100 * (cpu_s(pid) - self.start[name]) / wall, 1)
-        out["server_peak_mb"] = round(memory_kb(self.pids["server"]) / 1024, 1)
-        out["server_rss_mb"] = round(memory_kb(self.pids["server"], "VmRSS") / 1024, 1)
+            out[f"{name}_cpu_pct"] = round(100 * (tree_cpu_s(pid) - self.start[name]) / wall, 1)
+        out["server_peak_mb"] = round(tree_memory_kb(self.pids["server"]) / 1024, 1)
+        out["server_rss_mb"] = round(tree_memory_kb(self.pids["server"], "VmRSS") / 1024, 1)
         out["client_cpu_pct"] = round(100 * (own_cpu_s() - self.start["_client"]) / wall, 1)
         busy, total = machine_busy_s()
         cores_total = total - self.start["_machine_total"]

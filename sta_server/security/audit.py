@@ -59,7 +59,7 @@ def read_page(conn: Connection, params: Mapping[str, str], base_url: str) -> dic
         if name in params:
             stmt = stmt.where(column == params[name])
     if "entityId" in params:
-        stmt = stmt.where(records.c.entity_ids.any(_int(params, "entityId")))
+        stmt = stmt.where(records.c.entity_ids.contains([_int(params, "entityId")]))
     for name, op in (("since", "__ge__"), ("until", "__lt__")):
         if name in params:
             stmt = stmt.where(getattr(records.c.at, op)(_time(params, name)))

@@ -168,5 +168,5 @@ def grid(secure_client: FlaskClient, clean_db: Engine) -> Grid:
         users.label_things(conn, SETUP, [ids["thing_b"]], add=["site:B", "radial:R2"])
         users.label_things(conn, SETUP, [ids["thing_p"]], add=["public"])
     return Grid(ids["thing_a"], ids["thing_b"], ids["thing_p"], ids["stream_a"], ids["stream_b"], ids["stream_p"],
-                ids["capability_a"], ids["capability_b"], ids["capability_p"], ids["location_a"], ids["location_b"], shared["@iot.id"],
-                sensor_b["@iot.id"], observations["a"], observations["b"])
+                ids["capability_a"], ids["capability_b"], ids["capability_p"], ids["location_a"], ids["location_b"],
+                shared["@iot.id"], sensor_b["@iot.id"], observations["a"], observations["b"])

@@ -43,7 +43,7 @@ def secure_broker() -> Iterator[Broker]:
     (broker.folder / "acl.base").write_text(SERVER_ACL)
     (broker.folder / "acl").write_text(SERVER_ACL)
     broker.start()
-    wait_until(lambda: (broker.folder / "mosquitto.pid").exists(), 10)
+    wait_until((broker.folder / "mosquitto.pid").exists, 10)
     yield broker
     broker.remove()
 
