@@ -3,6 +3,7 @@ notifications, nothing else (`python -m sta_server.ingest_process`)."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -24,12 +25,25 @@ def main(settings: Settings | None = None) -> None:
     engine = make_engine(settings)
     service = MqttService(settings, engine, EventBus())
     service.start()
+    _say_ready()
     keeper = PartitionKeeper(engine, settings.partition_months_ahead)  # the one periodic run of the deployment
     keeper.start()
     log.info("MQTT ingest process running")
     stop.wait()
     keeper.stop()
     service.stop()
+
+
+def _say_ready() -> None:
+    """Tell the parent (sta_server/workers.py) that creates and subscriptions are being taken."""
+    fd = os.environ.get("STA_READY_FD")
+    if fd is None:
+        return
+    try:
+        os.write(int(fd), b"ready\n")
+        os.close(int(fd))
+    except (OSError, ValueError):
+        log.warning("could not tell the parent process that ingest is ready")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py)."""
 from __future__ import annotations
 
 import logging
+import os
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -65,10 +67,26 @@ class Workers(BaseApplication):  # type: ignore[misc]
         return with_client_identity(self.app_factory(self.settings))
 
 
+def start_ingest_process(timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """`python -m sta_server.ingest_process`, once it says (on a pipe) that it is connected."""
+    read_end, write_end = os.pipe()
+    env = dict(os.environ, STA_READY_FD=str(write_end))
+    process = subprocess.Popen([sys.executable, "-m", "sta_server.ingest_process"], env=env, pass_fds=(write_end,))
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], timeout_s)
+        if not ready or not os.read(read_end, 16):
+            log.warning("the MQTT ingest process is not connected after %.0f s; serving HTTP anyway", timeout_s)
+    finally:
+        os.close(read_end)
+    return process
+
+
 def serve_workers(settings: Settings) -> None:
-    """Start the ingest process (when MQTT is on), then the HTTP workers; stop both together."""
-    ingest = (subprocess.Popen([sys.executable, "-m", "sta_server.ingest_process"])
-              if settings.mqtt_url else None)
+    """Start the ingest process (when MQTT is on) and wait until it is connected to the broker (so
+    that a client that subscribes once HTTP answers is in its subscription registry), then the HTTP
+    workers; stop both together."""
+    ingest = start_ingest_process() if settings.mqtt_url else None
     log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
     try:
         Workers(settings).run()

@@ -109,6 +109,10 @@ def ensure_partitions(conn: Connection, ahead: int = 3, now: datetime | None = N
     stray = [m for m in _default_months(conn) if m not in have]
     created = []
     moved = 0
+    if stray or wanted - have:
+        # Every lock at once, the parent's first as writers take them: the DDL below also locks the
+        # default partition, which, taken piecemeal, deadlocks with a concurrent insert.
+        conn.execute(text(f"LOCK TABLE {PARENT} IN ACCESS EXCLUSIVE MODE"))
     if stray:
         moved = _move_out_of_default(conn, stray)
         created += [partition_name(m) for m in stray]
