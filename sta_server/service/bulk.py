@@ -182,7 +182,8 @@ def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> Non
     for table in {table for table, _ in by_stream}:
         side_effects.extend_streams(conn, table, {
             stream: _extent(members) for (t, stream), members in by_stream.items() if t == table})
-    rollups.mark_dirty_where(conn, _observations.c.id.in_(ids))
+    rollups.mark_dirty_hours(conn, {(item.stream[1], item.values["phenomenon_time_start"]) for item in pending
+                                    if item.stream[0] == "datastreams"})
 
 
 def _copy(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

@@ -58,6 +58,19 @@ def mark_dirty(conn: Connection, stream_table: str, stream_id: int, start: datet
     conn.execute(_upsert(select(literal(stream_id, BigInteger), hours.c.value).order_by(hours.c.value)))
 
 
+def mark_dirty_hours(conn: Connection, pairs: set[tuple[int, datetime]]) -> None:
+    """Mark (Datastream id, any time within the hour) pairs dirty, from times the caller has in
+    hand (bulk creates): one statement with two array parameters, no look-up of the rows."""
+    if not pairs:
+        return
+    ordered = sorted(pairs)
+    given = func.unnest(literal([p[0] for p in ordered], ARRAY(BigInteger)),
+                        literal([p[1] for p in ordered], ARRAY(DateTime(timezone=True)))
+                        ).table_valued("stream", "time").render_derived()
+    hour = _hour(given.c.time)
+    conn.execute(_upsert(select(given.c.stream, hour.label("hour")).distinct().order_by(given.c.stream, "hour")))
+
+
 def mark_dirty_where(conn: Connection, condition: ColumnElement[bool]) -> None:
     """Mark the hours of the stored Observations matching `condition` dirty (before they change
     or go, and after they changed)."""
