@@ -79,7 +79,8 @@ class Settings:
     mqtt_shared_group: str | None = None  # spread creates over processes ($share/<group>/…)
     db_connect_timeout_s: int = 5
     db_pool_timeout_s: float = 10.0
-    mqtt_receive_maximum: int = 1000  # unacknowledged creates the broker may send at once
+    mqtt_receive_maximum: int = 5000  # unacknowledged creates the broker may send at once
+    mqtt_ingest_batch: int = 2000  # MQTT creates stored per transaction (at most)
     mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
     mqtt_registry_grace_s: float = 60.0  # after a broker reconnect, old subscriptions kept this long
     idempotency_retention_h: float = 24.0
@@ -134,6 +135,7 @@ class Settings:
             db_connect_timeout_s=int(get("STA_DB_CONNECT_TIMEOUT_S") or defaults.db_connect_timeout_s),
             db_pool_timeout_s=float(get("STA_DB_POOL_TIMEOUT_S") or defaults.db_pool_timeout_s),
             mqtt_receive_maximum=int(get("STA_MQTT_RECEIVE_MAXIMUM") or defaults.mqtt_receive_maximum),
+            mqtt_ingest_batch=int(get("STA_MQTT_INGEST_BATCH") or defaults.mqtt_ingest_batch),
             mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
             mqtt_registry_grace_s=float(get("STA_MQTT_REGISTRY_GRACE_S") or defaults.mqtt_registry_grace_s),
             idempotency_retention_h=float(get("STA_IDEMPOTENCY_RETENTION_H") or defaults.idempotency_retention_h),
@@ -159,6 +161,8 @@ class Settings:
             raise ValueError("STA_MQTT_NOTIFY_QOS must be 0, 1 or 2")
         if not 0 < self.mqtt_receive_maximum <= 65535:
             raise ValueError("STA_MQTT_RECEIVE_MAXIMUM must be 1..65535")
+        if self.mqtt_ingest_batch < 1:
+            raise ValueError("STA_MQTT_INGEST_BATCH must be positive")
         if self.db_connect_timeout_s < 1 or self.mqtt_notify_buffer < 1:
             raise ValueError("STA_DB_CONNECT_TIMEOUT_S and STA_MQTT_NOTIFY_BUFFER must be positive")
         self._validate_limits()

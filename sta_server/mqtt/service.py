@@ -46,6 +46,7 @@ class MqttService:
         # Mosquitto 2.0 lets more than Receive Maximum through after acks: the bounded queue is the
         # hard limit (a full queue blocks the network thread, so the broker keeps the rest).
         self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
+                             batch_size=settings.mqtt_ingest_batch,
                              queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
                              report_s=settings.mqtt_ingest_report_s,
                              limits=MessageLimits(settings.mqtt_max_message_bytes, settings.mqtt_rate_per_topic,
