@@ -25,6 +25,8 @@ OBSERVATION = REGISTRY.type("Observation")
 FEATURE_OF_INTEREST = REGISTRY.type("FeatureOfInterest")
 _STREAM_LINKS = {"Datastream": "datastreams", "MultiDatastream": "multi_datastreams"}
 _observations = TABLES["observations"]
+_features = TABLES["features"]
+_labels = TABLES["thing_labels"]
 
 
 @dataclass
@@ -129,6 +131,7 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
              if item.values.get("feature_of_interest_id") is not None}
     features = TABLES["features"]
     existing = {r[0] for r in conn.execute(select(features.c.id).where(features.c.id.in_(given)))} if given else set()
+    foreign = _foreign_features(conn, pending) if given and current().channel == "mqtt" else set()
     generated = _generated_features(conn, {item.stream for item in pending
                                            if item.values.get("feature_of_interest_id") is None})
     kept = []
@@ -142,11 +145,39 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
                     target="FeatureOfInterest")
                 continue
             item.values["feature_of_interest_id"] = feature
-        elif feature not in existing:
+        elif feature not in existing or (item.stream, feature) in foreign:
             result.outcomes[item.index] = NotFound(f"No FeatureOfInterest with id {feature}")
             continue
         kept.append(item)
     return kept
+
+
+def _foreign_features(conn: Connection, pending: list[Pending]) -> set[tuple[tuple[str, int], int]]:
+    """MQTT creates name no user (the broker's ACL allowed the topic): a FeatureOfInterest given
+    by id must be one the stream's own site may see, under that Thing's labels and the same
+    row-level security as HTTP — else an agent could link its Observations to another household's
+    feature and read it through them. Streams of unlabelled Things are published to by
+    administrators only (nobody else sees their topics), so they are not checked."""
+    wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for item in pending:
+        if item.values.get("feature_of_interest_id") is not None:
+            wanted[item.stream].add(item.values["feature_of_interest_id"])
+    foreign: set[tuple[tuple[str, int], int]] = set()
+    for (table_name, stream), features in wanted.items():
+        stream_table = TABLES[table_name]
+        labels = [str(label) for label in conn.execute(
+            select(_labels.c.label).join(stream_table, stream_table.c.thing_id == _labels.c.thing_id)
+            .where(stream_table.c.id == stream)).scalars()]
+        if not labels:
+            continue
+        inner = conn.begin_nested()
+        try:
+            scope(conn, labels)
+            seen = set(conn.execute(select(_features.c.id).where(_features.c.id.in_(features))).scalars())
+        finally:
+            inner.rollback()  # ends the scoping too
+        foreign |= {((table_name, stream), feature) for feature in features - seen}
+    return foreign
 
 
 def _generated_features(conn: Connection, streams: set[tuple[str, int]]) -> dict[tuple[str, int], int]:

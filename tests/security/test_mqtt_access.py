@@ -231,3 +231,28 @@ def test_generated_files_keep_the_base_and_are_not_world_readable(mqtt_grid: Gri
     passwd = Path(secure_broker.folder / "passwd")
     assert (secure_broker.folder / "passwd.base").read_text().strip() in passwd.read_text()
     assert SERVER_ACL.strip() in _acl(secure_broker)
+
+
+def test_creates_cannot_borrow_another_sites_feature(platform: Any, mqtt_grid: Grid, secure_broker: Broker,
+                                                     clean_db: Engine) -> None:
+    """The broker does not say who published: a FeatureOfInterest given by id must be one the
+    stream's own site may see, or an agent could read another household's feature through its
+    Observations."""
+    http, _, _ = platform
+    admin = As(http, "admin")
+    own = admin.get(f"Observations({mqtt_grid.observations_a[0]})/FeatureOfInterest")[1]["@iot.id"]
+    other = admin.get(f"Observations({mqtt_grid.observations_b[0]})/FeatureOfInterest")[1]["@iot.id"]
+    agent = Client(secure_broker, "agent")
+    topic = f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations"
+    agent.publish(topic, {"result": 21, "FeatureOfInterest": {"@iot.id": other}})
+    agent.publish(topic, {"result": 22, "FeatureOfInterest": {"@iot.id": own}})
+
+    def stored() -> dict[float, int]:
+        with clean_db.connect() as conn:
+            return {r[0]: r[1] for r in conn.execute(text(
+                "SELECT result_number, feature_of_interest_id FROM observations WHERE result_number IN (21, 22)"))}
+
+    wait_until(lambda: 22 in stored(), 10)
+    time.sleep(0.5)
+    assert stored() == {22: own}
+    agent.close()
