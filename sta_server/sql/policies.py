@@ -67,7 +67,9 @@ def enable_statements() -> list[str]:
     statements = [
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SCOPED_ROLE}') THEN "
         f"CREATE ROLE {SCOPED_ROLE} NOLOGIN; END IF; END $$",
-        f"GRANT {SCOPED_ROLE} TO CURRENT_USER",
+        # a DBA may have made the role and granted it already (then no CREATEROLE is needed here)
+        f"DO $$ BEGIN IF NOT pg_has_role(current_user, '{SCOPED_ROLE}', 'MEMBER') THEN "
+        f"GRANT {SCOPED_ROLE} TO CURRENT_USER; END IF; END $$",
         LABELS_FUNCTION,
         f"GRANT USAGE ON SCHEMA public TO {SCOPED_ROLE}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {SCOPED_ROLE}",
