@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Table,
+    bindparam,
     delete,
     exists,
     func,
@@ -53,9 +55,16 @@ def mark_dirty(conn: Connection, stream_table: str, stream_id: int, start: datet
     """Mark every hour of a Datastream from `start` to `end` dirty (MultiDatastreams have no rollups)."""
     if stream_table != "datastreams":
         return
-    first, last = _hour(literal(start, DateTime(timezone=True))), _hour(literal(end, DateTime(timezone=True)))
+    conn.execute(_mark_statement(), {"stream": stream_id, "start": start, "end": end})
+
+
+@cache
+def _mark_statement() -> Any:
+    """mark_dirty's statement, built once (a single create binds three values)."""
+    instant = DateTime(timezone=True)
+    first, last = _hour(bindparam("start", type_=instant)), _hour(bindparam("end", type_=instant))
     hours = func.generate_series(first, last, _HOUR).table_valued("value").render_derived()
-    conn.execute(_upsert(select(literal(stream_id, BigInteger), hours.c.value).order_by(hours.c.value)))
+    return _upsert(select(bindparam("stream", type_=BigInteger), hours.c.value).order_by(hours.c.value))
 
 
 def mark_dirty_hours(conn: Connection, pairs: set[tuple[int, datetime]]) -> None:

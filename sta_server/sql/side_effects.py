@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from geoalchemy2 import functions as geo
@@ -11,12 +12,12 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     DateTime,
+    bindparam,
     case,
     delete,
     exists,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -113,28 +114,32 @@ class Extent:
     feature_ids: list[int]
 
 
-def _array(items: list[Any], item_type: Any) -> Any:
-    return literal(items, ARRAY(item_type))
-
-
 def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Extent]) -> None:
     """Grow many streams' phenomenonTime, resultTime and observedArea in ONE statement
-    (`UPDATE … FROM unnest(arrays)`: the same SQL text for any batch, so it is compiled once);
+    (`UPDATE … FROM unnest(arrays)`, built once per stream table: a batch only binds its arrays);
     a stream whose area already covers the features keeps it."""
     if not extents:
         return
-    streams = TABLES[stream_table]
-    instant = DateTime(timezone=True)
     ids = list(extents)
+    conn.execute(_extend_statement(stream_table), {
+        "ids": ids, "t0": [extents[i].start for i in ids], "t1": [extents[i].end for i in ids],
+        "r0": [extents[i].result_start for i in ids], "r1": [extents[i].result_end for i in ids],
+        "pair_streams": [i for i in ids for _ in extents[i].feature_ids],
+        "pair_features": [f for i in ids for f in extents[i].feature_ids],
+    })
+
+
+@cache
+def _extend_statement(stream_table: str) -> Any:
+    streams = TABLES[stream_table]
+    instant = ARRAY(DateTime(timezone=True))
+    numbers = ARRAY(BigInteger)
     batch = func.unnest(
-        _array(ids, BigInteger), _array([extents[i].start for i in ids], instant),
-        _array([extents[i].end for i in ids], instant), _array([extents[i].result_start for i in ids], instant),
-        _array([extents[i].result_end for i in ids], instant),
+        bindparam("ids", type_=numbers), bindparam("t0", type_=instant), bindparam("t1", type_=instant),
+        bindparam("r0", type_=instant), bindparam("r1", type_=instant),
     ).table_valued("id", "t0", "t1", "r0", "r1").render_derived(name="batch")
-    pairs = func.unnest(
-        _array([i for i in ids for _ in extents[i].feature_ids], BigInteger),
-        _array([f for i in ids for f in extents[i].feature_ids], BigInteger),
-    ).table_valued("stream", "feature").render_derived(name="pairs")
+    pairs = func.unnest(bindparam("pair_streams", type_=numbers), bindparam("pair_features", type_=numbers),
+                        ).table_valued("stream", "feature").render_derived(name="pairs")
     geometry = (select(geo.ST_Collect(features.c.feature_geom))
                 .select_from(pairs.join(features, features.c.id == pairs.c.feature))
                 .where(pairs.c.stream == batch.c.id).scalar_subquery())
@@ -143,13 +148,13 @@ def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Exten
         (func.coalesce(func.ST_Covers(area, geometry), False), area),
         else_=func.coalesce(geo.ST_ConvexHull(geo.ST_Collect(area, geometry)), area, geo.ST_ConvexHull(geometry)),
     )
-    conn.execute(update(streams).where(streams.c.id == batch.c.id).values(
+    return update(streams).where(streams.c.id == batch.c.id).values(
         phenomenon_time_start=func.least(streams.c.phenomenon_time_start, batch.c.t0),
         phenomenon_time_end=func.greatest(streams.c.phenomenon_time_end, batch.c.t1),
         result_time_start=func.least(streams.c.result_time_start, batch.c.r0),
         result_time_end=func.greatest(streams.c.result_time_end, batch.c.r1),
         observed_area=grown_area,
-    ))
+    )
 
 
 def recompute_streams(conn: Connection, stream_table: str, stream_ids: set[int]) -> None:
