@@ -26,7 +26,10 @@ def create(conn: Connection, path: ResourcePath, body: Any) -> int:
         if not isinstance(body, dict):
             raise IncompleteEntity(f"A {path.entity_type.name} must be a JSON object")
         parent = ResourcePath(path.version, path.steps[:-1])
-        body = _with_parent(body, path.last.link, single_id(conn, parent))
+        parent_id = single_id(conn, parent)  # seen (under the caller's rights) just now
+        body = _with_parent(body, path.last.link, parent_id)
+        return create_entity(conn, path.entity_type, body, path.version,
+                             seen=frozenset({(parent.entity_type.name, parent_id)}))
     return create_entity(conn, path.entity_type, body, path.version)
 
 
@@ -43,12 +46,14 @@ def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
     return body
 
 
-def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str) -> int:
+def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str,
+                  seen: frozenset[tuple[str, int]] = frozenset()) -> int:
+    """`seen`: (type name, id) of entities this request has just found, not looked up again."""
     authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     for link in entity_type.links:
         if link.fk is not None and link.name in parsed.links:
-            parsed.values[link.fk] = resolve_one(conn, link, parsed.links[link.name][1], version)
+            parsed.values[link.fk] = resolve_one(conn, link, parsed.links[link.name][1], version, seen)
     hooks.before_insert(conn, entity_type, parsed)
     _check_complete(entity_type, parsed)
     ident = insert_row(conn, entity_type, parsed.values)
@@ -77,12 +82,13 @@ def _check_complete(entity_type: EntityType, parsed: ParsedBody) -> None:
             raise IncompleteEntity(f"{entity_type.name} needs {link.name}", target=link.name)
 
 
-def resolve_one(conn: Connection, link: NavLink, value: JSON, version: str) -> int:
+def resolve_one(conn: Connection, link: NavLink, value: JSON, version: str,
+                seen: frozenset[tuple[str, int]] = frozenset()) -> int:
     """The id of a to-one link's target: an existing entity by `@iot.id`, or a new one."""
     target = REGISTRY.target(link)
     if is_reference(value):
         ident = reference_id(value, link.name)
-        if not row_exists(conn, target, ident):
+        if (target.name, ident) not in seen and not row_exists(conn, target, ident):
             raise InvalidEntity(f"No {target.name} with id {ident}", target=link.name)
         return ident
     return create_entity(conn, target, value, version)
