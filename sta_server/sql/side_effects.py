@@ -44,20 +44,9 @@ def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) 
     """For many streams at once: the FeatureOfInterest generated from each stream's Thing's first
     Location (created when missing; the flag says so). Streams whose Thing has no Location are
     left out. One query, plus one insert per Location that never had a feature."""
-    streams = TABLES[stream_table]
-    first_location = (
-        select(streams.c.id.label("stream"), locations.c.id.label("location"),
-               features.c.id.label("feature"))
-        .join(things_locations, things_locations.c.thing_id == streams.c.thing_id)
-        .join(locations, locations.c.id == things_locations.c.location_id)
-        .outerjoin(features, features.c.source_location_id == locations.c.id)
-        .where(streams.c.id.in_(stream_ids))
-        .order_by(streams.c.id, locations.c.id, features.c.id)
-        .ext(distinct_on(streams.c.id))
-    )
     found: dict[int, tuple[int, bool]] = {}
     created: dict[int, int] = {}
-    for row in conn.execute(first_location):
+    for row in conn.execute(_first_locations(stream_table), {"streams": sorted(stream_ids)}):
         if row.feature is not None:
             found[row.stream] = (int(row.feature), False)
         elif row.location in created:
@@ -66,6 +55,23 @@ def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) 
             created[row.location] = _feature_from_location(conn, row.location)
             found[row.stream] = (created[row.location], True)
     return found
+
+
+@cache
+def _first_locations(stream_table: str) -> Any:
+    """Each given stream's Thing's first Location and the feature generated from it (if any);
+    built once per stream table, the stream ids bound as one array."""
+    streams = TABLES[stream_table]
+    return (
+        select(streams.c.id.label("stream"), locations.c.id.label("location"),
+               features.c.id.label("feature"))
+        .join(things_locations, things_locations.c.thing_id == streams.c.thing_id)
+        .join(locations, locations.c.id == things_locations.c.location_id)
+        .outerjoin(features, features.c.source_location_id == locations.c.id)
+        .where(streams.c.id == func.any(bindparam("streams", type_=ARRAY(BigInteger))))
+        .order_by(streams.c.id, locations.c.id, features.c.id)
+        .ext(distinct_on(streams.c.id))
+    )
 
 
 def _feature_from_location(conn: Connection, location_id: int) -> int:
