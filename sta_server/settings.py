@@ -83,6 +83,7 @@ class Settings:
     mqtt_ingest_batch: int = 2000  # MQTT creates stored per transaction (at most)
     mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
     mqtt_registry_grace_s: float = 60.0  # after a broker reconnect, old subscriptions kept this long
+    mqtt_registry_persist: bool = True  # the subscription registry kept in the database (restarts)
     idempotency_retention_h: float = 24.0
     mqtt_ingest_report_s: float = 60.0  # an INFO line with the ingest counters, while they move
     auth: bool = True  # STA_AUTH=off: no authentication, everyone acts as an administrator (tests, demos)
@@ -138,6 +139,8 @@ class Settings:
             mqtt_ingest_batch=int(get("STA_MQTT_INGEST_BATCH") or defaults.mqtt_ingest_batch),
             mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
             mqtt_registry_grace_s=float(get("STA_MQTT_REGISTRY_GRACE_S") or defaults.mqtt_registry_grace_s),
+            mqtt_registry_persist=_switch(get("STA_MQTT_REGISTRY_PERSIST"), defaults.mqtt_registry_persist,
+                                          "STA_MQTT_REGISTRY_PERSIST"),
             idempotency_retention_h=float(get("STA_IDEMPOTENCY_RETENTION_H") or defaults.idempotency_retention_h),
             mqtt_ingest_report_s=float(get("STA_MQTT_INGEST_REPORT_S") or defaults.mqtt_ingest_report_s),
             auth=_switch(get("STA_AUTH"), defaults.auth, "STA_AUTH"),

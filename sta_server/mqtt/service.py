@@ -10,10 +10,12 @@ import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 
+from sta_server.mqtt import registry_store
 from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.notify import Notifier
+from sta_server.mqtt.registry_store import RegistryStore
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
@@ -40,7 +42,11 @@ class MqttService:
         assert settings.mqtt_url is not None
         self.takes_creates = ingest
         self.bus = bus
-        self.registry = SubscriptionRegistry()
+        self.engine = engine
+        # the process that takes creates keeps the registry in the database; every process reads it
+        self.store = RegistryStore(engine) if ingest and settings.mqtt_registry_persist else None
+        self.persisted = settings.mqtt_registry_persist
+        self.registry = SubscriptionRegistry(self.store.record if self.store else None)
         self._feeds = [self.registry]  # registries fed from the broker's log (two during a grace)
         self.grace_s = settings.mqtt_registry_grace_s
         # Mosquitto 2.0 lets more than Receive Maximum through after acks: the bounded queue is the
@@ -67,6 +73,10 @@ class MqttService:
         bus.subscribe(self.notifier)
 
     def start(self) -> None:
+        if self.persisted:  # subscribers that stayed connected while no server was listening
+            self.registry.load(registry_store.load(self.engine))
+        if self.store is not None:
+            self.store.start()
         if self.takes_creates:
             self.ingest.start()
         self.notifier.start()
@@ -77,6 +87,8 @@ class MqttService:
         if self.takes_creates:
             self.ingest.stop()
         self.notifier.stop()
+        if self.store is not None:
+            self.store.stop()
 
     def _on_connected(self, generation: int) -> None:
         """After a reconnect the broker may have lost subscriptions (a restart): a new registry is
@@ -93,6 +105,9 @@ class MqttService:
     def _adopt(self, fresh: SubscriptionRegistry, generation: int) -> None:
         if generation != self.connection.generation:
             return  # reconnected again meanwhile: a later registry takes over
+        if self.store is not None:  # from now on the stored registry is the fresh one
+            fresh.on_change = self.store.record
+            self.store.replace(fresh.snapshot())
         self.registry = self.notifier.registry = fresh
         self._feeds = [fresh]
         log.info("subscription registry rebuilt after the broker reconnect")

@@ -4,7 +4,9 @@ Mosquitto 2.0 with `log_dest topic` publishes every SUBSCRIBE on `$SYS/broker/lo
 (`<time>: <client-id> <qos> <topic>`), UNSUBSCRIBE on `.../M/unsubscribe` (`<time>: <client-id>
 <topic>`) and connection notices on `$SYS/broker/log/N` (`New client connected from … as <id> (p2,
 c1, k60).`, `Client <id> disconnected.`). Clean-session clients lose their subscriptions when they
-go; persistent-session clients (c0) keep them, as the broker keeps queueing for them.
+go, and start without any when they connect; persistent-session clients (c0) keep them, as the
+broker keeps queueing for them. Changes go to `on_change` (mqtt/registry_store.py keeps them in the
+database, so that a restarted server still knows who listens).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import logging
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from sta_server.mqtt.topics import TopicRequest, parse_topic
 
@@ -25,13 +28,18 @@ _GONE = re.compile(
 )
 
 
+# ("add" | "remove", client, topic) or ("drop", client, None)
+Change = tuple[str, str, str | None]
+
+
 def _message(payload: str) -> str:
     """Strip the `<time>: ` prefix (the time format is configurable, but never holds ': ')."""
     return payload.split(": ", 1)[1] if ": " in payload else payload
 
 
 class SubscriptionRegistry:
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[Change], None] | None = None) -> None:
+        self.on_change = on_change
         self._lock = threading.Lock()
         self._clients: dict[str, set[str]] = defaultdict(set)  # client id -> topics
         self._clean: dict[str, bool] = {}
@@ -52,7 +60,10 @@ class SubscriptionRegistry:
     def _notice(self, message: str) -> None:
         connected = _CONNECTED.search(message)
         if connected:
-            self._clean[connected["client"]] = connected["clean"] == "1"
+            clean = connected["clean"] == "1"
+            self._clean[connected["client"]] = clean
+            if clean:  # a clean session has no subscriptions yet (left over from before: gone)
+                self.drop_client(connected["client"])
             return
         gone = _GONE.search(message)
         if gone:
@@ -65,22 +76,48 @@ class SubscriptionRegistry:
         if request is None:
             return
         with self._lock:
-            if topic not in self._clients[client]:
+            added = topic not in self._clients[client]
+            if added:
                 self._clients[client].add(topic)
                 counts = self._by_base[request.base]
                 counts[topic] = counts.get(topic, 0) + 1
         log.debug("subscription %s by %s", topic, client)
+        if added:
+            self._changed(("add", client, topic))
 
     def remove(self, client: str, topic: str) -> None:
         with self._lock:
-            if topic in self._clients.get(client, set()):
+            removed = topic in self._clients.get(client, set())
+            if removed:
                 self._clients[client].discard(topic)
                 self._release(topic)
+        if removed:
+            self._changed(("remove", client, topic))
 
     def drop_client(self, client: str) -> None:
         with self._lock:
-            for topic in self._clients.pop(client, set()):
+            topics = self._clients.pop(client, set())
+            for topic in topics:
                 self._release(topic)
+        if topics:
+            self._changed(("drop", client, None))
+
+    def load(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Subscriptions known from before (the database), without reporting them as changes."""
+        on_change, self.on_change = self.on_change, None
+        try:
+            for client, topic in pairs:
+                self.add(client, topic)
+        finally:
+            self.on_change = on_change
+
+    def snapshot(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return sorted((client, topic) for client, topics in self._clients.items() for topic in topics)
+
+    def _changed(self, change: Change) -> None:
+        if self.on_change is not None:
+            self.on_change(change)
 
     def _release(self, topic: str) -> None:
         request = parse_topic(topic)

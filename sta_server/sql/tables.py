@@ -239,4 +239,5 @@ from sta_server.sql import (  # noqa: E402 - these tables join the metadata
     idempotency_tables,  # noqa: F401 - idempotency keys
     rollup_tables,  # noqa: F401 - rollups
     security_tables,  # noqa: F401 - users, tokens, labels, audit trail
+    subscription_tables,  # noqa: F401 - the MQTT subscription registry
 )
