@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -26,21 +27,35 @@ def _admin_url() -> str:
     return normalise_database_url(Settings.from_env().database_url)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A new database on the configured server, dropped at the end of the session."""
-    admin = make_url(_admin_url())
+@contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server of `server_url`, dropped afterwards."""
+    admin = make_url(server_url)
     name = f"sta_test_{uuid.uuid4().hex[:10]}"
     admin_engine = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin_engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin_engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for the database at `url` (migrations of this checkout)."""
+    config = Config(os.path.join(ROOT, "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A new database on the configured server, dropped at the end of the session."""
+    with throwaway_database(_admin_url()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +65,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
-    config = Config(os.path.join(ROOT, "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", settings.database_url)
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+    command.upgrade(alembic_config(settings.database_url), "head")
     engine = make_engine(settings)
     yield engine
     engine.dispose()

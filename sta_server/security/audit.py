@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from sta_server.service.events import EntityChanged
 
 records = TABLES[AuditRecord.__tablename__]
-FILTERS = ("actor", "role", "channel", "action", "entityType")
+# query parameter -> column: `GET /v1.1/AuditRecords?actor=…` (also described in the OpenAPI document)
+FILTERS = {"actor": records.c.actor, "role": records.c.role, "channel": records.c.channel,
+           "action": records.c.action, "entityType": records.c.entity_type}
 MAX_PAGE = 1000
 
 
@@ -53,9 +55,7 @@ def read_page(conn: Connection, params: Mapping[str, str], base_url: str) -> dic
     if not principal.unrestricted:
         raise Forbidden("The audit trail is readable by administrators only")
     stmt = select(records)
-    columns = {"actor": records.c.actor, "role": records.c.role, "channel": records.c.channel,
-               "action": records.c.action, "entityType": records.c.entity_type}
-    for name, column in columns.items():
+    for name, column in FILTERS.items():
         if name in params:
             stmt = stmt.where(column == params[name])
     if "entityId" in params:

@@ -56,9 +56,6 @@ class CredentialCache:
                     self._entries.clear()
             self._entries[key] = (time.monotonic() + self.ttl, principal)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 def identify(engine: Engine, settings: Settings, cache: CredentialCache, authorization: str | None,
              certificate_user: str | None, path: str) -> Principal:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
+from sta_server.model import REGISTRY, EntityType
+from sta_server.query.path import VERSIONS
 from sta_server.security.principal import ANONYMOUS, Principal
 from sta_server.security.users import UserInfo, list_users
 from sta_server.service.events import EntityChanged
@@ -33,7 +35,6 @@ from sta_server.sql.tables import TABLES
 
 log = logging.getLogger(__name__)
 
-VERSIONS = ("v1.0", "v1.1")
 # entity set -> navigation topics of one visible entity (all of them lead to visible entities only)
 READ_TOPICS: dict[str, tuple[str, ...]] = {
     "Things": ("", "/Datastreams", "/MultiDatastreams", "/Locations", "/HistoricalLocations",
@@ -43,9 +44,7 @@ READ_TOPICS: dict[str, tuple[str, ...]] = {
     "TaskingCapabilities": ("", "/Tasks", "/Thing", "/Actuator"),
     "Locations": ("",),
 }
-TABLE_OF = {"Things": "things", "Datastreams": "datastreams", "MultiDatastreams": "multi_datastreams",
-            "TaskingCapabilities": "tasking_capabilities", "Locations": "locations"}
-SINCE = {"TaskingCapabilities": "v1.1"}
+ENTITY_SETS: dict[str, EntityType] = {plural: t for plural in READ_TOPICS if (t := REGISTRY.by_plural(plural))}
 # role -> (entity set, navigation) it may create on by publishing
 WRITE_TOPICS: dict[str, tuple[tuple[str, str], ...]] = {
     "device_agent": (("Datastreams", "/Observations"), ("MultiDatastreams", "/Observations")),
@@ -53,7 +52,7 @@ WRITE_TOPICS: dict[str, tuple[tuple[str, str], ...]] = {
     "aggregator": (("TaskingCapabilities", "/Tasks"),),
 }
 # the entity types whose creation or deletion changes some user's topics
-TOPIC_TYPES = frozenset({"Thing", "Datastream", "MultiDatastream", "TaskingCapability", "Location"})
+TOPIC_TYPES = frozenset(entity_type.name for entity_type in ENTITY_SETS.values())
 
 
 def visible_ids(conn: Connection, grants: Iterable[str]) -> dict[str, list[int]]:
@@ -62,26 +61,26 @@ def visible_ids(conn: Connection, grants: Iterable[str]) -> dict[str, list[int]]
     savepoint = conn.begin_nested()
     try:
         scope(conn, grants)
-        return {name: [int(i) for i in conn.execute(select(TABLES[table].c.id).order_by(TABLES[table].c.id))
-                       .scalars()] for name, table in TABLE_OF.items()}
+        return {name: [int(i) for i in conn.execute(select(TABLES[t.table].c.id).order_by(TABLES[t.table].c.id))
+                       .scalars()] for name, t in ENTITY_SETS.items()}
     finally:
         savepoint.rollback()
 
 
 def user_rules(conn: Connection, principal: Principal) -> list[str]:
     if principal.unrestricted:
-        return [f"topic readwrite {version}/#" for version in VERSIONS]
+        return [f"topic readwrite v{version}/#" for version in VERSIONS]
     ids = visible_ids(conn, principal.grants)
     rules = []
-    writes = dict.fromkeys(WRITE_TOPICS.get(principal.role, ()), True)
+    writes = set(WRITE_TOPICS.get(principal.role, ()))
     for version in VERSIONS:
         for entity_set, navigations in READ_TOPICS.items():
-            if SINCE.get(entity_set, version) > version:
+            if ENTITY_SETS[entity_set].since > version:
                 continue
             for ident in ids[entity_set]:
                 for navigation in navigations:
                     access = "readwrite" if (entity_set, navigation) in writes else "read"
-                    rules.append(f"topic {access} {version}/{entity_set}({ident}){navigation}")
+                    rules.append(f"topic {access} v{version}/{entity_set}({ident}){navigation}")
     return rules
 
 

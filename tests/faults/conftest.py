@@ -18,13 +18,12 @@ import httpx
 import paho.mqtt.client as paho
 import pytest
 from alembic import command
-from alembic.config import Config
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, create_engine, text
 
-from tests.conftest import LOCATION, ROOT, datastream_body
+from tests.conftest import LOCATION, ROOT, alembic_config, datastream_body
 from tests.mosquitto import Broker
 from tests.mosquitto import free_port as _free_port
 
@@ -147,10 +146,7 @@ def cluster() -> Iterator[Cluster]:
         with admin.connect() as conn:
             conn.execute(text("CREATE DATABASE sta"))
         admin.dispose()
-        config = Config(os.path.join(ROOT, "alembic.ini"))
-        config.set_main_option("sqlalchemy.url", cluster.url)
-        config.attributes["configure_logger"] = False
-        command.upgrade(config, "head")
+        command.upgrade(alembic_config(cluster.url), "head")
         yield cluster
     finally:
         cluster.remove()

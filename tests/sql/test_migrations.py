@@ -4,21 +4,18 @@ from __future__ import annotations
 import os
 
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
 from sta_server.model import REGISTRY
 from sta_server.settings import Settings
 from sta_server.sql.tables import TABLES
+from tests.conftest import alembic_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_migrated_schema_matches_the_declared_tables(settings: Settings, engine: Engine) -> None:
-    config = Config(os.path.join(ROOT, "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", settings.database_url)
-    config.attributes["configure_logger"] = False
-    command.check(config)  # raises when autogenerate would find a difference
+    command.check(alembic_config(settings.database_url))  # raises when autogenerate would find a difference
 
 
 def test_postgis_is_installed_by_the_migration(engine: Engine) -> None:

@@ -4,20 +4,18 @@ security, and the migration both ways with data."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from sta_server.settings import Settings
 from sta_server.sql import partitions, policies
-from tests.conftest import get, make_datastream, post
+from tests.conftest import alembic_config, get, make_datastream, post, throwaway_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -176,31 +174,15 @@ def test_copy_path_and_ids_from_the_sequence(client: FlaskClient, clean_db: Engi
 
 @pytest.fixture
 def scratch_url(database_url: str) -> Iterator[str]:
-    admin = make_url(database_url)
-    name = f"sta_test_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
-
-
-def _alembic(url: str) -> Config:
-    config = Config(os.path.join(ROOT, "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    config.attributes["configure_logger"] = False
-    return config
+    with throwaway_database(database_url) as url:
+        yield url
 
 
 _ROWS = ("2019-02-03 04:05:06+00", "2019-02-28 23:00:00+00", "2024-07-01 00:00:00+00")
 
 
 def test_the_migration_moves_existing_rows_and_downgrades_back(scratch_url: str) -> None:
-    config = _alembic(scratch_url)
+    config = alembic_config(scratch_url)
     command.upgrade(config, "0005")
     engine = create_engine(scratch_url)
     try:

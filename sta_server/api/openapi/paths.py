@@ -8,6 +8,7 @@ from sta_server.api.openapi.parameters import COLLECTION, ENTITY, refs
 from sta_server.api.openapi.schemas import VERSION
 from sta_server.model import REGISTRY, EntityType, Kind
 from sta_server.model.declare import snake as snake_name
+from sta_server.security import audit
 
 JSON = "application/json"
 ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -138,7 +139,7 @@ ACTION_PATHS: dict[str, Any] = {
         "tags": ["Service"], "parameters": [
             *({"name": name, "in": "query", "required": False, "schema": {"type": "string"},
                "description": f"only records with this {name}"}
-              for name in ("actor", "role", "channel", "action", "entityType")),
+              for name in audit.FILTERS),
             {"name": "entityId", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0},
              "description": "only records that name this id"},
             *({"name": name, "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
