@@ -11,6 +11,7 @@ class StaError(Exception):
     status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
     code: str = "InternalError"
     message: str = "Internal server error"
+    transient: bool = False  # a condition of the server (retry later), not the request's fault
 
     def __init__(
         self,
@@ -89,6 +90,18 @@ class ServiceUnavailable(StaError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "ServiceUnavailable"
     message = "The database is not reachable; retry later"
+    transient = True
+
+
+class QueryTimeout(StaError):
+    """A statement ran into STA_STATEMENT_TIMEOUT_MS (503; no Retry-After for HTTP, as the same
+    query is likely to take as long again). Transient all the same: a write that waited on a lock
+    may pass later, so MQTT ingest keeps the message and retries."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "QueryTimeout"
+    message = "The query took too long and was cancelled; narrow it ($filter, $top, $expand)"
+    transient = True
 
 
 class Unauthorized(StaError):

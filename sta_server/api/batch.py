@@ -19,10 +19,11 @@ from sqlalchemy import Connection
 from sta_server.api.batch_items import BatchItem, ItemResult, References, Unit, reference_of, to_api_request
 from sta_server.api.batch_json import parse_json_batch, render_json
 from sta_server.api.batch_multipart import boundary_of, parse_multipart, render_multipart
-from sta_server.api.entities import Outcome, app_bus, app_engine, execute, parse_version
-from sta_server.api.errors import database_error
+from sta_server.api.entities import app_dispatcher, parse_version
 from sta_server.errors import BadRequest, StaError
 from sta_server.serialize.json_text import parse_json
+from sta_server.service.database_errors import classify
+from sta_server.service.dispatch import Dispatcher, Outcome
 from sta_server.service.events import transaction
 
 log = logging.getLogger(__name__)
@@ -43,20 +44,20 @@ def batch(version_text: str) -> Response:
     body = request.get_data(cache=False)
     if request.mimetype == "multipart/mixed":
         items = parse_multipart(body, boundary_of(request.content_type or ""))
-        text, boundary = render_multipart(_Batch(version).run(items))
+        text, boundary = render_multipart(_Batch(version, app_dispatcher()).run(items))
         return Response(text, content_type=f"multipart/mixed; boundary={boundary}")
     if request.mimetype == "application/json":
         try:
             document = parse_json(body or b"null")
         except (ValueError, UnicodeDecodeError) as error:
             raise BadRequest(f"The batch is not valid JSON: {error}") from None
-        units = _Batch(version).run(parse_json_batch(document))
+        units = _Batch(version, app_dispatcher()).run(parse_json_batch(document))
         return jsonify(render_json(units))
     raise BadRequest(f"A $batch is multipart/mixed or application/json, not '{request.mimetype}'")
 
 
 def error_outcome(error: Exception) -> Outcome:
-    known = error if isinstance(error, StaError) else database_error(error)
+    known = classify(error)
     if known is not None:
         return Outcome(int(known.status), known.to_json())
     log.error("unhandled error in a batch request", exc_info=error)
@@ -81,8 +82,9 @@ def _groups(items: list[BatchItem]) -> Iterator[tuple[str | None, list[BatchItem
 class _Batch:
     """The state of one batch: ids of the entities created so far, and what has failed."""
 
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, dispatcher: Dispatcher) -> None:
         self.version = version
+        self.dispatcher = dispatcher
         self.references: References = {}
         self.failed: set[str] = set()
 
@@ -102,7 +104,11 @@ class _Batch:
         return Outcome(FAILED_DEPENDENCY, error.to_json())
 
     def _execute(self, conn: Connection, item: BatchItem, references: References) -> Outcome:
-        outcome = execute(conn, to_api_request(item, self.version, references))
+        req = to_api_request(item, self.version, references)
+        if req.idempotency_key is not None and req.method == "POST":  # a retried batch stores it once
+            outcome = self.dispatcher.execute_once(conn, req, req.idempotency_key)
+        else:
+            outcome = self.dispatcher.execute(conn, req)
         created = reference_of(outcome) if outcome.status == 201 else None
         if item.id is not None and created is not None:
             references[item.id] = created
@@ -121,16 +127,16 @@ class _Batch:
 
     def _run_alone(self, item: BatchItem) -> Outcome:
         if item.method.upper() == "GET":
-            with app_engine().connect() as conn:
+            with self.dispatcher.engine.connect() as conn:
                 return self._execute(conn, item, self.references)
-        with transaction(app_engine(), app_bus()) as conn:
+        with transaction(self.dispatcher.engine, self.dispatcher.bus) as conn:
             return self._execute(conn, item, self.references)
 
     def _change_set(self, group: str, items: list[BatchItem]) -> Unit:
         references = dict(self.references)
         outcomes: list[Outcome] = []
         try:
-            with transaction(app_engine(), app_bus()) as conn:
+            with transaction(self.dispatcher.engine, self.dispatcher.bus) as conn:
                 for index, item in enumerate(items):
                     outcomes.append(self._in_change_set(conn, index, item, references))
         except _ChangeSetFailed as failure:

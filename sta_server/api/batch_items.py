@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sta_server.api.entities import ApiRequest, Outcome
 from sta_server.errors import BadRequest
 from sta_server.serialize.json_text import parse_json
+from sta_server.service.dispatch import ApiRequest, Outcome
 
 _VERSION = re.compile(r"^v(1\.[01])$")
 _ENTITY = re.compile(r"/v1\.[01]/([A-Za-z]+\((\d+)\))$")
@@ -72,7 +72,8 @@ def to_api_request(item: BatchItem, version: str, references: References) -> Api
     params = dict(parse_qsl(split.query, keep_blank_values=True))
     mimetype = item.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     body = _substitute_body(item.body, references) if references else item.body
-    return ApiRequest(item.method.upper(), version, "/".join(segments), params, body, mimetype)
+    return ApiRequest(item.method.upper(), version, "/".join(segments), params, body, mimetype,
+                      item.headers.get("accept", ""), item.headers.get("idempotency-key"))
 
 
 def _substitute_body(body: bytes, references: References) -> bytes:

@@ -1,11 +1,17 @@
-"""Bulk row writes with COPY: ids drawn from the table's sequence first, then one COPY stream."""
+"""Bulk row writes with COPY: ids drawn from the table's sequence first, then one COPY stream.
+
+COPY goes through the driver's cursor, not SQLAlchemy: its errors are wrapped here as SQLAlchemy
+would wrap a statement's (a statement timeout is an OperationalError with SQLSTATE 57014, a value
+out of range a DataError…), so every caller sees one kind of database error whatever the call."""
 from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 
 
 def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
@@ -18,11 +24,15 @@ def copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> lis
     columns = [c for c in table.c if c.name in rows[0] or c.name == "id"]
     json_columns = {c.name for c in columns if isinstance(c.type, JSONB)}
     names = ", ".join(f'"{c.name}"' for c in columns)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for ident, row in zip(ids, rows, strict=True):
-            copy.write_row([ident if c.name == "id" else _value(row.get(c.name), c.name in json_columns)
-                            for c in columns])
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for ident, row in zip(ids, rows, strict=True):
+                copy.write_row([ident if c.name == "id" else _value(row.get(c.name), c.name in json_columns)
+                                for c in columns])
+    except psycopg.Error as error:
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
     return ids
 
 
