@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import pathlib
 
 from flask import Flask
 from sqlalchemy import Engine
@@ -10,7 +11,9 @@ from waitress import serve
 from sta_server.api import batch, metrics
 from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
+from sta_server.api.metrics import COUNTERS_DIR
 from sta_server.api.openapi import register_openapi
+from sta_server.counters import CounterWriter
 from sta_server.mqtt.service import MqttService
 from sta_server.security.authenticate import register_authentication
 from sta_server.security.broker_files import BrokerFileKeeper
@@ -47,6 +50,23 @@ def create_app(settings: Settings, engine: Engine | None = None, events: EventBu
     return app
 
 
+def worker_app(settings: Settings, counters_dir: pathlib.Path | None = None) -> Flask:
+    """The app of one HTTP worker of the multi-process mode (sta_server/workers.py), built after the
+    fork (pools and threads are not shared); its counters go to `counters_dir` for `/metrics`."""
+    engine = make_engine(settings)
+    events = EventBus()
+    app = create_app(settings, engine, events)
+    if settings.mqtt_url:
+        notifier = MqttService(settings, engine, events, ingest=False)
+        notifier.start()
+        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
+        app.config["STA_MQTT"] = notifier
+        if counters_dir is not None:
+            CounterWriter(counters_dir, notifier.counters).start()
+            app.config[COUNTERS_DIR] = counters_dir
+    return app
+
+
 def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level,
@@ -55,7 +75,7 @@ def main(settings: Settings | None = None) -> None:
         from sta_server.workers import serve_workers
 
         partitions.run_once(settings)  # then periodically in the ingest process (when MQTT is on)
-        serve_workers(settings)
+        serve_workers(settings, worker_app)
         return
     engine = make_engine(settings)
     events = EventBus()

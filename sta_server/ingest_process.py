@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import pathlib
 import signal
 import threading
 
+from sta_server.counters import CounterWriter
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
@@ -28,10 +30,16 @@ def main(settings: Settings | None = None) -> None:
     _say_ready()
     keeper = PartitionKeeper(engine, settings.partition_months_ahead)  # the one periodic run of the deployment
     keeper.start()
+    counters_dir = os.environ.get("STA_COUNTERS_DIR")  # set by the parent (workers.py): `/metrics` of the workers
+    writer = CounterWriter(pathlib.Path(counters_dir), service.counters) if counters_dir else None
+    if writer is not None:
+        writer.start()
     log.info("MQTT ingest process running")
     stop.wait()
     keeper.stop()
     service.stop()
+    if writer is not None:
+        writer.stop()
 
 
 def _say_ready() -> None:

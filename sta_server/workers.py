@@ -3,15 +3,18 @@ HTTP workers, each with its own database pool and MQTT notifier, and one ingest 
 the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py)."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import pathlib
 import select
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from sta_server.settings import Settings
@@ -23,27 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def worker_app(settings: Settings) -> Flask:
-    """The app of one worker, built after the fork (pools and threads are not shared)."""
-    from sta_server.app import MQTT_CONFORMANCE, create_app
-    from sta_server.mqtt.service import MqttService
-    from sta_server.service.events import EventBus
-    from sta_server.sql.engine import make_engine
-
-    engine = make_engine(settings)
-    events = EventBus()
-    app = create_app(settings, engine, events)
-    if settings.mqtt_url:
-        notifier = MqttService(settings, engine, events, ingest=False)
-        notifier.start()
-        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
-        app.config["STA_MQTT"] = notifier
-    return app
-
-
 class Workers(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings,
-                 app_factory: Callable[[Settings], WSGIApplication] = worker_app) -> None:
+    """`app_factory` builds the app of one worker after the fork (pools and threads are not shared):
+    sta_server.app.worker_app."""
+
+    def __init__(self, settings: Settings, app_factory: Callable[[Settings], WSGIApplication]) -> None:
         self.settings = settings
         self.app_factory = app_factory
         super().__init__()
@@ -67,10 +54,13 @@ class Workers(BaseApplication):  # type: ignore[misc]
         return with_client_identity(self.app_factory(self.settings))
 
 
-def start_ingest_process(timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
-    """`python -m sta_server.ingest_process`, once it says (on a pipe) that it is connected."""
+def start_ingest_process(counters_dir: pathlib.Path | None = None, timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """`python -m sta_server.ingest_process`, once it says (on a pipe) that it is connected; it
+    writes its counters to `counters_dir` (sta_server/counters.py)."""
     read_end, write_end = os.pipe()
     env = dict(os.environ, STA_READY_FD=str(write_end))
+    if counters_dir is not None:
+        env["STA_COUNTERS_DIR"] = str(counters_dir)
     process = subprocess.Popen([sys.executable, "-m", "sta_server.ingest_process"], env=env, pass_fds=(write_end,))
     os.close(write_end)
     try:
@@ -82,15 +72,20 @@ def start_ingest_process(timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
     return process
 
 
-def serve_workers(settings: Settings) -> None:
+def serve_workers(settings: Settings, app_factory: Callable[..., WSGIApplication]) -> None:
     """Start the ingest process (when MQTT is on) and wait until it is connected to the broker (so
     that a client that subscribes once HTTP answers is in its subscription registry), then the HTTP
-    workers; stop both together."""
-    ingest = start_ingest_process() if settings.mqtt_url else None
+    workers (`app_factory(settings, counters_dir=…)` in each); stop both together. The processes
+    share their counters through files in a run directory of their own (mode 0700)."""
+    parent = os.getpid()
+    counters_dir = pathlib.Path(tempfile.mkdtemp(prefix="sta-counters-"))
+    ingest = start_ingest_process(counters_dir) if settings.mqtt_url else None
     log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
     try:
-        Workers(settings).run()
+        Workers(settings, functools.partial(app_factory, counters_dir=counters_dir)).run()
     finally:
-        if ingest is not None:
-            ingest.terminate()
-            ingest.wait(timeout=30)
+        if os.getpid() == parent:  # a worker leaves gunicorn's loop through here too (SystemExit)
+            if ingest is not None:
+                ingest.terminate()
+                ingest.wait(timeout=30)
+            shutil.rmtree(counters_dir, ignore_errors=True)

@@ -10,6 +10,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 
+from sta_server.counters import MqttCounters
 from sta_server.mqtt import registry_store
 from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
@@ -89,6 +90,15 @@ class MqttService:
         self.notifier.stop()
         if self.store is not None:
             self.store.stop()
+
+    def counters(self) -> MqttCounters:
+        """This process's counters, for `GET /metrics` (sta_server/counters.py)."""
+        stats = self.ingest.stats
+        return MqttCounters(takes_creates=self.takes_creates, accepted=stats.accepted,
+                            rejected=dict(stats.reasons), duplicates=stats.duplicates, batches=stats.batches,
+                            queue_length=self.ingest.queue.qsize(),
+                            notifications_published=self.notifier.published,
+                            subscribed_paths=len(self.registry.bases()))
 
     def _on_connected(self, generation: int) -> None:
         """After a reconnect the broker may have lost subscriptions (a restart): a new registry is

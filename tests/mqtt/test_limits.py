@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from sta_server.api.metrics import render_metrics
+from sta_server.api.metrics import read_totals, render_metrics
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
@@ -76,7 +76,7 @@ def test_messages_beyond_the_burst_of_a_topic_are_rejected(
 def test_rejections_show_in_the_metrics(limited: MqttService, publisher: MqttTestClient) -> None:
     publisher.publish("v1.1/Observations", b"x" * 600)
     wait_until(lambda: _handled(limited) == 1)
-    assert 'sta_mqtt_ingest_rejected_total{code="PayloadTooLarge"} 1' in render_metrics(limited)
+    assert 'sta_mqtt_ingest_rejected_total{code="PayloadTooLarge"} 1' in render_metrics(read_totals(limited, None))
 
 
 class _Clock:
