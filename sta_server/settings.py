@@ -71,7 +71,7 @@ class Settings:
     max_expand_depth: int = 5  # deeper $expand: 400
     max_csv_rows: int = 1_000_000  # a CSV without $top stops here (Link to the next part)
     mqtt_max_message_bytes: int = 1024 * 1024  # larger MQTT creates: rejected
-    mqtt_rate_per_topic: float = 1000.0  # MQTT creates per second and topic (0: no limit)
+    mqtt_rate_per_topic: float = 0.0  # MQTT creates per second and topic beyond which they wait (0: no pace)
     mqtt_burst_per_topic: int = 10000  # ... beyond a burst of this many
     count_estimate_threshold: int | None = None  # STA_COUNT_MODE=estimate (threshold STA_COUNT_EXACT_UP_TO)
     mqtt_client_id: str = "sta-server"
@@ -82,7 +82,8 @@ class Settings:
     mqtt_receive_maximum: int = 5000  # unacknowledged creates the broker may send at once
     mqtt_ingest_batch: int = 2000  # MQTT creates stored per transaction (at most)
     mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
-    mqtt_registry_grace_s: float = 60.0  # after a broker reconnect, old subscriptions kept this long
+    mqtt_broker_queue_messages: int = 1_000_000  # the broker's max_queued_messages (scripts/services.sh)
+    mqtt_broker_queue_bytes: int = 256 * 1024 * 1024  # ... and max_queued_bytes: alarm at half of either
     mqtt_registry_persist: bool = True  # the subscription registry kept in the database (restarts)
     idempotency_retention_h: float = 24.0
     mqtt_ingest_report_s: float = 60.0  # an INFO line with the ingest counters, while they move
@@ -138,7 +139,9 @@ class Settings:
             mqtt_receive_maximum=int(get("STA_MQTT_RECEIVE_MAXIMUM") or defaults.mqtt_receive_maximum),
             mqtt_ingest_batch=int(get("STA_MQTT_INGEST_BATCH") or defaults.mqtt_ingest_batch),
             mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
-            mqtt_registry_grace_s=float(get("STA_MQTT_REGISTRY_GRACE_S") or defaults.mqtt_registry_grace_s),
+            mqtt_broker_queue_messages=int(get("STA_MQTT_BROKER_QUEUE_MESSAGES")
+                                           or defaults.mqtt_broker_queue_messages),
+            mqtt_broker_queue_bytes=int(get("STA_MQTT_BROKER_QUEUE_BYTES") or defaults.mqtt_broker_queue_bytes),
             mqtt_registry_persist=_switch(get("STA_MQTT_REGISTRY_PERSIST"), defaults.mqtt_registry_persist,
                                           "STA_MQTT_REGISTRY_PERSIST"),
             idempotency_retention_h=float(get("STA_IDEMPOTENCY_RETENTION_H") or defaults.idempotency_retention_h),

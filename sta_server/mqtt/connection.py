@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -20,6 +21,25 @@ from sta_server.settings import Settings
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[paho.Client, Any, paho.MQTTMessage], None]
+PAUSE_STEP_S = 0.02  # while reading is held, the network loop looks again this often
+
+
+class _Client(paho.Client):
+    """paho's client whose network thread stops *reading* while `hold()` says so (the ingest queue
+    is at its mark), and keeps writing (acknowledgements, notifications, PINGREQ). Mosquitto 2.0.11
+    does not keep to the Receive Maximum (each PUBACK lets up to that many more through), so not
+    reading is what keeps the rest at the broker: TCP flow control. While a PINGREQ is unanswered
+    it reads anyway, up to the PINGRESP (what the socket buffers hold), so the connection stays up."""
+
+    hold: Callable[[], bool] | None = None
+    held_s = 0.0  # time spent not reading, in total
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        if self.hold is not None and self._ping_t == 0 and self.hold():
+            time.sleep(PAUSE_STEP_S)
+            self.held_s += PAUSE_STEP_S
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super().loop_read(max_packets)
 
 
 def broker_address(url: str) -> tuple[str, int, str | None, str | None, bool]:
@@ -59,8 +79,8 @@ class MqttConnection:
         self._held = 0  # notifications handed to paho since the connection went down
         host, port, user, password, tls = broker_address(url)
         self.address = (host, port)
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=paho.MQTTv5, reconnect_on_failure=True)
+        self.client = _Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                              protocol=paho.MQTTv5, reconnect_on_failure=True)
         if user:
             self.client.username_pw_set(user, password)
         if tls:  # the broker's certificate and host name are verified
@@ -79,6 +99,10 @@ class MqttConnection:
         self._connect_properties.ReceiveMaximum = receive_maximum
         self._publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         self._publish_properties.UserProperty = [ORIGIN_PROPERTY]
+
+    def hold_reading(self, hold: Callable[[], bool]) -> None:
+        """Stop reading creates while `hold()` is true (checked on the network thread, connected only)."""
+        self.client.hold = lambda: self.connected.is_set() and hold()
 
     def start(self, timeout_s: float = 10.0) -> None:
         host, port = self.address

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import BadRequest, MethodNotAllowed, StaError
+from sta_server.mqtt.flow import IngestQueue, RejectLog
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
@@ -52,6 +53,7 @@ class IngestStats:
     accepted: int = 0
     rejected: int = 0
     duplicates: int = 0  # acknowledged, not stored: their idempotency key was stored already
+    paced: int = 0  # held back (unacknowledged) by the per-topic pace, stored later
     batches: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -64,8 +66,9 @@ class IngestStats:
 
 
 class Ingest:
-    """A bounded queue and one worker thread. A full queue blocks the MQTT network thread, so the
-    broker holds (and redelivers) what the database cannot take yet: back-pressure, not loss."""
+    """A queue and one worker thread. `submit` never blocks the MQTT network thread; at the queue's
+    high-water mark that thread stops reading (mqtt/connection.py), so the broker holds what the
+    database cannot take yet: back-pressure, not loss (mqtt/flow.py)."""
 
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
                  max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
@@ -76,9 +79,10 @@ class Ingest:
         self.bus = bus
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
-        self.queue: queue.Queue[Incoming | None] = queue.Queue(queue_size)
+        self.queue: IngestQueue[Incoming | None] = IngestQueue(queue_size)
+        self.rejections = RejectLog()  # WARNING lines, at most 10 per 10 s, then a summary
         self.stats = IngestStats()
-        self.max_queued = 0  # the deepest the queue has been (bounded by the Receive Maximum)
+        self.max_queued = 0  # the deepest the queue has been (about its high-water mark)
         self._batch = IngestStats()  # the running batch's counts, added to `stats` after commit
         self._rejected: list[Incoming] = []
         self.key_retention = timedelta(hours=key_retention_h)
@@ -95,6 +99,7 @@ class Ingest:
         last: tuple[int, ...] = ()
         while self.thread.is_alive():
             time.sleep(self.report_s)
+            self.rejections.flush()
             now = (self.queue.qsize(), self.stats.accepted, self.stats.rejected, self.stats.duplicates)
             if now != last:
                 log.info("MQTT ingest: queued=%d max_queued=%d accepted=%d rejected=%d duplicates=%d",
@@ -106,15 +111,19 @@ class Ingest:
         self.thread.join(timeout=10)
 
     def submit(self, message: Incoming) -> None:
-        refusal = self.limits.check(message.topic, len(message.payload))
+        """Queue a message (never blocks); one that can never be stored is rejected at once."""
+        refusal = self.limits.check(len(message.payload))
         if refusal is not None:  # rejected before it is queued: counted, acknowledged, not stored
             with self._stats_lock:
                 self.stats.add(IngestStats(rejected=1, reasons={refusal.code: 1}))
-            if refusal.log:
-                log.warning("rejected MQTT message on %s: %s", message.topic, refusal.reason)
+            self.rejections.note(message.topic, refusal.code, refusal.reason)
             message.ack()
             return
-        self.queue.put(message)
+        delay = self.limits.delay(message.topic)
+        if delay > 0:
+            with self._stats_lock:
+                self.stats.paced += 1
+        self.queue.put(message, delay)
         self.max_queued = max(self.max_queued, self.queue.qsize())
 
     def _run(self) -> None:
@@ -286,4 +295,4 @@ class Ingest:
         self._batch.reasons[code] = self._batch.reasons.get(code, 0) + 1
         if whole:
             self._rejected.append(message)
-        log.warning("rejected MQTT message on %s: %s", message.topic, reason)
+        self.rejections.note(message.topic, code, reason)

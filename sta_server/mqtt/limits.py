@@ -1,7 +1,9 @@
-"""Limits on MQTT creates, checked as a message arrives (before it is queued): its size, and a token
-bucket per topic. The broker does not tell the server who published a message, so the rate is per
-topic, i.e. per device stream (`v1.1/Datastreams(7)/Observations`); publishers sharing a topic
-(`v1.1/Observations`) share its bucket. See docs/limits.md."""
+"""Limits on MQTT creates, checked as a message arrives: its size (a larger one can never be stored:
+rejected), and an optional pace per topic (a token bucket). The pace never refuses a message the
+broker has accepted: a message beyond the rate waits, unacknowledged, until the bucket has a token
+for it (mqtt/flow.py), so a hot topic slows down and nothing is lost. The rate is per topic, i.e.
+per device stream (`v1.1/Datastreams(7)/Observations`); publishers sharing a topic share its
+bucket. Abusive publishers are for the broker (ACL, packet size, disconnection). See docs/limits.md."""
 from __future__ import annotations
 
 import threading
@@ -16,18 +18,16 @@ MAX_TOPICS = 100_000  # buckets kept; beyond this the full (idle) ones are forgo
 class Refusal:
     code: str
     reason: str
-    log: bool  # False for the repeats of a rate refusal (counted, not logged one by one)
 
 
 @dataclass
 class _Bucket:
-    tokens: float
+    tokens: float  # negative: messages already waiting for their turn
     at: float
-    refused: int = 0  # refusals in a row
 
 
 class MessageLimits:
-    """`rate_per_s` 0 means no rate limit."""
+    """`rate_per_s` 0 means no pace."""
 
     def __init__(self, max_bytes: int, rate_per_s: float, burst: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -38,32 +38,25 @@ class MessageLimits:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def check(self, topic: str, size_bytes: int) -> Refusal | None:
-        """None when the message may be stored, else why not."""
+    def check(self, size_bytes: int) -> Refusal | None:
+        """None when the message may be stored, else why it never can be."""
         if size_bytes > self.max_bytes:
-            return Refusal("PayloadTooLarge", f"{size_bytes} bytes, more than the maximum of {self.max_bytes}",
-                           log=True)
-        if self.rate_per_s <= 0:
-            return None
-        with self._lock:
-            return self._take(topic)
+            return Refusal("PayloadTooLarge", f"{size_bytes} bytes, more than the maximum of {self.max_bytes}")
+        return None
 
-    def _take(self, topic: str) -> Refusal | None:
-        now = self.clock()
-        bucket = self._buckets.get(topic)
-        if bucket is None:
-            self._forget_idle(now)
-            bucket = self._buckets[topic] = _Bucket(float(self.burst), now)
-        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate_per_s)
-        bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            bucket.refused = 0
-            return None
-        bucket.refused += 1
-        shown = bucket.refused in (1, 10, 100) or bucket.refused % 1000 == 0
-        return Refusal("RateLimited", f"more than {self.rate_per_s:g} messages/s (burst {self.burst}) on this "
-                       f"topic; {bucket.refused} refused in a row", log=shown)
+    def delay(self, topic: str) -> float:
+        """Seconds until a message on `topic` may be stored (0: now); its token is taken (reserved)."""
+        if self.rate_per_s <= 0:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            bucket = self._buckets.get(topic)
+            if bucket is None:
+                self._forget_idle(now)
+                bucket = self._buckets[topic] = _Bucket(float(self.burst), now)
+            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate_per_s) - 1.0
+            bucket.at = now
+            return 0.0 if bucket.tokens >= 0 else -bucket.tokens / self.rate_per_s
 
     def _forget_idle(self, now: float) -> None:
         if len(self._buckets) < MAX_TOPICS:

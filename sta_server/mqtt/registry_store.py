@@ -4,14 +4,14 @@ thread of its own (never on the MQTT network thread), read back when a server st
 Only the process that takes creates (the single server, or the ingest process of the multi-process
 mode) writes; every process reads at start. Rows of clients that went away while no server was
 listening stay until the client reconnects with a clean session (or unsubscribes): they cost a
-notification nobody receives, never a missed one."""
+notification nobody receives, never a missed one. Nothing replaces the stored registry wholesale
+(not even a broker restart: mqtt/subscriptions.py merges)."""
 from __future__ import annotations
 
 import logging
 import queue
 import threading
 import time
-from typing import cast
 
 from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,9 +25,6 @@ log = logging.getLogger(__name__)
 rows = TABLES[MqttSubscription.__tablename__]
 _FLUSH_S = 0.5
 _QUEUE = 100_000
-
-# ("replace", pairs) replaces everything (after a broker reconnect); the rest are registry changes
-Op = Change | tuple[str, list[tuple[str, str]]]
 
 
 def load(engine: Engine) -> list[tuple[str, str]]:
@@ -43,7 +40,7 @@ def load(engine: Engine) -> list[tuple[str, str]]:
 class RegistryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._ops: queue.Queue[Op | None] = queue.Queue(_QUEUE)
+        self._ops: queue.Queue[Change | None] = queue.Queue(_QUEUE)
         self._thread = threading.Thread(target=self._run, name="sta-registry-store", daemon=True)
 
     def start(self) -> None:
@@ -60,15 +57,12 @@ class RegistryStore:
         except queue.Full:
             log.warning("MQTT subscription store behind; a change is not persisted")
 
-    def replace(self, pairs: list[tuple[str, str]]) -> None:
-        self._ops.put(("replace", pairs))
-
     def _run(self) -> None:
         """Changes are written in batches: what arrives within _FLUSH_S of the first (at most 1,000)."""
         while True:
             item = self._ops.get()
             stop = item is None
-            batch: list[Op] = [] if item is None else [item]
+            batch: list[Change] = [] if item is None else [item]
             deadline = time.monotonic() + _FLUSH_S
             while not stop and len(batch) < 1000:
                 try:
@@ -83,7 +77,7 @@ class RegistryStore:
             if stop:
                 return
 
-    def _write(self, batch: list[Op]) -> None:
+    def _write(self, batch: list[Change]) -> None:
         try:
             with self.engine.begin() as conn:
                 for op in batch:
@@ -92,15 +86,8 @@ class RegistryStore:
             log.warning("could not store %d MQTT subscription changes (%s)", len(batch), type(error).__name__)
 
 
-def _apply(conn: Connection, op: Op) -> None:
-    if op[0] == "replace":
-        pairs = cast(list[tuple[str, str]], op[1])
-        conn.execute(delete(rows))
-        if pairs:
-            conn.execute(insert(rows).values([{"client_id": c, "topic": t} for c, t in pairs])
-                         .on_conflict_do_nothing())
-        return
-    kind, client, topic = cast(Change, op)
+def _apply(conn: Connection, op: Change) -> None:
+    kind, client, topic = op
     if kind == "add":
         conn.execute(insert(rows).values(client_id=client, topic=topic)
                      .on_conflict_do_update(index_elements=["client_id", "topic"], set_={"seen_at": func.now()}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -12,6 +11,7 @@ from sqlalchemy import Engine
 
 from sta_server.counters import MqttCounters
 from sta_server.mqtt import registry_store
+from sta_server.mqtt.broker_watch import SYS_TOPICS, BrokerWatch
 from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.limits import MessageLimits
@@ -48,17 +48,17 @@ class MqttService:
         self.store = RegistryStore(engine) if ingest and settings.mqtt_registry_persist else None
         self.persisted = settings.mqtt_registry_persist
         self.registry = SubscriptionRegistry(self.store.record if self.store else None)
-        self._feeds = [self.registry]  # registries fed from the broker's log (two during a grace)
-        self.grace_s = settings.mqtt_registry_grace_s
-        # Mosquitto 2.0 lets more than Receive Maximum through after acks: the bounded queue is the
-        # hard limit (a full queue blocks the network thread, so the broker keeps the rest).
+        self.broker = BrokerWatch(settings.mqtt_broker_queue_messages, settings.mqtt_broker_queue_bytes,
+                                  log_alarms=ingest)
+        # Mosquitto 2.0 lets more than Receive Maximum through after acks: at the queue's high-water
+        # mark the network thread stops reading (never blocks), so the broker keeps the rest.
         self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
                              batch_size=settings.mqtt_ingest_batch,
                              queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
                              report_s=settings.mqtt_ingest_report_s,
                              limits=MessageLimits(settings.mqtt_max_message_bytes, settings.mqtt_rate_per_topic,
                                                   settings.mqtt_burst_per_topic))
-        subscriptions = [(t, SubscribeOptions(qos=0)) for t in LOG_TOPICS]
+        subscriptions = [(t, SubscribeOptions(qos=0)) for t in (*LOG_TOPICS, *SYS_TOPICS)]
         if ingest:
             subscriptions += create_subscriptions(settings.mqtt_shared_group)
         client_id = settings.mqtt_client_id if ingest else f"{settings.mqtt_client_id}-http-{os.getpid()}"
@@ -68,7 +68,8 @@ class MqttService:
                                          receive_maximum=settings.mqtt_receive_maximum,
                                          notify_buffer=settings.mqtt_notify_buffer,
                                          tls_files=ClientTls.from_settings(settings))
-        self.connection.on_connected = self._on_connected
+        if ingest:
+            self.connection.hold_reading(self.ingest.queue.full)
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,
                                  settings.default_top)
         bus.subscribe(self.notifier)
@@ -100,32 +101,11 @@ class MqttService:
                             notifications_published=self.notifier.published,
                             subscribed_paths=len(self.registry.bases()))
 
-    def _on_connected(self, generation: int) -> None:
-        """After a reconnect the broker may have lost subscriptions (a restart): a new registry is
-        fed from now on; the old one still serves notifications for `grace_s`, while clients
-        resubscribe, and is then dropped with whatever died with the broker."""
-        if generation == 1:
-            return
-        fresh = SubscriptionRegistry()
-        self._feeds = [self.registry, fresh]
-        timer = threading.Timer(self.grace_s, self._adopt, args=(fresh, generation))
-        timer.daemon = True
-        timer.start()
-
-    def _adopt(self, fresh: SubscriptionRegistry, generation: int) -> None:
-        if generation != self.connection.generation:
-            return  # reconnected again meanwhile: a later registry takes over
-        if self.store is not None:  # from now on the stored registry is the fresh one
-            fresh.on_change = self.store.record
-            self.store.replace(fresh.snapshot())
-        self.registry = self.notifier.registry = fresh
-        self._feeds = [fresh]
-        log.info("subscription registry rebuilt after the broker reconnect")
-
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         if message.topic.startswith("$SYS/"):
-            for registry in self._feeds:
-                registry.feed(message.topic, message.payload.decode("utf-8", "replace"))
+            payload = message.payload.decode("utf-8", "replace")
+            if not self.broker.feed(message.topic, payload):
+                self.registry.feed(message.topic, payload)
             return
         mid, qos, generation = message.mid, message.qos, self.connection.generation
         if is_own_message(message):

@@ -7,6 +7,14 @@ c1, k60).`, `Client <id> disconnected.`). Clean-session clients lose their subsc
 go, and start without any when they connect; persistent-session clients (c0) keep them, as the
 broker keeps queueing for them. Changes go to `on_change` (mqtt/registry_store.py keeps them in the
 database, so that a restarted server still knows who listens).
+
+The registry only ever learns from what it sees; it never forgets a subscription because of what it
+missed. After a broker restart, clients may reconnect and resubscribe before the server is back
+(their log lines are lost to it): their known subscriptions are kept (merged with what comes after),
+and a client is forgotten only on a disconnect or clean connect of its own, or an unsubscribe. A
+client whose connection the registry never saw (it connected while no server listened) is kept on a
+disconnect too: the broker may keep its session; the cost is a notification nobody receives, never a
+missed one.
 """
 from __future__ import annotations
 
@@ -38,8 +46,15 @@ def _message(payload: str) -> str:
 
 
 class SubscriptionRegistry:
-    def __init__(self, on_change: Callable[[Change], None] | None = None) -> None:
+    """`may_read(client id, topic)`: whether the subscriber's user may receive the topic (the
+    broker's ACL rules, security/mqtt_identity.py). Mosquitto acknowledges a subscription its ACL
+    denies and logs it like any other: such a subscription is never registered, so the server runs
+    no query and publishes nothing for it."""
+
+    def __init__(self, on_change: Callable[[Change], None] | None = None,
+                 may_read: Callable[[str, str], bool] | None = None) -> None:
         self.on_change = on_change
+        self.may_read = may_read
         self._lock = threading.Lock()
         self._clients: dict[str, set[str]] = defaultdict(set)  # client id -> topics
         self._clean: dict[str, bool] = {}
@@ -68,12 +83,15 @@ class SubscriptionRegistry:
         gone = _GONE.search(message)
         if gone:
             client = gone["a"] or gone["b"]
-            if self._clean.pop(client, True):
+            if self._clean.pop(client, False):  # unknown: maybe persistent, keep (see above)
                 self.drop_client(client)
 
     def add(self, client: str, topic: str) -> None:
         request = parse_topic(topic)
         if request is None:
+            return
+        if self.may_read is not None and not self.may_read(client, topic):
+            log.debug("subscription %s by %s ignored: its user may not read it", topic, client)
             return
         with self._lock:
             added = topic not in self._clients[client]

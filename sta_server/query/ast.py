@@ -14,14 +14,15 @@ if TYPE_CHECKING:
 
 LiteralKind = TypingLiteral[
     "string", "int", "float", "decimal", "bool", "null",
-    "datetime", "date", "time", "duration", "geography", "geometry",
+    "datetime", "date", "time", "duration", "interval", "geography", "geometry",
 ]
 
 
 @dataclass(frozen=True)
 class Literal:
     """A constant. value is a Python value of the kind: str, int, float, Decimal, bool, None,
-    datetime (tz-aware), date, time, timedelta (duration), or WKT text (geography/geometry)."""
+    datetime (tz-aware), date, time, timedelta (duration), (start, end) datetimes (interval), or WKT
+    text (geography/geometry)."""
 
     value: Any
     kind: LiteralKind
@@ -30,6 +31,9 @@ class Literal:
 @dataclass(frozen=True)
 class Path:
     """A member path: ('name',), ('Datastream', 'Thing', 'name'), ('properties', 'radialId').
+
+    An array index is a segment of its digits: `properties/objArray[0]/name` and
+    `properties/objArray/0/name` are both ('properties', 'objArray', '0', 'name'), as in FROST-Server.
 
     Segments are raw; which are navigation links, properties or JSON keys is decided against the
     model (validate.py / sql/filters.py). Inside a lambda the first segment may be its variable.
@@ -86,6 +90,14 @@ class In:
 
 
 @dataclass(frozen=True)
+class InCollection:
+    """OData `x in collection` with a member that holds a JSON array: `9 in properties/intArray`."""
+
+    left: Node
+    collection: Path
+
+
+@dataclass(frozen=True)
 class Lambda:
     """`Locations/any(l: l/name eq 'x')`; body None for the argument-less `any()`."""
 
@@ -95,7 +107,7 @@ class Lambda:
     body: Node | None
 
 
-Node = Literal | Path | Compare | BoolOp | Not | Arith | Negate | Call | In | Lambda
+Node = Literal | Path | Compare | BoolOp | Not | Arith | Negate | Call | In | InCollection | Lambda
 
 
 @dataclass(frozen=True)

@@ -14,26 +14,26 @@ Decisions worth knowing:
   `not startswith(name, 'x')` and `not (a eq b)` are unaffected; `a eq not b` needs parentheses.
 * `@iot.id` as a member name is normalised to `id` (in $filter, $orderby and $select);
   `@iot.selfLink` is kept as it is (only $select gives it a meaning).
-* Datetimes without offset are taken as UTC; durations with years or months are rejected.
+* Literals are built by literals.py: datetimes without offset are UTC; durations with years or
+  months are refused; `start/end` is an interval literal (Literal((start, end), 'interval')).
+* An array index is a path segment: `properties/objArray[0]/name` is
+  Path(('properties', 'objArray', '0', 'name')), as `properties/objArray/0/name` is.
+* `x in (a, b)` is In; `x in properties/intArray` (a member, no parentheses) is InCollection.
 * Expressions nest at most MAX_DEPTH levels (a run of one `and`/`or` counts once: `id eq 1 or id eq 2
-  or ...` is fine at any length); geography/geometry literals must be WKT with finite coordinates.
+  or ...` is fine at any length).
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import numpy
-import shapely
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from sta_server.errors import InvalidQuery
-from sta_server.model.geometry import geometry_problem
 from sta_server.query.ast import (
     Arith,
     BoolOp,
@@ -41,6 +41,7 @@ from sta_server.query.ast import (
     Compare,
     Expand,
     In,
+    InCollection,
     Lambda,
     Literal,
     Negate,
@@ -49,26 +50,11 @@ from sta_server.query.ast import (
     OrderBy,
     Path,
 )
+from sta_server.query.literals import NodeError, literal_of
 
 log = logging.getLogger(__name__)
 
-_DURATION = re.compile(
-    r"(?P<sign>-)?P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
-)
-_YEAR_MONTH = re.compile(r"-?P(?:[^T]*[YM])")
-_SRID = re.compile(r"^\s*SRID=\d+\s*;\s*", re.IGNORECASE)
 MAX_DEPTH = 100
-
-
-class _NodeError(Exception):
-    """A semantic problem found while building the AST; turned into InvalidQuery with the text."""
-
-    def __init__(self, what: str, token: Token, detail: str = "") -> None:
-        super().__init__(what)
-        self.what = what
-        self.pos = token.start_pos or 0
-        self.detail = detail
 
 
 @cache
@@ -85,70 +71,15 @@ def _parser() -> Lark:
     )
 
 
-def _duration(token: Token) -> timedelta:
-    text = token[len("duration'") : -1].strip()
-    match = _DURATION.fullmatch(text)
-    if match is None or text.rstrip("T").endswith("P"):
-        if _YEAR_MONTH.match(text):
-            raise _NodeError(f"Invalid duration '{text}'", token, "years and months are not fixed durations")
-        raise _NodeError(f"Invalid duration '{text}'", token)
-    parts = {k: float(v) for k, v in match.groupdict().items() if v is not None and k != "sign"}
-    value = timedelta(**parts)
-    return -value if match["sign"] else value
-
-
-def _datetime(token: Token) -> datetime:
-    value = datetime.fromisoformat(str(token))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _geo(token: Token) -> Literal:
-    kind, _, rest = str(token).partition("'")
-    wkt = _SRID.sub("", rest[:-1]).strip()
-    if not wkt:
-        raise _NodeError(f"Empty {kind} literal", token)
-    try:
-        with numpy.errstate(all="ignore"):  # 1e400 overflows to inf: refused below, no warning
-            shape = shapely.from_wkt(wkt)
-    except shapely.errors.ShapelyError as error:
-        raise _NodeError(f"Invalid {kind} literal", token, str(error)) from None
-    problem = geometry_problem(shape)
-    if problem is not None:
-        raise _NodeError(f"Invalid {kind} literal", token, problem)
-    return Literal(wkt, "geography" if kind == "geography" else "geometry")
-
-
-def _literal(token: Token) -> Literal:
-    kind = token.type
-    text = str(token)
-    if kind == "STRING":
-        return Literal(text[1:-1].replace("''", "'"), "string")
-    if kind in ("INT", "FLOAT"):
-        return Literal(int(text), "int") if kind == "INT" else Literal(float(text), "float")
-    if kind == "BOOL":
-        return Literal(text == "true", "bool")
-    if kind == "NULL":
-        return Literal(None, "null")
-    if kind == "GEO":
-        return _geo(token)
-    if kind == "DURATION":
-        return Literal(_duration(token), "duration")
-    if kind == "DATETIME":
-        return Literal(_datetime(token), "datetime")
-    if kind == "DATE":
-        return Literal(date.fromisoformat(text), "date")
-    return Literal(time.fromisoformat(text), "time")
-
-
 def _segment(token: Token) -> str:
     if token.type == "AT_NAME":
         if token == "@iot.selfLink":  # selectable ($select=@iot.selfLink), never a filter value
             return str(token)
         if token != "@iot.id":
-            raise _NodeError(f"Unknown member '{token!s}'", token)
+            raise NodeError(f"Unknown member '{token!s}'", token)
         return "id"
     if token.type == "INT" and token.startswith("-"):
-        raise _NodeError(f"Negative array index '{token!s}'", token)
+        raise NodeError(f"Negative array index '{token!s}'", token)
     return str(token)
 
 
@@ -183,6 +114,9 @@ class _Builder(Transformer[Token, Any]):
     def in_op(self, children: list[Any]) -> In:
         return In(children[0], children[1])
 
+    def in_collection(self, children: list[Any]) -> InCollection:
+        return InCollection(children[0], children[1])
+
     def negate(self, children: list[Any]) -> Negate:
         return Negate(children[0])
 
@@ -198,9 +132,9 @@ class _Builder(Transformer[Token, Any]):
     def lambda_(self, children: list[Any]) -> Lambda:
         collection, quantifier, variable, body = children
         if quantifier not in ("any", "all"):
-            raise _NodeError(f"Unknown lambda operator '{quantifier!s}'", quantifier, "expected any or all")
+            raise NodeError(f"Unknown lambda operator '{quantifier!s}'", quantifier, "expected any or all")
         if variable is not None and "." in variable:
-            raise _NodeError(f"Invalid lambda variable '{variable!s}'", variable)
+            raise NodeError(f"Invalid lambda variable '{variable!s}'", variable)
         return Lambda(collection, str(quantifier), None if variable is None else str(variable), body)  # type: ignore[arg-type]
 
     def member(self, children: list[Any]) -> Path:
@@ -212,9 +146,9 @@ class _Builder(Transformer[Token, Any]):
     def literal(self, children: list[Token]) -> Literal:
         token = children[0]
         try:
-            return _literal(token)
+            return literal_of(token)
         except ValueError as exc:  # out-of-range dates and times, overlong integers
-            raise _NodeError(f"Invalid {token.type.lower()} '{token!s}'", token, str(exc)) from exc
+            raise NodeError(f"Invalid {token.type.lower()} '{token!s}'", token, str(exc)) from exc
 
 
 def _describe(exc: UnexpectedInput, text: str) -> tuple[str, int]:
@@ -246,10 +180,10 @@ def _parse(text: str, start: str, option: str) -> Any:
         raise _fail(what, pos, option, text) from None
     except VisitError as exc:
         orig = exc.orig_exc
-        if isinstance(orig, _NodeError):
+        if isinstance(orig, NodeError):
             raise _fail(orig.what, orig.pos, option, text, orig.detail) from None
         raise
-    except _NodeError as exc:
+    except NodeError as exc:
         raise _fail(exc.what, exc.pos, option, text, exc.detail) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other lark failure is still a 400
         raise InvalidQuery(f"Invalid {option}: {exc}", target=option) from None

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import ColumnElement, and_, func, not_, or_
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_
 
 from sta_server.errors import InvalidQuery
-from sta_server.sql.typed import Typed, as_bool, as_number, as_string, as_time, interval_end
+from sta_server.sql.temporal import COMPARISONS, bounds
+from sta_server.sql.typed import Typed, as_bool, as_number, as_string, as_time, json_number, json_text
 
 _OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge,
@@ -26,8 +26,10 @@ def compare(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
         return _compare_null(op, right if left.type == "null" else left)
     types = {left.type, right.type}
     if "interval" in types and types <= _TIME_TYPES | _LOOSE:
-        return _compare_intervals(op, left, right)
+        return COMPARISONS[op](bounds(left), bounds(right))
     domain = _domain(left, right)
+    if domain == "jsonb":
+        return _compare_json(op, left.expr, right.expr)
     if domain == "geometry" and op in ("eq", "ne"):
         equal = geo.ST_Equals(left.expr, right.expr)
         return equal if op == "eq" else not_(equal)
@@ -52,10 +54,6 @@ def _domain(left: Typed, right: Typed) -> str:
     return left.type
 
 
-def _jsonb(value: Typed) -> ColumnElement[Any]:
-    return value.json if value.type == "result" and value.json is not None else value.expr.cast(JSONB)
-
-
 _COERCIONS: dict[str, Callable[[Typed], ColumnElement[Any]]] = {
     "number": as_number,
     "string": as_string,
@@ -63,7 +61,6 @@ _COERCIONS: dict[str, Callable[[Typed], ColumnElement[Any]]] = {
     "datetime": as_time,
     "time": lambda v: v.expr,
     "duration": lambda v: v.expr,
-    "jsonb": _jsonb,
 }
 
 
@@ -84,20 +81,9 @@ def _json_null(expr: ColumnElement[Any]) -> ColumnElement[bool]:
     return or_(expr.is_(None), func.jsonb_typeof(expr) == "null")
 
 
-def _compare_intervals(op: str, left: Typed, right: Typed) -> ColumnElement[bool]:
-    """Instants and intervals as in FROST-Server: `a lt b` when a ends before b starts, `a gt b`
-    when a starts after b ends, `eq` when both ends agree. The redundant start comparisons let an
-    index on the start column serve lt/le."""
-    ls, le = as_time(left), interval_end(left)
-    rs, re = as_time(right), interval_end(right)
-    if op == "eq":
-        return and_(ls == rs, le == re)
-    if op == "ne":
-        return not_(and_(ls == rs, le == re))
-    if op == "lt":
-        return and_(ls < rs, le < rs)
-    if op == "le":
-        return and_(ls <= rs, le <= rs)
-    if op == "gt":
-        return ls > re
-    return ls >= re
+def _compare_json(op: str, left: ColumnElement[Any], right: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Two JSON members: as numbers when both are numbers, else by their text (as FROST-Server
+    does, so the string "true" equals the boolean true); objects and arrays by their JSON text."""
+    both_numbers = and_(func.jsonb_typeof(left) == "number", func.jsonb_typeof(right) == "number")
+    as_numbers = _OPS[op](json_number(left), json_number(right))
+    return case((both_numbers, as_numbers), else_=_OPS[op](json_text(left), json_text(right)))

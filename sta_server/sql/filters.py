@@ -19,7 +19,7 @@ from sta_server.sql.functions import call_function
 from sta_server.sql.literals import compile_literal
 from sta_server.sql.paths import link_joins, resolve_path
 from sta_server.sql.relations import table_of
-from sta_server.sql.typed import Typed, as_bool, as_number
+from sta_server.sql.typed import Typed, as_bool, as_jsonb, as_number
 
 Scope = list[tuple[FromClause, ColumnElement[bool]]]
 
@@ -44,9 +44,11 @@ class FilterCompiler:
             raise InvalidQuery(f"$filter needs a boolean expression, got a {value.type}")
         return as_bool(value)
 
-    def _scoped(self, build: Callable[[], Typed]) -> Typed:
+    def _scoped(self, build: Callable[[], Typed], *, unlinked: bool = False) -> Typed:
         """Compile a node in a fresh join scope. If it is boolean, the paths inside it that crossed
-        links become one EXISTS; otherwise their joins pass up to the enclosing node."""
+        links become one EXISTS; otherwise their joins pass up to the enclosing node. `unlinked`:
+        the condition also holds when the links lead nowhere (`Datastreams/id eq null` matches a
+        Thing without Datastreams, as an outer join would in FROST-Server)."""
         outer, self.scope = self.scope, []
         try:
             value = build()
@@ -59,8 +61,9 @@ class FilterCompiler:
             self.scope.extend(joins)
             return value
         froms = [alias for alias, _ in joins]
-        condition = select(literal(1)).select_from(*froms).where(*[c for _, c in joins], value.expr)
-        return Typed(exists(condition), "bool")
+        linked = select(literal(1)).select_from(*froms).where(*[c for _, c in joins])
+        matching = exists(linked.where(value.expr))
+        return Typed(or_(matching, not_(exists(linked))) if unlinked else matching, "bool")
 
     def visit_Literal(self, node: ast.Literal) -> Typed:
         return compile_literal(node)
@@ -73,8 +76,10 @@ class FilterCompiler:
         return resolve_path(start, segments, self.version, self.scope)
 
     def visit_Compare(self, node: ast.Compare) -> Typed:
+        is_null = ast.Literal(None, "null")
         return self._scoped(
-            lambda: Typed(compare(node.op, self.compile(node.left), self.compile(node.right)), "bool")
+            lambda: Typed(compare(node.op, self.compile(node.left), self.compile(node.right)), "bool"),
+            unlinked=node.op == "eq" and is_null in (node.left, node.right),
         )
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Typed:
@@ -113,6 +118,16 @@ class FilterCompiler:
                 values = [item.value for item in node.items if isinstance(item, ast.Literal)]
                 return Typed(left.expr.in_(values), "bool")
             return Typed(or_(*[compare("eq", left, self.compile(item)) for item in node.items]), "bool")
+
+        return self._scoped(build)
+
+    def visit_InCollection(self, node: ast.InCollection) -> Typed:
+        """`9 in properties/intArray`: the JSON array holds the value (JSON containment)."""
+        def build() -> Typed:
+            collection = self.compile(node.collection)
+            if collection.type != "json":
+                raise InvalidQuery("'in' needs a list in parentheses or a JSON array member")
+            return Typed(collection.expr.op("@>", is_comparison=True)(as_jsonb(self.compile(node.left))), "bool")
 
         return self._scoped(build)
 

@@ -3,30 +3,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2 import functions as geo
 from sqlalchemy import (
     ColumnElement,
     Date,
+    DateTime,
     Double,
     Integer,
     Numeric,
     Time,
-    and_,
     case,
     cast,
     extract,
     func,
     literal,
     null,
-    or_,
 )
 
 from sta_server.errors import InvalidQuery
-from sta_server.sql.typed import Typed, as_number, as_string, as_time, interval_end
+from sta_server.sql import temporal
+from sta_server.sql.typed import Typed, as_number, as_string, as_time
 
 Builder = Callable[..., Typed]
+# OData mindatetime()/maxdatetime(): the earliest and latest instants there are
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ def _part(field: str) -> Builder:
 def _spatial(name: str) -> Function:
     sql = getattr(geo, name)
     return Function(2, 2, lambda a, b: _bool(sql(_geom(a), _geom(b))))
+
+
+def _relation(name: str) -> Builder:
+    return lambda a, b: _bool(temporal.relate(name, a, b))
 
 
 def _offset_minutes(value: Typed) -> Typed:
@@ -111,8 +119,8 @@ FUNCTIONS: dict[str, Function] = {
     "time": Function(1, 1, lambda t: Typed(cast(_utc(t), Time), "time")),
     "totaloffsetminutes": Function(1, 1, _offset_minutes),
     "now": Function(0, 0, lambda: Typed(func.now(), "datetime")),
-    "mindatetime": Function(1, 1, lambda t: Typed(as_time(t), "datetime")),
-    "maxdatetime": Function(1, 1, lambda t: Typed(interval_end(t), "datetime")),
+    "mindatetime": Function(0, 0, lambda: Typed(literal(_EARLIEST, DateTime(timezone=True)), "datetime")),
+    "maxdatetime": Function(0, 0, lambda: Typed(literal(_LATEST, DateTime(timezone=True)), "datetime")),
     # math
     "round": Function(1, 1, _round),
     "floor": Function(1, 1, lambda a: _num(func.floor(as_number(a)))),
@@ -130,17 +138,8 @@ FUNCTIONS: dict[str, Function] = {
     "st_intersects": _spatial("ST_Intersects"),
     "st_contains": _spatial("ST_Contains"),
     "st_relate": Function(3, 3, lambda a, b, p: _bool(geo.ST_Relate(_geom(a), _geom(b), as_string(p)))),
-    # temporal relations between instants and intervals (FROST-Server extension)
-    "before": Function(2, 2, lambda a, b: _bool(interval_end(a) < as_time(b))),
-    "after": Function(2, 2, lambda a, b: _bool(as_time(a) > interval_end(b))),
-    "meets": Function(2, 2, lambda a, b: _bool(
-        or_(interval_end(a) == as_time(b), interval_end(b) == as_time(a)))),
-    "during": Function(2, 2, lambda a, b: _bool(
-        and_(as_time(a) >= as_time(b), interval_end(a) <= interval_end(b)))),
-    "overlaps": Function(2, 2, lambda a, b: _bool(
-        and_(as_time(a) < interval_end(b), interval_end(a) > as_time(b)))),
-    "starts": Function(2, 2, lambda a, b: _bool(as_time(a) == as_time(b))),
-    "finishes": Function(2, 2, lambda a, b: _bool(interval_end(a) == interval_end(b))),
+    # temporal relations between instants and intervals (FROST-Server extension; see temporal.py)
+    **{name: Function(2, 2, _relation(name)) for name in temporal.FUNCTIONS},
 }
 
 

@@ -32,6 +32,9 @@ _BUILDERS: dict[str, tuple[SqlType, Callable[[Any], Any]]] = {
 
 
 def compile_literal(node: ast.Literal) -> Typed:
+    if node.kind == "interval":
+        start, end = node.value
+        return Typed(literal(start, DateTime(timezone=True)), "interval", end=literal(end, DateTime(timezone=True)))
     sql_type, build = _BUILDERS[node.kind]
     return Typed(build(node.value), sql_type)
 

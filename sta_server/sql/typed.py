@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Double, Text, case, cast, func, literal, null, type_coerce
+from sqlalchemy import Boolean, ColumnElement, Double, Text, case, cast, func, literal, null, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from sta_server.errors import InvalidQuery
@@ -70,6 +70,18 @@ def interval_end(value: Typed) -> ColumnElement[Any]:
     if value.type == "interval" and value.end is not None:
         return func.coalesce(value.end, value.expr)
     return as_time(value)
+
+
+def as_jsonb(value: Typed) -> ColumnElement[Any]:
+    """A value as JSON (for containment in a JSON array): JSON members as they are, others via to_jsonb."""
+    if value.type == "json":
+        return value.expr
+    if value.type == "result" and value.json is not None:
+        return func.coalesce(value.json, func.to_jsonb(value.expr))
+    sql_types = {"number": Double, "string": Text, "bool": Boolean}
+    if value.type not in sql_types:
+        raise InvalidQuery(f"Expected a number, string or boolean, got a {value.type}")
+    return func.to_jsonb(cast(value.expr, sql_types[value.type]))
 
 
 def json_text(expr: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -159,7 +159,10 @@ INTERVALS = [
     ("phenomenonTime gt 2024-01-01T11:15:00Z", {"O3", "O4", "O6", "O7", "O8", "O9", "O11"}),
     ("phenomenonTime gt now() sub duration'P1D'", {"O11"}),
     ("phenomenonTime lt now() sub duration'P1D'", ALL_OBS - {"O11"}),
-    ("phenomenonTime add duration'PT1H' eq 2024-01-01T11:00:00Z", {"O1", "O5", "O10"}),
+    ("phenomenonTime add duration'PT1H' eq 2024-01-01T11:00:00Z", {"O1", "O5"}),
+    # a duration shifts both ends of an interval
+    ("phenomenonTime add duration'PT1H' eq 2024-01-01T11:00:00Z/2024-01-01T11:15:00Z", {"O10"}),
+    ("phenomenonTime sub duration'PT1H' lt 2024-01-01T09:15:00Z", {"O1", "O5", "O10"}),
     ("resultTime sub phenomenonTime eq duration'PT5S'", {"O1"}),
     ("phenomenonTime ge 2024-01-02", {"O4", "O9", "O11"}),
     ("phenomenonTime gt 2024-01-01", ALL_OBS),
