@@ -35,11 +35,20 @@ def main(settings: Settings | None = None) -> None:
     if writer is not None:
         writer.start()
     log.info("MQTT ingest process running")
-    stop.wait()
+    _wait(stop, os.getppid() if "STA_READY_FD" in os.environ else None)  # started by workers.py: watch it
     keeper.stop()
     service.stop()
     if writer is not None:
         writer.stop()
+
+
+def _wait(stop: threading.Event, parent: int | None) -> None:
+    """Until SIGTERM/SIGINT, or until the parent is gone (killed: whoever restarts it starts a new
+    ingest process, which must not find this one holding the same MQTT client id)."""
+    while not stop.wait(1.0):
+        if parent is not None and os.getppid() != parent:
+            log.warning("the parent process %d is gone; the MQTT ingest process stops", parent)
+            return
 
 
 def _say_ready() -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 
 from sta_server.settings import Settings
+from sta_server.supervisor import Supervisor
 from sta_server.tls import gunicorn_tls_options, with_client_identity
 
 if TYPE_CHECKING:
@@ -76,16 +77,19 @@ def serve_workers(settings: Settings, app_factory: Callable[..., WSGIApplication
     """Start the ingest process (when MQTT is on) and wait until it is connected to the broker (so
     that a client that subscribes once HTTP answers is in its subscription registry), then the HTTP
     workers (`app_factory(settings, counters_dir=…)` in each); stop both together. The processes
-    share their counters through files in a run directory of their own (mode 0700)."""
+    share their counters through files in a run directory of their own (mode 0700). The ingest
+    process is restarted whenever it ends (sta_server/supervisor.py); gunicorn restarts workers."""
     parent = os.getpid()
     counters_dir = pathlib.Path(tempfile.mkdtemp(prefix="sta-counters-"))
-    ingest = start_ingest_process(counters_dir) if settings.mqtt_url else None
+    ingest = None
+    if settings.mqtt_url:
+        ingest = Supervisor("MQTT ingest process", functools.partial(start_ingest_process, counters_dir))
+        ingest.start()
     log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
     try:
         Workers(settings, functools.partial(app_factory, counters_dir=counters_dir)).run()
     finally:
         if os.getpid() == parent:  # a worker leaves gunicorn's loop through here too (SystemExit)
             if ingest is not None:
-                ingest.terminate()
-                ingest.wait(timeout=30)
+                ingest.stop()
             shutil.rmtree(counters_dir, ignore_errors=True)

@@ -1,5 +1,6 @@
-"""Limits on MQTT creates: message size and a token bucket per topic; refused messages are
-acknowledged, logged, counted by reason (also in /metrics) and not stored (docs/limits.md)."""
+"""Limits on MQTT creates: a message above the size limit is refused (acknowledged, logged, counted
+by reason, also in /metrics, not stored); the per-topic pace only delays messages, which are all
+stored (docs/limits.md)."""
 from __future__ import annotations
 
 import uuid
@@ -21,9 +22,9 @@ from tests.mqtt.conftest import MqttTestClient, wait_until
 
 @pytest.fixture
 def limited(settings: Settings, clean_db: Engine, broker_url: str) -> Iterator[MqttService]:
-    """The MQTT service with small limits: 512 bytes, a burst of 3 per topic and (practically) no refill."""
+    """The MQTT service with small limits: 512 bytes, a burst of 3 per topic, then 5 per second."""
     limits = replace(settings, mqtt_url=broker_url, mqtt_client_id=f"sta-test-{uuid.uuid4().hex[:8]}",
-                     mqtt_max_message_bytes=512, mqtt_rate_per_topic=0.0001, mqtt_burst_per_topic=3)
+                     mqtt_max_message_bytes=512, mqtt_rate_per_topic=5.0, mqtt_burst_per_topic=3)
     service = MqttService(limits, clean_db, EventBus())
     service.start()
     assert service.connection.connected.wait(5)
@@ -60,17 +61,19 @@ def test_message_above_the_size_limit_is_rejected_and_counted(
     assert any("more than the maximum of 512" in r.getMessage() for r in caplog.records)
 
 
-def test_messages_beyond_the_burst_of_a_topic_are_rejected(
+def test_messages_beyond_the_pace_of_a_topic_wait_and_are_all_stored(
         client: FlaskClient, limited: MqttService, publisher: MqttTestClient) -> None:
     first = make_datastream(client)["@iot.id"]
     second = make_datastream(client, name="Other stream")["@iot.id"]
-    for result in range(5):
+    for result in range(6):
         publisher.publish(f"v1.1/Datastreams({first})/Observations", {"result": result})
     publisher.publish(f"v1.1/Datastreams({second})/Observations", {"result": 9})
-    wait_until(lambda: _handled(limited) == 6)
-    assert limited.ingest.stats.reasons == {"RateLimited": 2}
-    assert _observations(client, first) == [0, 1, 2]
-    assert _observations(client, second) == [9]  # its own bucket
+    wait_until(lambda: _observations(client, second) == [9])  # its own bucket: not held back
+    assert len(_observations(client, first)) < 6  # three wait for their turn, unacknowledged
+    wait_until(lambda: _handled(limited) == 7, timeout=10)
+    assert limited.ingest.stats.reasons == {}
+    assert limited.ingest.stats.paced == 3
+    assert _observations(client, first) == [0, 1, 2, 3, 4, 5]
 
 
 def test_rejections_show_in_the_metrics(limited: MqttService, publisher: MqttTestClient) -> None:
@@ -87,28 +90,25 @@ class _Clock:
         return self.now
 
 
-def test_bucket_refills_at_the_rate() -> None:
+def test_bucket_paces_at_the_rate() -> None:
     clock = _Clock()
     limits = MessageLimits(1024, rate_per_s=2.0, burst=2, clock=clock)
-    assert [limits.check("t", 10) for _ in range(2)] == [None, None]
-    refusal = limits.check("t", 10)
-    assert refusal is not None and refusal.code == "RateLimited" and refusal.log
-    clock.now += 0.5  # one token back
-    assert limits.check("t", 10) is None
-    assert limits.check("t", 10) is not None
+    assert [limits.delay("t") for _ in range(2)] == [0.0, 0.0]
+    assert [limits.delay("t") for _ in range(3)] == [0.5, 1.0, 1.5]  # each waits for its own token
+    assert limits.delay("other") == 0.0
+    clock.now += 1.5  # the three waiting ones have had their turn
+    assert limits.delay("t") == 0.5
     clock.now += 60  # never more than the burst
-    assert [limits.check("t", 10) is None for _ in range(3)] == [True, True, False]
+    assert [limits.delay("t") for _ in range(3)] == [0.0, 0.0, 0.5]
 
 
-def test_repeated_rate_refusals_are_logged_sparingly() -> None:
+def test_only_size_is_refused() -> None:
     limits = MessageLimits(1024, rate_per_s=1.0, burst=1, clock=_Clock())
-    limits.check("t", 1)
-    logged = [n for n in range(1, 1001) if (r := limits.check("t", 1)) is not None and r.log]
-    assert logged == [1, 10, 100, 1000]
+    assert limits.check(1024) is None
+    refusal = limits.check(1025)
+    assert refusal is not None and refusal.code == "PayloadTooLarge"
 
 
-def test_no_rate_limit_when_the_rate_is_zero() -> None:
+def test_no_pace_when_the_rate_is_zero() -> None:
     limits = MessageLimits(1024, rate_per_s=0.0, burst=1)
-    assert all(limits.check("t", 1) is None for _ in range(100))
-    assert limits.check("t", 2048) is not None
-
+    assert all(limits.delay("t") == 0.0 for _ in range(100))
