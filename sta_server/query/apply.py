@@ -15,12 +15,26 @@ hand at top-level commas and slashes. Every problem raises InvalidQuery (target 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sta_server.errors import InvalidQuery
-from sta_server.query.ast import Call, Literal, Node, Path
+from sta_server.query.ast import (
+    Aggregate,
+    AggregateItem,
+    Aliased,
+    Apply,
+    Bucket,
+    Call,
+    Compute,
+    Fill,
+    Filter,
+    GroupBy,
+    Literal,
+    Node,
+    Path,
+    Transformation,
+)
 from sta_server.query.parser import parse_filter
 from sta_server.query.splitting import SplitError, split_outside
 
@@ -31,67 +45,6 @@ _WITH = re.compile(r"^(.*\S)\s+with\s+([A-Za-z]+)\s+as\s+([A-Za-z_][A-Za-z0-9_]*
 _COUNT = re.compile(r"^\s*\$count\s+as\s+([A-Za-z_][A-Za-z0-9_]*)\s*$")
 _STRIDE = re.compile(r"^P(?:(\d+)([YMWD]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _MONTHS = {"Y": 12, "M": 1}
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A time bucket of `time`: fixed `seconds` (absolute, aligned to local midnight 2000-01-03),
-    or whole local `days`, or calendar `months` (1, 3 or 12), in the IANA zone `tz`."""
-
-    time: Path
-    seconds: int = 0
-    days: int = 0
-    months: int = 0
-    tz: str = "UTC"
-
-
-Expr = Node | Bucket
-
-
-@dataclass(frozen=True)
-class Aliased:
-    expr: Expr
-    alias: str
-
-
-@dataclass(frozen=True)
-class AggregateItem:
-    """`expr with method as alias`; expr None is `$count as alias` (the number of members)."""
-
-    expr: Node | None
-    method: str
-    alias: str
-
-
-@dataclass(frozen=True)
-class Filter:
-    condition: Node
-
-
-@dataclass(frozen=True)
-class Compute:
-    items: tuple[Aliased, ...]
-
-
-@dataclass(frozen=True)
-class GroupBy:
-    keys: tuple[Aliased, ...]
-    aggregates: tuple[AggregateItem, ...] = ()
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    items: tuple[AggregateItem, ...]
-
-
-@dataclass(frozen=True)
-class Fill:
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-Transformation = Filter | Compute | GroupBy | Aggregate | Fill
-Apply = tuple[Transformation, ...]
 
 
 def _fail(message: str) -> InvalidQuery:

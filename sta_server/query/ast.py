@@ -6,11 +6,9 @@ Nothing here knows SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 from typing import Literal as TypingLiteral
-
-if TYPE_CHECKING:
-    from sta_server.query.apply import Apply
 
 LiteralKind = TypingLiteral[
     "string", "int", "float", "decimal", "bool", "null",
@@ -110,6 +108,70 @@ class Lambda:
 Node = Literal | Path | Compare | BoolOp | Not | Arith | Negate | Call | In | InCollection | Lambda
 
 
+# $apply (parsed by apply.py): a sequence of transformations over expressions of the $filter grammar.
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A time bucket of `time`: fixed `seconds` (absolute, aligned to local midnight 2000-01-03),
+    or whole local `days`, or calendar `months` (1, 3 or 12), in the IANA zone `tz`."""
+
+    time: Path
+    seconds: int = 0
+    days: int = 0
+    months: int = 0
+    tz: str = "UTC"
+
+
+Expr = Node | Bucket
+
+
+@dataclass(frozen=True)
+class Aliased:
+    expr: Expr
+    alias: str
+
+
+@dataclass(frozen=True)
+class AggregateItem:
+    """`expr with method as alias`; expr None is `$count as alias` (the number of members)."""
+
+    expr: Node | None
+    method: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    condition: Node
+
+
+@dataclass(frozen=True)
+class Compute:
+    items: tuple[Aliased, ...]
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    keys: tuple[Aliased, ...]
+    aggregates: tuple[AggregateItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    items: tuple[AggregateItem, ...]
+
+
+@dataclass(frozen=True)
+class Fill:
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+Transformation = Filter | Compute | GroupBy | Aggregate | Fill
+Apply = tuple[Transformation, ...]
+
+
 @dataclass(frozen=True)
 class OrderBy:
     expr: Node
@@ -140,4 +202,4 @@ class Query:
     count: bool | None = None
     result_format: str | None = None
     skiptoken: str | None = None
-    apply: Apply | None = None  # $apply (query/apply.py), None when absent
+    apply: Apply | None = None  # $apply (parsed by query/apply.py), None when absent

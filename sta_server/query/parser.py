@@ -39,7 +39,6 @@ from sta_server.query.ast import (
     BoolOp,
     Call,
     Compare,
-    Expand,
     In,
     InCollection,
     Lambda,
@@ -223,12 +222,3 @@ def parse_select(text: str) -> tuple[Path, ...]:
     """Parse `$select`: comma-separated member paths; `@iot.id` means `id`."""
     paths: tuple[Path, ...] = _parse(text, "select", "$select")
     return paths
-
-
-def parse_expand(
-    text: str, *, default_top: int | None = None, max_top: int | None = None
-) -> tuple[Expand, ...]:
-    """Parse `$expand` with nested `;`-separated options; see options.parse_expand_option."""
-    from sta_server.query.options import parse_expand_option  # noqa: PLC0415 - options imports us
-
-    return parse_expand_option(text, default_top=default_top, max_top=max_top)

@@ -6,19 +6,17 @@ MQTT batch of 10,000 Observations is one row, not 10,000. Readable by admins at 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, RowMapping, insert, select
 
 from sta_server.errors import BadRequest, Forbidden
+from sta_server.model import EntityType
 from sta_server.security.principal import Principal, current
 from sta_server.sql.security_tables import AuditRecord
 from sta_server.sql.tables import TABLES
-
-if TYPE_CHECKING:
-    from sta_server.service.events import EntityChanged
 
 records = TABLES[AuditRecord.__tablename__]
 # query parameter -> column: `GET /v1.1/AuditRecords?actor=…` (also described in the OpenAPI document)
@@ -34,7 +32,19 @@ def record(conn: Connection, actor: Principal, action: str, entity_type: str, id
                                         detail=dict(detail) if detail is not None else None))
 
 
-def record_events(conn: Connection, events: list[EntityChanged]) -> None:
+class Change(Protocol):
+    """What the trail needs of a change: service/events.py's EntityChanged (the service layer
+    imports this module, so this module does not import it)."""
+
+    @property
+    def entity_type(self) -> EntityType: ...
+    @property
+    def id(self) -> int: ...
+    @property
+    def change(self) -> str: ...
+
+
+def record_events(conn: Connection, events: Sequence[Change]) -> None:
     """The events a transaction recorded, as audit rows of the current principal."""
     if not events:
         return

@@ -12,8 +12,7 @@ from sqlalchemy import ColumnElement, DateTime, Select, and_, func, literal, sel
 
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY
-from sta_server.query.apply import Aggregate, AggregateItem, Aliased, Apply, Bucket, Compute, Fill, Filter, GroupBy
-from sta_server.query.ast import Path
+from sta_server.query.ast import Aggregate, AggregateItem, Aliased, Apply, Bucket, Compute, Fill, Filter, GroupBy, Path
 from sta_server.query.path import ResourcePath
 from sta_server.sql.aggregate_exprs import NUMERIC, ExprCompiler, Value, aggregate_sql, bad_count
 from sta_server.sql.aggregate_rollup import rollup_stage

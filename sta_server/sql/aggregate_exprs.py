@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, FromClause, and_, case, distinct, func, or
 from sta_server.errors import InvalidQuery
 from sta_server.model import REGISTRY, EntityType
 from sta_server.query import ast
-from sta_server.query.apply import Bucket, Expr, as_bucket
+from sta_server.query.apply import as_bucket
+from sta_server.query.ast import Bucket, Expr
 from sta_server.sql.aggregate_time import bucket_start
 from sta_server.sql.filters import FilterCompiler
 from sta_server.sql.typed import Typed, as_number, as_string, as_time

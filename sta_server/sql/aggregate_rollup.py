@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, FromClause, func, select
 
 from sta_server.model import REGISTRY
 from sta_server.query import ast
-from sta_server.query.apply import AggregateItem, Aliased, Bucket
+from sta_server.query.ast import AggregateItem, Aliased, Bucket
 from sta_server.sql.aggregate_exprs import ExprCompiler
 from sta_server.sql.aggregate_stage import OutColumn, Source, Stage, positions
 from sta_server.sql.aggregate_time import bucket_start, whole_hours

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Double, FromClause, Select, and_, case, cast, func, over, select, true
 
 from sta_server.errors import InvalidQuery
-from sta_server.query.apply import AggregateItem, Bucket
+from sta_server.query.ast import AggregateItem, Bucket
 from sta_server.sql.aggregate_exprs import Value, aggregate_sql, bad_count
 from sta_server.sql.aggregate_stage import positions
 from sta_server.sql.aggregate_time import bucket_end, key_of, start_of_key, step

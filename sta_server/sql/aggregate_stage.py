@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, FromClause, Select, literal_column
 
 from sta_server.model import EntityType
 from sta_server.query import ast
-from sta_server.query.apply import Aliased, Bucket
+from sta_server.query.ast import Aliased, Bucket
 from sta_server.sql.typed import SqlType, Typed
 
 

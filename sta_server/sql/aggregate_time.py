@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, DateTime, func, literal
 
-from sta_server.query.apply import Bucket
+from sta_server.query.ast import Bucket
 
 _LOCAL_ORIGIN = datetime(2000, 1, 3)
 _TRUNC = {1: "month", 3: "quarter", 12: "year"}

@@ -13,7 +13,7 @@ from sqlalchemy import DateTime, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sta_server.sql.tables import Base
+from sta_server.sql.base import Base
 
 KEY_MAX_LENGTH = 255
 

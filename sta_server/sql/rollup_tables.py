@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Double, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sta_server.sql.tables import Base
+from sta_server.sql.base import Base
 
 
 def _stream() -> Mapped[int]:

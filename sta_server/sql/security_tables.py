@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String,
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sta_server.sql.tables import Base
+from sta_server.sql.base import Base
 
 NAME_MAX_LENGTH = 128
 

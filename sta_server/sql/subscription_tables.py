@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sta_server.sql.tables import Base
+from sta_server.sql.base import Base
 
 
 class MqttSubscription(Base):

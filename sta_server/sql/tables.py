@@ -20,7 +20,9 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sta_server.sql.base import Base
 
 Id = Annotated[int, mapped_column(BigInteger, primary_key=True, autoincrement=True)]
 Str = Annotated[str | None, mapped_column(Text)]
@@ -35,10 +37,6 @@ def _fk(table: str, *, nullable: bool = False) -> Any:
     return mapped_column(
         BigInteger, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=nullable, index=True
     )
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class Thing(Base):

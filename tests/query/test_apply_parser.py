@@ -6,18 +6,22 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sta_server.errors import InvalidQuery
-from sta_server.query.apply import (
+from sta_server.query.apply import parse_apply
+from sta_server.query.ast import (
     Aggregate,
     AggregateItem,
     Aliased,
+    Arith,
+    BoolOp,
     Bucket,
+    Compare,
     Compute,
     Fill,
     Filter,
     GroupBy,
-    parse_apply,
+    Literal,
+    Path,
 )
-from sta_server.query.ast import Arith, BoolOp, Compare, Literal, Path
 from sta_server.query.options import parse_query
 
 TIME, RESULT = Path(("phenomenonTime",)), Path(("result",))

@@ -1,12 +1,11 @@
-"""Query options: parse_query() for one level and parse_expand() with nested `;` options."""
+"""Query options: parse_query() for one level and parse_expand_option() with nested `;` options."""
 from __future__ import annotations
 
 import pytest
 
 from sta_server.errors import InvalidQuery
 from sta_server.query.ast import BoolOp, Compare, Expand, Literal, OrderBy, Path, Query
-from sta_server.query.options import parse_query
-from sta_server.query.parser import parse_expand
+from sta_server.query.options import parse_expand_option, parse_query
 
 
 def p(*segments: str) -> Path:
@@ -113,13 +112,13 @@ EXPANDS = [
 
 
 @pytest.mark.parametrize("text, expected", EXPANDS)
-def test_parse_expand(text: str, expected: tuple[Expand, ...]) -> None:
-    assert parse_expand(text) == expected
+def test_parse_expand_option(text: str, expected: tuple[Expand, ...]) -> None:
+    assert parse_expand_option(text) == expected
 
 
 def test_expand_default_top_applies_at_every_level() -> None:
     expected = (Expand("Datastreams", Query(top=10, expand=(Expand("Sensor", Query(top=10)),))),)
-    assert parse_expand("Datastreams/Sensor", default_top=10) == expected
+    assert parse_expand_option("Datastreams/Sensor", default_top=10) == expected
 
 
 EXPAND_ERRORS = [
@@ -145,5 +144,5 @@ EXPAND_ERRORS = [
 @pytest.mark.parametrize("text, expected", EXPAND_ERRORS)
 def test_expand_errors_name_the_position(text: str, expected: str) -> None:
     with pytest.raises(InvalidQuery) as info:
-        parse_expand(text)
+        parse_expand_option(text)
     assert expected in info.value.message
