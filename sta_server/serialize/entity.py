@@ -45,20 +45,45 @@ def serialize_value(prop: Property, row: Mapping[Any, Any]) -> Any:
     return fmt(*values) if fmt else values[0]
 
 
+def member_value(value: Any, members: tuple[str | int, ...]) -> Any:
+    """The member of a JSON value that a path names (`("objArray", 0, "string")`); None when the
+    path leads nowhere (a missing key, an index out of range, a key into a non-object)."""
+    for member in members:
+        if isinstance(member, int) and isinstance(value, list) and member < len(value):
+            value = value[member]
+        elif isinstance(member, str) and isinstance(value, dict):
+            value = value.get(member)
+        else:
+            return None
+    return value
+
+
 def keep_members(value: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
-    """Only the selected members of a JSON value: `properties/radialId` keeps {"radialId": …}."""
+    """Only the selected members of a JSON value: `properties/radialId` keeps {"radialId": …}. An
+    array element is kept under its index as a key, as FROST-Server writes it:
+    `properties/objArray[0]/name` keeps {"objArray": {"0": {"name": …}}}."""
     kept: JSON = {}
     for path in paths:
         source, target = value, kept
         for key in path[:-1]:
-            if not isinstance(source, dict) or key not in source:
+            found, source = _child(source, key)
+            if not found:
                 break
-            source = source[key]
             target = target.setdefault(key, {})
         else:
-            if isinstance(source, dict) and path[-1] in source:
-                target[path[-1]] = source[path[-1]]
+            found, leaf = _child(source, path[-1])
+            if found:
+                target[path[-1]] = leaf
     return kept
+
+
+def _child(value: Any, key: str) -> tuple[bool, Any]:
+    """(True, the member `key` of an object or the element at index `key` of an array), or (False, None)."""
+    if isinstance(value, dict) and key in value:
+        return True, value[key]
+    if isinstance(value, list) and key.isdigit() and int(key) < len(value):
+        return True, value[int(key)]
+    return False, None
 
 
 def serialize_entity(entity_type: EntityType, row: Mapping[Any, Any], selection: Selection,

@@ -148,6 +148,8 @@ class Dispatcher:
             return formatted
         query = parse_query(ctx.params, max_top=ctx.max_top, max_expand_depth=ctx.max_expand_depth)
         body = read(conn, path, query, ctx)
+        if body is None:  # a null property (or a member path that leads nowhere)
+            return Outcome(204)
         if path.value:
             return Outcome(200, body if isinstance(body, str) else json.dumps(body), text=True)
         return Outcome(200, body)

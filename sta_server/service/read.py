@@ -13,7 +13,7 @@ from sta_server.model.selection import Selection
 from sta_server.query.ast import Expand, Path, Query
 from sta_server.query.path import ResourcePath
 from sta_server.query.validate import resolve_expand, resolve_select
-from sta_server.serialize.entity import JSON, EntityWriter, serialize_value
+from sta_server.serialize.entity import JSON, EntityWriter, member_value, serialize_value
 from sta_server.service.context import RequestContext
 from sta_server.sql import select as sql
 from sta_server.sql.estimate import estimated_count
@@ -23,7 +23,8 @@ REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
 
 
 def read(conn: Connection, path: ResourcePath, query: Query, ctx: RequestContext) -> Any:
-    """The JSON body of a GET (or, for `$value`, the raw value).
+    """The JSON body of a GET (or, for `$value`, the raw value); None for a property that is null
+    (the answer is 204 No Content).
 
     Whether every entity on the path exists is asked only when the answer is empty (or missing):
     rows on a path prove the path, so the common read costs one statement, not two."""
@@ -114,6 +115,8 @@ def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: Request
 
 
 def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) -> Any:
+    """`{"name": value}` (or, for `$value`, the value); None when the value is null or the member
+    path leads nowhere (answered 204 No Content, as FROST-Server and OData do)."""
     assert path.prop is not None
     entity_path = ResourcePath(path.version, path.steps)
     selection = Selection((path.prop,), (), self_link=False)
@@ -122,10 +125,10 @@ def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) ->
         check_path(conn, path)
         raise NotFound(f"Nothing found at {path.url_path()}")
     value = row["id"] if path.prop.kind is Kind.ID else serialize_value(path.prop, row)
-    name = "@iot.id" if path.prop.kind is Kind.ID else path.prop.name
-    if path.value:
+    value = member_value(value, path.members)
+    if value is None or path.value:
         return value
-    return {name: value}
+    return {path.member_name: value}
 
 
 def serialize_rows(conn: Connection, entity_type: EntityType, rows: Sequence[RowMapping],

@@ -214,6 +214,9 @@ def test_id_after_single_valued_link_is_404(client: FlaskClient, world: dict[str
 def test_property_reads_as_single_member_object(client: FlaskClient, world: dict[str, int], kind: str) -> None:
     entity = get(client, _url(kind, world[kind]))
     for name in ENTITIES[kind][1]:
+        if entity[name] is None:  # null: 204 No Content (Capability1Tests)
+            assert client.get(f"/v1.1/{_url(kind, world[kind])}/{name}").status_code == 204
+            continue
         body = get(client, f"{_url(kind, world[kind])}/{name}")
         assert body == {name: entity[name]}
 
