@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: virtualenv + services (as scripts/run.sh), then ruff, mypy and pytest.
+# The whole test suite: virtualenv + services (as scripts/run.sh), then ruff, mypy, the import
+# contract (lint-imports, [tool.importlinter] in pyproject.toml) and pytest.
 #
 #   bash scripts/test.sh [pytest args...]
 #
 # The services stay up afterwards (fast re-runs) unless STA_STOP_SERVICES=1 or CI=true.
-# STA_SKIP_LINT=1 skips ruff and mypy (quick iterations on a few tests).
+# STA_SKIP_LINT=1 skips ruff, mypy and lint-imports (quick iterations on a few tests).
 set -euo pipefail
 
 # shellcheck source=scripts/env.sh
@@ -30,6 +31,9 @@ if [[ "${STA_SKIP_LINT:-0}" != 1 ]]; then
 
     sta_log "mypy"
     "$VENV/bin/mypy" || failed+=(mypy)
+
+    sta_log "lint-imports (the layers of STYLE.md, no import cycles)"
+    "$VENV/bin/lint-imports" --no-logo --no-cache || failed+=(lint-imports)
 fi
 
 sta_log "pytest $*"
