@@ -12,6 +12,7 @@ from sta_server.model import REGISTRY, EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
+from sta_server.service.historical import historical_location_after
 from sta_server.service.events import EntityChanged, record
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.write import read_row
@@ -125,6 +126,7 @@ AFTER_INSERT: dict[str, list[AfterHook]] = {
     "Observation": [_observation_after],
     "Thing": [_thing_after],
     "Location": [_location_after],
+    "HistoricalLocation": [historical_location_after],
 }
 AFTER_UPDATE: dict[str, list[AfterHook]] = {
     "Thing": [_thing_after],

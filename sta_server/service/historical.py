@@ -1,0 +1,18 @@
+"""The HistoricalLocation rule of a create: a HistoricalLocation newer than every other one of its
+Thing moves the Thing to its Locations; an older one only fills in the history."""
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from sta_server.model import REGISTRY
+from sta_server.service.body import ParsedBody
+from sta_server.service.events import EntityChanged, record
+from sta_server.sql import historical_locations
+
+
+def historical_location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
+    if not historical_locations.is_newest(conn, ident):
+        return
+    thing = historical_locations.move_thing(conn, ident)
+    if thing is not None:
+        record(conn, EntityChanged(REGISTRY.type("Thing"), thing, "updated", frozenset({"Locations"})))
