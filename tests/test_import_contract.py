@@ -48,7 +48,7 @@ def _layered_modules() -> set[str]:
     names: set[str] = set()
     for contract in _config()["contracts"]:
         for layer in contract.get("layers", []):
-            names |= {name.strip() for name in layer.replace(":", "|").split("|")}
+            names |= {name.strip().strip("()") for name in layer.replace(":", "|").split("|")}
     return names
 
 
