@@ -45,6 +45,19 @@ def serialize_value(prop: Property, row: Mapping[Any, Any]) -> Any:
     return fmt(*values) if fmt else values[0]
 
 
+def member_value(value: Any, members: tuple[str | int, ...]) -> Any:
+    """The member of a JSON value that a path names (`("objArray", 0, "string")`); None when the
+    path leads nowhere (a missing key, an index out of range, a key into a non-object)."""
+    for member in members:
+        if isinstance(member, int) and isinstance(value, list) and member < len(value):
+            value = value[member]
+        elif isinstance(member, str) and isinstance(value, dict):
+            value = value.get(member)
+        else:
+            return None
+    return value
+
+
 def keep_members(value: Any, paths: tuple[tuple[str, ...], ...]) -> Any:
     """Only the selected members of a JSON value: `properties/radialId` keeps {"radialId": …}. An
     array element is kept under its index as a key, as FROST-Server writes it:
