@@ -1,13 +1,19 @@
-"""A request body checked against an entity type: column values, to-one and to-many links."""
+"""A request body checked against an entity type: column values, to-one and to-many links.
+
+Two rules of the suites beyond the model's types:
+- an Observation's `result` may be null (created or patched to null, as FROST and the ETS do);
+  it must still be given on create (service/bulk.py);
+- a Location's `location` (a FeatureOfInterest's `feature`) whose `encodingType` is not GeoJSON
+  (`text/plain` with an address, even an empty string) is kept as given, without a geometry."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
 from sta_server.errors import InvalidEntity
-from sta_server.model import EntityType, NavLink
+from sta_server.model import EntityType, Kind, NavLink, Property
 from sta_server.query.path import MAX_ID
-from sta_server.serialize.values import parse_value
+from sta_server.serialize.values import GEOJSON_TYPES, parse_value
 
 JSON = dict[str, Any]
 
@@ -49,7 +55,7 @@ def parse_body(entity_type: EntityType, body: Any, version: str) -> ParsedBody:
         if prop is not None and prop.since <= version:
             if prop.read_only:
                 continue
-            parsed.values.update(parse_value(prop, value))
+            parsed.values.update(_parse_value(prop, value, body))
             parsed.given.add(prop.name)
         elif link is not None and link.since <= version:
             _check_link_shape(link, value)
@@ -57,6 +63,20 @@ def parse_body(entity_type: EntityType, body: Any, version: str) -> ParsedBody:
         else:
             raise InvalidEntity(f"{entity_type.name} has no property or link '{key}'", target=key)
     return parsed
+
+
+def may_be_null(prop: Property) -> bool:
+    """A required property that may be given as null (an Observation's result)."""
+    return prop.kind is Kind.RESULT
+
+
+def _parse_value(prop: Property, value: Any, body: JSON) -> dict[str, Any]:
+    if value is None and may_be_null(prop):
+        return {column: None for column in prop.columns()}
+    encoding = body.get("encodingType")
+    if prop.kind is Kind.GEOJSON and isinstance(encoding, str) and encoding not in GEOJSON_TYPES:
+        return {prop.column: value, f"{prop.column}_geom": None}  # e.g. text/plain: an address
+    return parse_value(prop, value)
 
 
 def _check_link_shape(link: NavLink, value: Any) -> None:

@@ -1,32 +1,55 @@
-"""Observations in bulk: one multi-row INSERT for a batch, with every side effect a single POST has
-(generated FeaturesOfInterest, stream extents once per stream, events). Used by MQTT ingest and
-CreateObservations; anything it does not handle (deep inserts) goes the generic way."""
+"""The one Observation rule set: 1..n Observation creates, whatever the channel (HTTP POST, also
+through a navigation path or a deep insert; CreateObservations; `$batch`; SenML; MQTT).
+
+Rules, in order, per row (a row that breaks one gets its error; the others go on):
+1. exactly one stream, from the path (`Datastreams(1)/Observations`) or the body, by `@iot.id`;
+2. the stream exists and the principal sees it (row-level security);
+3. a MultiDatastream's result is an array with one value per ObservedProperty;
+4. `result` is given (it may be null); `phenomenonTime` defaults to the server's time;
+5. a FeatureOfInterest given by id exists, the principal sees it, and so does the stream's own
+   site (its Thing's labels) unless the principal is an administrator over HTTP or the feature
+   was created by the same request (a deep insert): no Observation links another household's
+   feature, whoever publishes it over MQTT;
+6. without one, the feature generated from the Thing's (first GeoJSON) Location, reused or created;
+then, for the rows kept, in one go: COPY, an EntityChanged per row (notifications and the audit
+trail), the streams' extents once per stream, the rollup hours marked dirty.
+
+Links must be references here: nested new entities (a deep insert) are created by
+service/create.py first, which then hands the row over as references.
+"""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
-from sta_server.errors import IncompleteEntity, InvalidEntity, NotFound, StaError
+from sta_server.errors import IncompleteEntity, InvalidEntity, StaError
 from sta_server.model import REGISTRY
 from sta_server.query.path import ResourcePath
-from sta_server.security.principal import authorize, current
+from sta_server.security.principal import Principal, authorize, current
 from sta_server.service.body import is_reference, parse_body, reference_id
-from sta_server.service.events import EntityChanged, record
+from sta_server.service.database_errors import classify, is_input_error
+from sta_server.service.events import EntityChanged, created_in, record, savepoint
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.bulk import copy_rows
 from sta_server.sql.policies import scope, unscope
 from sta_server.sql.tables import TABLES
 
+log = logging.getLogger(__name__)
 OBSERVATION = REGISTRY.type("Observation")
 FEATURE_OF_INTEREST = REGISTRY.type("FeatureOfInterest")
 _STREAM_LINKS = {"Datastream": "datastreams", "MultiDatastream": "multi_datastreams"}
+_LINKS = ("Datastream", "MultiDatastream", "FeatureOfInterest")
 _observations = TABLES["observations"]
 _features = TABLES["features"]
 _labels = TABLES["thing_labels"]
+
+Item = tuple[ResourcePath | None, Any]  # (the POST's path or None, its body)
 
 
 @dataclass
@@ -38,42 +61,62 @@ class Pending:
 
 @dataclass
 class BulkResult:
-    """Per item: the new id, an error, or None when the item needs the generic path."""
+    """Per item: the new id or the error that refused it."""
 
-    outcomes: list[int | StaError | None] = field(default_factory=list)
+    outcomes: list[int | StaError] = field(default_factory=list)
 
 
 def stream_of(path: ResourcePath | None, body: Any) -> tuple[str, int] | None:
-    """The (table, id) of the stream an Observation create targets, from its path or body."""
+    """The (table, id) of the stream an Observation create targets: the path's, else the body's;
+    a body naming both kinds of stream is refused."""
     if path is not None and len(path.steps) == 2 and path.steps[0].id is not None:
         table = _STREAM_LINKS.get(path.steps[0].entity_type.name)
         if table and path.last.link is not None and path.last.link.name == "Observations":
             return table, path.steps[0].id
-    if isinstance(body, dict):
-        for name, table in _STREAM_LINKS.items():
-            if is_reference(body.get(name)):
-                return table, reference_id(body[name], name)
-    return None
+    named = [name for name in _STREAM_LINKS if isinstance(body, dict) and body.get(name) is not None]
+    if len(named) != 1:
+        return None
+    if not is_reference(body[named[0]]):
+        raise InvalidEntity(f"'{named[0]}' must link an existing entity by '@iot.id' here", target=named[0])
+    return _STREAM_LINKS[named[0]], reference_id(body[named[0]], named[0])
 
 
-def _simple(body: Any) -> bool:
-    """No deep insert: links are references only."""
-    return isinstance(body, dict) and all(
-        is_reference(body[name]) for name in ("Datastream", "MultiDatastream", "FeatureOfInterest")
-        if name in body)
+def takes(path: ResourcePath, body: Any) -> bool:
+    """Whether a POST goes straight to the rule set: an Observation on `Observations` or on a
+    stream's `Observations`, with links by reference only (anything else goes through create())."""
+    direct = len(path.steps) == 1 or (len(path.steps) == 2 and stream_of(path, None) is not None)
+    return (path.entity_type is OBSERVATION and path.is_collection and direct and isinstance(body, dict)
+            and all(is_reference(body[name]) for name in _LINKS if body.get(name) is not None))
 
 
-def create_observations(conn: Connection, items: list[tuple[ResourcePath | None, Any]],
-                        version: str = "1.1") -> BulkResult:
+def create_observations(conn: Connection, items: list[Item], version: str = "1.1") -> BulkResult:
+    """Store the Observations `items` describe (the caller owns the transaction). When the database
+    refuses the batch for a row's value (a DataError, an IntegrityError), every row is tried on
+    its own; a database condition (timeout, outage) is raised for the caller to retry."""
     authorize("create", "Observation")
-    result = BulkResult([None] * len(items))
+    try:
+        with savepoint(conn):
+            return _create(conn, items, version)
+    except DBAPIError as error:
+        if not is_input_error(error):
+            raise
+        if len(items) == 1:
+            known = classify(error)
+            assert known is not None
+            return BulkResult([known])
+        log.info("bulk Observation insert refused (%s); row by row", type(error.orig).__name__)
+    outcomes: list[int | StaError] = []
+    for item in items:
+        outcomes.extend(create_observations(conn, [item], version).outcomes)
+    return BulkResult(outcomes)
+
+
+def _create(conn: Connection, items: list[Item], version: str) -> BulkResult:
+    result = BulkResult([IncompleteEntity()] * len(items))
     pending: list[Pending] = []
     for index, (path, body) in enumerate(items):
         try:
-            stream = stream_of(path, body)
-            if stream is None or not _simple(body) or (path is not None and len(path.steps) > 2):
-                continue
-            pending.append(Pending(index, _parse(body, version), stream))
+            pending.append(_parse(index, path, body, version))
         except StaError as error:
             result.outcomes[index] = error
     pending = _check_streams(conn, pending, result)
@@ -83,20 +126,31 @@ def create_observations(conn: Connection, items: list[tuple[ResourcePath | None,
     return result
 
 
-def _parse(body: dict[str, Any], version: str) -> dict[str, Any]:
+def _parse(index: int, path: ResourcePath | None, body: Any, version: str) -> Pending:
+    if not isinstance(body, dict):
+        raise InvalidEntity("An Observation must be a JSON object")
+    stream = stream_of(path, body)
+    if stream is None:
+        raise IncompleteEntity("An Observation needs exactly one of Datastream or MultiDatastream",
+                               target="Datastream")
     fields = {k: v for k, v in body.items() if k not in _STREAM_LINKS}
     parsed = parse_body(OBSERVATION, fields, version)
     values = parsed.values
-    if "FeatureOfInterest" in parsed.links:
-        values["feature_of_interest_id"] = reference_id(parsed.links["FeatureOfInterest"][1], "FeatureOfInterest")
+    if "result" not in parsed.given:
+        raise IncompleteEntity("Observation needs 'result' (it may be null)", target="result")
+    feature = parsed.links.get("FeatureOfInterest")
+    if feature is not None:
+        if not is_reference(feature[1]):
+            raise InvalidEntity("'FeatureOfInterest' must link an existing entity by '@iot.id' here",
+                                target="FeatureOfInterest")
+        values["feature_of_interest_id"] = reference_id(feature[1], "FeatureOfInterest")
     if values.get("phenomenon_time_start") is None:
-        values["phenomenon_time_start"] = datetime.now(UTC)
-    if "result_number" not in values and "result_json" not in values:
-        raise IncompleteEntity("Observation needs 'result'", target="result")
-    return values
+        values["phenomenon_time_start"] = datetime.now(UTC)  # v1.1: the server's time when absent
+    return Pending(index, values, stream)
 
 
 def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
+    """Streams are read under the principal's row-level security: one it cannot see is missing."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for item in pending:
         wanted[item.stream[0]].add(item.stream[1])
@@ -110,8 +164,9 @@ def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult)
             found[(table_name, row[0])] = row[1] if len(row) > 1 else None
     kept = []
     for item in pending:
+        name = "Datastream" if item.stream[0] == "datastreams" else "MultiDatastream"
         if item.stream not in found:
-            result.outcomes[item.index] = NotFound(f"No {item.stream[0][:-1]} with id {item.stream[1]}")
+            result.outcomes[item.index] = InvalidEntity(f"No {name} with id {item.stream[1]}", target=name)
         elif item.stream[0] == "multi_datastreams" and not _fits(item.values, found[item.stream]):
             result.outcomes[item.index] = InvalidEntity(
                 "The result of a MultiDatastream Observation must be an array with one value per "
@@ -126,12 +181,17 @@ def _fits(values: dict[str, Any], data_types: Any) -> bool:
     return isinstance(result, list) and len(result) == len(data_types or [])
 
 
+def trusted(principal: Principal) -> bool:
+    """An administrator over HTTP may link any feature. Scoped users may not, and neither may any
+    MQTT publisher (devices publish there; an administrator links features by HTTP)."""
+    return principal.unrestricted and principal.channel != "mqtt"
+
+
 def _with_features(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
     given = {item.values["feature_of_interest_id"] for item in pending
              if item.values.get("feature_of_interest_id") is not None}
-    features = TABLES["features"]
-    existing = {r[0] for r in conn.execute(select(features.c.id).where(features.c.id.in_(given)))} if given else set()
-    foreign = _foreign_features(conn, pending) if given and current().channel == "mqtt" else set()
+    existing = set(conn.execute(select(_features.c.id).where(_features.c.id.in_(given))).scalars()) if given else set()
+    foreign = _foreign_features(conn, pending) if given and not trusted(current()) else set()
     generated = _generated_features(conn, {item.stream for item in pending
                                            if item.values.get("feature_of_interest_id") is None})
     kept = []
@@ -141,27 +201,29 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
             feature = generated.get(item.stream)
             if feature is None:
                 result.outcomes[item.index] = IncompleteEntity(
-                    "The Observation needs a FeatureOfInterest: its Thing has no Location",
+                    "The Observation needs a FeatureOfInterest: its Thing has no GeoJSON Location",
                     target="FeatureOfInterest")
                 continue
             item.values["feature_of_interest_id"] = feature
         elif feature not in existing or (item.stream, feature) in foreign:
-            result.outcomes[item.index] = NotFound(f"No FeatureOfInterest with id {feature}")
+            result.outcomes[item.index] = InvalidEntity(f"No FeatureOfInterest with id {feature}",
+                                                        target="FeatureOfInterest")
             continue
         kept.append(item)
     return kept
 
 
 def _foreign_features(conn: Connection, pending: list[Pending]) -> set[tuple[tuple[str, int], int]]:
-    """MQTT creates name no user (the broker's ACL allowed the topic): a FeatureOfInterest given
-    by id must be one the stream's own site may see, under that Thing's labels and the same
-    row-level security as HTTP — else an agent could link its Observations to another household's
-    feature and read it through them. Streams of unlabelled Things are published to by
-    administrators only (nobody else sees their topics), so they are not checked."""
+    """Features given by id that the stream's own site may not see (under its Thing's labels and
+    the same row-level security as HTTP): else an agent could link its Observations to another
+    household's feature and read it through them. Streams of unlabelled Things are visible to
+    administrators only, so they are not checked."""
     wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
+    fresh = created_in(conn, FEATURE_OF_INTEREST)
     for item in pending:
-        if item.values.get("feature_of_interest_id") is not None:
-            wanted[item.stream].add(item.values["feature_of_interest_id"])
+        feature = item.values.get("feature_of_interest_id")
+        if feature is not None and feature not in fresh:
+            wanted[item.stream].add(feature)
     foreign: set[tuple[tuple[str, int], int]] = set()
     for (table_name, stream), features in wanted.items():
         stream_table = TABLES[table_name]
@@ -220,15 +282,15 @@ def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> Non
 def _copy(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """COPY the rows. PostgreSQL refuses COPY into a table under row-level security: for a scoped
     principal it runs as the server, which is safe because every row's stream and feature were
-    checked under the principal's own policies (_check_streams, _with_features)."""
+    checked under the principal's own policies (_check_streams, _with_features). When the COPY
+    fails, the SAVEPOINT around it (create_observations) undoes the unscoping as well."""
     principal = current()
     if principal.unrestricted:
         return copy_rows(conn, _observations, rows)
     unscope(conn)
-    try:
-        return copy_rows(conn, _observations, rows)
-    finally:
-        scope(conn, principal.grants)
+    ids = copy_rows(conn, _observations, rows)
+    scope(conn, principal.grants)
+    return ids
 
 
 def _extent(members: list[Pending]) -> side_effects.Extent:

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from sta_server.errors import IncompleteEntity, InvalidEntity, MethodNotAllowed
+from sta_server.errors import IncompleteEntity, InvalidEntity, MethodNotAllowed, StaError
 from sta_server.model import REGISTRY, EntityType, NavLink
 from sta_server.query.path import ResourcePath
 from sta_server.security.principal import authorize
-from sta_server.service import hooks
+from sta_server.service import bulk, hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.read import single_id
@@ -49,6 +49,8 @@ def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
 def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str,
                   seen: frozenset[tuple[str, int]] = frozenset()) -> int:
     """`seen`: (type name, id) of entities this request has just found, not looked up again."""
+    if entity_type is bulk.OBSERVATION:
+        return create_observation(conn, body, version)
     authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     for link in entity_type.links:
@@ -63,6 +65,22 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
     hooks.after_insert(conn, entity_type, ident, parsed)
     record(conn, EntityChanged(entity_type, ident, "created", related=related_ids(entity_type, parsed)))
     return ident
+
+
+def create_observation(conn: Connection, body: Any, version: str) -> int:
+    """An Observation by the one rule set (service/bulk.py), once its nested new Datastream,
+    MultiDatastream or FeatureOfInterest (a deep insert) exist and are linked by id."""
+    authorize("create", "Observation")
+    if isinstance(body, dict):
+        body = dict(body)
+        for link in bulk.OBSERVATION.links:
+            value = body.get(link.name)
+            if link.fk is not None and isinstance(value, dict) and not is_reference(value) and link.since <= version:
+                body[link.name] = {"@iot.id": resolve_one(conn, link, value, version)}
+    outcome = bulk.create_observations(conn, [(None, body)], version).outcomes[0]
+    if isinstance(outcome, StaError):
+        raise outcome
+    return outcome
 
 
 def related_ids(entity_type: EntityType, parsed: ParsedBody) -> tuple[tuple[str, int], ...]:

@@ -5,11 +5,11 @@ Decisions:
   or MultiDatastream by `@iot.id`, has known `components` with `phenomenonTime` and `result`, and
   a `dataArray` of arrays, as many as `dataArray@iot.count` says). A malformed body is a 400 and
   nothing is written.
-- Then the rows are stored by the bulk path (`service/bulk.py`: one COPY, stream extents once per
-  stream, generated FeaturesOfInterest, EntityChanged events) with every side effect a single POST
-  has. A row that fails (wrong length, invalid value, unknown Datastream or FeatureOfInterest) is
-  answered with the string "error"; the other rows are kept. Rows the bulk path does not take, or
-  a batch the database refuses as a whole, are created one by one, each on its own SAVEPOINT.
+- Then the rows are stored by the one Observation rule set (`service/bulk.py`: the same rules and
+  side effects as a single POST, one COPY, stream extents once per stream). A row that fails
+  (wrong length, invalid value, unknown Datastream or FeatureOfInterest) is answered with the
+  string "error"; the other rows are kept. A database condition (statement timeout, outage) fails
+  the whole request (503), as for any other request.
 """
 from __future__ import annotations
 
@@ -18,15 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DataError, IntegrityError
 
 from sta_server.errors import BadRequest, StaError
 from sta_server.model import REGISTRY, EntityType
-from sta_server.query.path import ResourcePath
 from sta_server.serialize.entity import JSON, Links
-from sta_server.service.bulk import create_observations as bulk_create
-from sta_server.service.create import create_entity
-from sta_server.service.events import savepoint
+from sta_server.service.bulk import Item
+from sta_server.service.bulk import create_observations as create_rows
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +41,7 @@ class ObservationGroup:
 
 
 def create_observations(conn: Connection, body: Any, version: str, links: Links) -> list[str]:
-    """Self links of the created Observations in request order, "error" for rows that failed.
-
-    All rows go through the bulk path (one COPY, extents once per stream) inside a SAVEPOINT; rows
-    it cannot take, or a batch the database refuses, go row by row."""
+    """Self links of the created Observations in request order, "error" for rows that failed."""
     observation = REGISTRY.type("Observation")
     groups = parse_groups(observation, body, version)
     rows = [(group, row) for group in groups for row in group.rows]
@@ -57,31 +51,17 @@ def create_observations(conn: Connection, body: Any, version: str, links: Links)
             bodies.append(row_body(group, row))
         except StaError as error:
             bodies.append(error)
-    outcomes = _bulk(conn, bodies, version)
+    items: list[Item] = [(None, parsed) for parsed in bodies if not isinstance(parsed, StaError)]
+    stored = iter(create_rows(conn, items, version).outcomes if items else [])
     answers = []
-    for (group, row), parsed, outcome in zip(rows, bodies, outcomes, strict=True):
-        if isinstance(parsed, StaError) or isinstance(outcome, StaError):
+    for parsed in bodies:
+        outcome = parsed if isinstance(parsed, StaError) else next(stored)
+        if isinstance(outcome, StaError):
+            log.info("CreateObservations row rejected: %s %s", outcome.code, outcome.message)
             answers.append(ROW_ERROR)
-        elif outcome is None:
-            answers.append(_create_row(conn, observation, group, row, version, links))
         else:
             answers.append(links.self_link(observation, outcome))
     return answers
-
-
-def _bulk(conn: Connection, bodies: list[JSON | StaError], version: str) -> list[int | StaError | None]:
-    indexes = [i for i, body in enumerate(bodies) if not isinstance(body, StaError)]
-    outcomes: list[int | StaError | None] = [None] * len(bodies)
-    items: list[tuple[ResourcePath | None, Any]] = [(None, bodies[i]) for i in indexes]
-    try:
-        with savepoint(conn):
-            result = bulk_create(conn, items, version)
-    except (DataError, IntegrityError) as error:
-        log.info("CreateObservations bulk insert refused (%s); row by row", type(error.orig).__name__)
-        return outcomes
-    for index, outcome in zip(indexes, result.outcomes, strict=True):
-        outcomes[index] = outcome
-    return outcomes
 
 
 def parse_groups(observation: EntityType, body: Any, version: str) -> list[ObservationGroup]:
@@ -138,18 +118,3 @@ def row_body(group: ObservationGroup, row: Any) -> JSON:
         else:
             body[name] = value
     return body
-
-
-def _create_row(conn: Connection, observation: EntityType, group: ObservationGroup, row: Any,
-                version: str, links: Links) -> str:
-    try:
-        body = row_body(group, row)
-        with savepoint(conn):
-            ident = create_entity(conn, observation, body, version)
-    except StaError as error:
-        log.info("CreateObservations row rejected: %s %s", error.code, error.message)
-        return ROW_ERROR
-    except (DataError, IntegrityError) as error:  # e.g. an id out of range: this row's problem
-        log.info("CreateObservations row rejected by the database: %s", type(error.orig).__name__)
-        return ROW_ERROR
-    return links.self_link(observation, ident)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import BadRequest, Conflict, Forbidden, QueryTimeout, ServiceUnavailable, StaError
@@ -53,6 +53,10 @@ def classify(error: BaseException) -> StaError | None:
     if isinstance(error, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError) or _lost(error):
         log.warning("database unavailable: %s", type(error).__name__)
         return ServiceUnavailable()
+    if isinstance(error, DataError | psycopg.DataError):  # refused by the driver (a NUL character)
+        return _by_state("22000")
+    if isinstance(error, IntegrityError | psycopg.IntegrityError):
+        return _by_state("23000")
     return None
 
 

@@ -50,6 +50,11 @@ def record(conn: Connection, event: EntityChanged) -> None:
     conn.info.setdefault(_KEY, []).append(event)
 
 
+def created_in(conn: Connection, entity_type: EntityType) -> set[int]:
+    """Ids of the entities of a type this transaction has created so far."""
+    return {e.id for e in conn.info.get(_KEY, []) if e.entity_type is entity_type and e.change == "created"}
+
+
 @contextmanager
 def savepoint(conn: Connection) -> Iterator[Connection]:
     """A SAVEPOINT: on failure its writes and its recorded events are both undone."""

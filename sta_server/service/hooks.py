@@ -7,70 +7,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from sta_server.errors import IncompleteEntity, InvalidEntity
-from sta_server.model import REGISTRY, EntityType
+from sta_server.errors import InvalidEntity
+from sta_server.model import EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
 from sta_server.service.historical import historical_location_after
-from sta_server.service.events import EntityChanged, record
-from sta_server.sql import rollups, side_effects
+from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
 from sta_server.swe_common import check_description, validate_task_parameters
 
 Hook = Callable[[Connection, ParsedBody], None]
 AfterHook = Callable[[Connection, int, ParsedBody], None]
-
-
-def _observation_before(conn: Connection, parsed: ParsedBody) -> None:
-    values = parsed.values
-    if values.get("phenomenon_time_start") is None:
-        values["phenomenon_time_start"] = datetime.now(UTC)  # v1.1: the server's time when absent
-    if (values.get("datastream_id") is None) == (values.get("multi_datastream_id") is None):
-        raise IncompleteEntity("An Observation needs exactly one of Datastream or MultiDatastream",
-                               target="Datastream")
-    if values.get("multi_datastream_id") is not None:
-        _check_multi_result(conn, values["multi_datastream_id"], values)
-    if values.get("feature_of_interest_id") is None:
-        table, stream = _stream_of(values)
-        values["feature_of_interest_id"] = generated_feature(conn, table, stream)
-
-
-def generated_feature(conn: Connection, stream_table: str, stream_id: int) -> int:
-    """The FeatureOfInterest of an Observation that names none (announced when new)."""
-    feature = side_effects.thing_location_feature(conn, stream_table, stream_id)
-    if feature is None:
-        raise IncompleteEntity("The Observation needs a FeatureOfInterest: its Thing has no Location",
-                               target="FeatureOfInterest")
-    ident, created = feature
-    if created:
-        record(conn, EntityChanged(REGISTRY.type("FeatureOfInterest"), ident, "created"))
-    return ident
-
-
-def _stream_of(values: dict[str, object]) -> tuple[str, int]:
-    if values.get("datastream_id") is not None:
-        return "datastreams", int(values["datastream_id"])  # type: ignore[call-overload]
-    return "multi_datastreams", int(values["multi_datastream_id"])  # type: ignore[call-overload]
-
-
-def _check_multi_result(conn: Connection, stream_id: int, values: dict[str, object]) -> None:
-    from sta_server.model.multidatastream import MULTI_DATASTREAM
-
-    result = values.get("result_json")
-    row = read_row(conn, MULTI_DATASTREAM, stream_id, "multi_observation_data_types")
-    if not isinstance(result, list) or (row is not None and len(result) != len(row[0])):
-        raise InvalidEntity("The result of a MultiDatastream Observation must be an array with one "
-                            "value per ObservedProperty", target="result")
-
-
-def _observation_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
-    values = parsed.values
-    table, stream = _stream_of(values)
-    side_effects.extend_stream(conn, table, stream, values["phenomenon_time_start"],
-                               values.get("phenomenon_time_end"), values.get("result_time"),
-                               values["feature_of_interest_id"])
-    rollups.mark_dirty(conn, table, stream, values["phenomenon_time_start"], values["phenomenon_time_start"])
 
 
 def _multi_datastream_before(conn: Connection, parsed: ParsedBody) -> None:
@@ -116,14 +64,13 @@ def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
                 conn, thing, side_effects.thing_location_ids(conn, thing), datetime.now(UTC))
 
 
+# Observations have no hooks: service/bulk.py is their one rule set, for every channel.
 BEFORE_INSERT: dict[str, list[Hook]] = {
-    "Observation": [_observation_before],
     "MultiDatastream": [_multi_datastream_before],
     "TaskingCapability": [_capability_before],
     "Task": [_task_before],
 }
 AFTER_INSERT: dict[str, list[AfterHook]] = {
-    "Observation": [_observation_after],
     "Thing": [_thing_after],
     "Location": [_location_after],
     "HistoricalLocation": [historical_location_after],

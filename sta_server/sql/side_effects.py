@@ -42,8 +42,9 @@ def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) 
 
 def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) -> dict[int, tuple[int, bool]]:
     """For many streams at once: the FeatureOfInterest generated from each stream's Thing's first
-    Location (created when missing; the flag says so). Streams whose Thing has no Location are
-    left out. One query, plus one insert per Location that never had a feature."""
+    GeoJSON Location (created when missing; the flag says so); Locations in other encodings (an
+    address as text/plain) have no geometry and are passed over. Streams whose Thing has no
+    GeoJSON Location are left out. One query, plus one insert per Location that never had a feature."""
     found: dict[int, tuple[int, bool]] = {}
     created: dict[int, int] = {}
     for row in conn.execute(_first_locations(stream_table), {"streams": sorted(stream_ids)}):
@@ -68,7 +69,8 @@ def _first_locations(stream_table: str) -> Any:
         .join(things_locations, things_locations.c.thing_id == streams.c.thing_id)
         .join(locations, locations.c.id == things_locations.c.location_id)
         .outerjoin(features, features.c.source_location_id == locations.c.id)
-        .where(streams.c.id == func.any(bindparam("streams", type_=ARRAY(BigInteger))))
+        .where(streams.c.id == func.any(bindparam("streams", type_=ARRAY(BigInteger))),
+               locations.c.location_geom.isnot(None))
         .order_by(streams.c.id, locations.c.id, features.c.id)
         .ext(distinct_on(streams.c.id))
     )
