@@ -10,7 +10,7 @@ from sta_server.model import EntityType, Kind
 from sta_server.query.path import ResourcePath
 from sta_server.security.principal import authorize
 from sta_server.service import hooks
-from sta_server.service.body import ParsedBody, is_reference, parse_body
+from sta_server.service.body import ParsedBody, is_reference, may_be_null, parse_body
 from sta_server.service.create import link_many, resolve_one
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
@@ -40,7 +40,7 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
         if link.fk is not None:
             parsed.values[link.fk] = resolve_one(conn, link, value, version)
     for prop in entity_type.properties:
-        if (prop.required and prop.name in parsed.given
+        if (prop.required and prop.name in parsed.given and not may_be_null(prop)
                 and all(parsed.values.get(c) is None for c in prop.columns())):
             raise InvalidEntity(f"'{prop.name}' may not be null", target=prop.name)
     before = observation_streams(conn, ident) if entity_type.name == "Observation" else None
