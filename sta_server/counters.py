@@ -29,6 +29,11 @@ class MqttCounters:
     queue_length: int = 0
     notifications_published: int = 0
     subscribed_paths: int = 0
+    paced: int = 0  # creates held back by the per-topic pace (stored later)
+    broker_messages: int = -1  # what the broker holds ($SYS/broker/store/messages/count); -1: not known
+    broker_bytes: int = -1
+    broker_dropped: int = -1  # messages the broker dropped since it started
+    broker_alarm: bool = False  # its queue is past half of its bound (sta_server/mqtt/broker_watch.py)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> MqttCounters:
@@ -57,7 +62,11 @@ def total(counters: Iterable[MqttCounters]) -> Totals:
         duplicates=sum(c.duplicates for c in ingest), batches=sum(c.batches for c in ingest),
         queue_length=sum(c.queue_length for c in ingest),
         notifications_published=sum(c.notifications_published for c in every),
-        subscribed_paths=max((c.subscribed_paths for c in every), default=0))
+        subscribed_paths=max((c.subscribed_paths for c in every), default=0),
+        paced=sum(c.paced for c in ingest), broker_messages=max((c.broker_messages for c in every), default=-1),
+        broker_bytes=max((c.broker_bytes for c in every), default=-1),
+        broker_dropped=max((c.broker_dropped for c in every), default=-1),
+        broker_alarm=any(c.broker_alarm for c in every))
     return Totals(len(every), summed)
 
 

@@ -82,6 +82,7 @@ class Settings:
     mqtt_receive_maximum: int = 5000  # unacknowledged creates the broker may send at once
     mqtt_ingest_batch: int = 2000  # MQTT creates stored per transaction (at most)
     mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
+    mqtt_keepalive_s: int = 30  # MQTT keep-alive of the server's connections
     mqtt_broker_queue_messages: int = 1_000_000  # the broker's max_queued_messages (scripts/services.sh)
     mqtt_broker_queue_bytes: int = 256 * 1024 * 1024  # ... and max_queued_bytes: alarm at half of either
     mqtt_registry_persist: bool = True  # the subscription registry kept in the database (restarts)
@@ -139,6 +140,7 @@ class Settings:
             mqtt_receive_maximum=int(get("STA_MQTT_RECEIVE_MAXIMUM") or defaults.mqtt_receive_maximum),
             mqtt_ingest_batch=int(get("STA_MQTT_INGEST_BATCH") or defaults.mqtt_ingest_batch),
             mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
+            mqtt_keepalive_s=int(get("STA_MQTT_KEEPALIVE_S") or defaults.mqtt_keepalive_s),
             mqtt_broker_queue_messages=int(get("STA_MQTT_BROKER_QUEUE_MESSAGES")
                                            or defaults.mqtt_broker_queue_messages),
             mqtt_broker_queue_bytes=int(get("STA_MQTT_BROKER_QUEUE_BYTES") or defaults.mqtt_broker_queue_bytes),

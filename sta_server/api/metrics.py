@@ -53,7 +53,24 @@ def render_metrics(totals: Totals | None) -> str:
         f"sta_mqtt_notifications_published_total {counts.notifications_published}",
         "# TYPE sta_mqtt_subscribed_paths gauge",
         f"sta_mqtt_subscribed_paths {counts.subscribed_paths}",
+        "# HELP sta_mqtt_ingest_paced_total MQTT creates held back (unacknowledged) by the per-topic pace.",
+        "# TYPE sta_mqtt_ingest_paced_total counter",
+        f"sta_mqtt_ingest_paced_total {counts.paced}",
+        "# HELP sta_mqtt_broker_queue_alarm 1 while the broker holds more than half of its queue bound.",
+        "# TYPE sta_mqtt_broker_queue_alarm gauge",
+        f"sta_mqtt_broker_queue_alarm {int(counts.broker_alarm)}",
     ]
+    if counts.broker_messages >= 0:  # the broker's $SYS counters, once it has sent them
+        lines += [
+            "# HELP sta_mqtt_broker_stored_messages Messages the broker holds (all sessions; $SYS).",
+            "# TYPE sta_mqtt_broker_stored_messages gauge",
+            f"sta_mqtt_broker_stored_messages {counts.broker_messages}",
+            "# TYPE sta_mqtt_broker_stored_bytes gauge",
+            f"sta_mqtt_broker_stored_bytes {counts.broker_bytes}",
+            "# HELP sta_mqtt_broker_dropped_total Messages the broker dropped since it started ($SYS).",
+            "# TYPE sta_mqtt_broker_dropped_total counter",
+            f"sta_mqtt_broker_dropped_total {max(counts.broker_dropped, 0)}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -67,7 +67,7 @@ class ClientTls:
 class MqttConnection:
     def __init__(self, url: str, client_id: str, subscriptions: list[tuple[str, SubscribeOptions]],
                  on_message: MessageHandler, *, session_expiry_s: int = 3600, notify_qos: int = 0,
-                 receive_maximum: int = 1000, notify_buffer: int = 10000,
+                 receive_maximum: int = 1000, notify_buffer: int = 10000, keepalive_s: int = 30,
                  tls_files: ClientTls | None = None) -> None:
         self.subscriptions = subscriptions
         self.notify_qos = notify_qos
@@ -76,6 +76,7 @@ class MqttConnection:
         self.on_connected: Callable[[int], None] | None = None
         self.notifications_dropped = 0
         self.notify_buffer = notify_buffer
+        self.keepalive_s = keepalive_s
         self._held = 0  # notifications handed to paho since the connection went down
         host, port, user, password, tls = broker_address(url)
         self.address = (host, port)
@@ -106,7 +107,7 @@ class MqttConnection:
 
     def start(self, timeout_s: float = 10.0) -> None:
         host, port = self.address
-        self.client.connect_async(host, port, keepalive=30, clean_start=False,
+        self.client.connect_async(host, port, keepalive=self.keepalive_s, clean_start=False,
                                   properties=self._connect_properties)
         self.client.loop_start()
         if not self.connected.wait(timeout_s):

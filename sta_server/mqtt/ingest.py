@@ -100,9 +100,10 @@ class Ingest:
         while self.thread.is_alive():
             time.sleep(self.report_s)
             self.rejections.flush()
-            now = (self.queue.qsize(), self.stats.accepted, self.stats.rejected, self.stats.duplicates)
+            now = (self.queue.qsize(), self.stats.accepted, self.stats.rejected, self.stats.duplicates,
+                   self.stats.paced)
             if now != last:
-                log.info("MQTT ingest: queued=%d max_queued=%d accepted=%d rejected=%d duplicates=%d",
+                log.info("MQTT ingest: queued=%d max_queued=%d accepted=%d rejected=%d duplicates=%d paced=%d",
                          now[0], self.max_queued, *now[1:])
                 last = now
 

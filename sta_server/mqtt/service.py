@@ -67,6 +67,7 @@ class MqttService:
                                          session_expiry_s=3600 if ingest else 0,
                                          receive_maximum=settings.mqtt_receive_maximum,
                                          notify_buffer=settings.mqtt_notify_buffer,
+                                         keepalive_s=settings.mqtt_keepalive_s,
                                          tls_files=ClientTls.from_settings(settings))
         if ingest:
             self.connection.hold_reading(self.ingest.queue.full)
@@ -99,7 +100,9 @@ class MqttService:
                             rejected=dict(stats.reasons), duplicates=stats.duplicates, batches=stats.batches,
                             queue_length=self.ingest.queue.qsize(),
                             notifications_published=self.notifier.published,
-                            subscribed_paths=len(self.registry.bases()))
+                            subscribed_paths=len(self.registry.bases()), paced=stats.paced,
+                            broker_messages=self.broker.state.messages, broker_bytes=self.broker.state.bytes,
+                            broker_dropped=self.broker.state.dropped, broker_alarm=self.broker.state.alarm)
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         if message.topic.startswith("$SYS/"):

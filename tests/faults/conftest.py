@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from tests.mosquitto import Broker
 from tests.mosquitto import free_port as _free_port
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
+SERVICES_SH = pathlib.Path(ROOT, "scripts", "services.sh")
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.1) -> None:
@@ -108,6 +110,18 @@ class Server:
         except httpx.HTTPError:
             return False
 
+    def children(self) -> dict[int, str]:
+        """pid -> command line of the server's child processes (workers, ingest process)."""
+        assert self.process is not None
+        found = {}
+        for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found[int(stat.parent.name)] = (stat.parent / "cmdline").read_text().replace("\0", " ")
+            except (OSError, ValueError):
+                continue
+        return found
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
         assert self.process is not None
@@ -152,12 +166,30 @@ def cluster() -> Iterator[Cluster]:
         cluster.remove()
 
 
+def project_queue_bounds() -> dict[str, str]:
+    """The queue options of the project broker (scripts/services.sh), with their default values."""
+    found = re.findall(r"^(max_queued_(?:messages|bytes)) \$\{[A-Z_]+:-(\d+)\}$", SERVICES_SH.read_text(), re.M)
+    assert len(found) == 2, "scripts/services.sh: max_queued_messages/max_queued_bytes not found"
+    return dict(found)
+
+
 @pytest.fixture(scope="session")
 def broker() -> Iterator[Broker]:
+    """Persistent, with the project broker's queue bounds, `$SYS` counters every second and a log
+    file (`broker_log`)."""
     broker = Broker(persistent=True)
+    conf = broker.folder / "mosquitto.conf"
+    text = re.sub(r"^max_queued_messages .*$", "", conf.read_text(), flags=re.M)
+    text += "".join(f"{name} {value}\n" for name, value in project_queue_bounds().items())
+    conf.write_text(text + f"sys_interval 1\nlog_dest file {broker.folder}/broker.log\n")
     broker.start()
     yield broker
     broker.remove()
+
+
+def broker_log(broker: Broker) -> str:
+    path = broker.folder / "broker.log"
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 @pytest.fixture
@@ -218,7 +250,12 @@ class Publisher:
         self.device = uuid.uuid4().hex[:6]
 
     def publish(self, stream: int, numbers: range, keyed: bool = True) -> None:
-        """Publish one Observation per number and wait until the broker has accepted each."""
+        """Publish one Observation per number and wait until the broker has accepted each (PUBACK 0;
+        in slices: paho has 65,535 packet ids)."""
+        for start in range(numbers.start, numbers.stop, 20_000):
+            self._publish(stream, range(start, min(start + 20_000, numbers.stop)), keyed)
+
+    def _publish(self, stream: int, numbers: range, keyed: bool) -> None:
         infos = []
         for number in numbers:
             properties: Any = None
@@ -249,17 +286,19 @@ class Subscriber:
     """A persistent-session MQTT v5 client (as an agent would be) that collects the @iot.id of
     the notifications it receives and subscribes again on every connect."""
 
-    def __init__(self, broker: Broker, topic: str) -> None:
+    def __init__(self, broker: Broker, topic: str, *, clean: bool = False) -> None:
         self.topic = topic
         self.ids: list[int] = []
+        self.subscribed = 0  # SUBACKs so far
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:6]}",
                                   protocol=paho.MQTTv5)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda client, *_: self.subscribe()
+        self.client.on_subscribe = lambda *_: setattr(self, "subscribed", self.subscribed + 1)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = 300
-        self.client.connect("127.0.0.1", broker.port, clean_start=False, properties=properties)
+        properties.SessionExpiryInterval = 0 if clean else 300
+        self.client.connect("127.0.0.1", broker.port, clean_start=clean, properties=properties)
         self.client.loop_start()
 
     def subscribe(self) -> None:
