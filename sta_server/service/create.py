@@ -13,7 +13,7 @@ from sta_server.service import bulk, hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.read import single_id
-from sta_server.sql.write import add_link, clear_links, insert_row, row_exists, set_owner
+from sta_server.sql.write import add_link, clear_links, insert_row, read_row, row_exists, set_owner
 
 
 def create(conn: Connection, path: ResourcePath, body: Any) -> int:
@@ -126,6 +126,7 @@ def link_many(conn: Connection, entity_type: EntityType, ident: int, link: NavLi
                 raise InvalidEntity(f"No {target.name} with id {child}", target=link.name)
             if inverse.fk is not None:
                 set_owner(conn, target, inverse.fk, child, ident)
+                _moved(conn, target, child, inverse.name)
         elif inverse.fk is not None:
             create_entity(conn, target, {**item, inverse.name: {"@iot.id": ident}}, version)
             continue
@@ -134,3 +135,12 @@ def link_many(conn: Connection, entity_type: EntityType, ident: int, link: NavLi
         if link.link_table is not None:
             add_link(conn, link, ident, child, rank)
 
+
+def _moved(conn: Connection, entity_type: EntityType, ident: int, link_name: str) -> None:
+    """An existing entity given a new owner by a deep insert or a PATCH of the owner (`"Datastreams":
+    [{"@iot.id": 5}]` moves Datastream 5): an update of it, audited and notified like a PATCH."""
+    links = [link for link in entity_type.links if link.fk is not None]
+    row = read_row(conn, entity_type, ident, *[link.fk for link in links if link.fk])
+    related = tuple((link.name, int(value)) for link, value in zip(links, row or (), strict=False)
+                    if value is not None)
+    record(conn, EntityChanged(entity_type, ident, "updated", frozenset({link_name}), related))
