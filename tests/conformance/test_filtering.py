@@ -241,6 +241,10 @@ BAD = [
     ("Datastreams", {"$filter": "Thing/any()"}, "'Thing' is a single entity"),
     ("Locations", {"$filter": "name/x eq 1"}, "'name' has no members"),
     ("Things", {"$filter": "@iot.selfLink eq 'x'"}, "Thing has no property '@iot.selfLink'"),
+    ("Things", {"$filter": "'x' in name"}, "'in' needs a list in parentheses or a JSON array member"),
+    ("Observations", {"$filter": "during(phenomenonTime, now())"}, "during() needs an interval"),
+    ("Things", {"$filter": "mindatetime(name) lt now()"}, "Function 'mindatetime' takes 0 arguments, got 1"),
+    ("Things", {"$filter": "properties/a eq 2024-01-02T00:00:00Z/2024-01-01T00:00:00Z"}, "Invalid interval"),
 ]
 
 

@@ -12,6 +12,7 @@ from sta_server.query.ast import (
     Call,
     Compare,
     In,
+    InCollection,
     Lambda,
     Literal,
     Negate,
@@ -37,6 +38,9 @@ def i(value: int) -> Literal:
 
 def eq(left: Node, right: Node) -> Compare:
     return Compare("eq", left, right)
+
+
+H7, H8 = datetime(2016, 1, 1, 7, tzinfo=UTC), datetime(2016, 1, 1, 8, tzinfo=UTC)
 
 
 LITERALS = [
@@ -68,6 +72,10 @@ LITERALS = [
     ("geography'POINT(30 10)'", Literal("POINT(30 10)", "geography")),
     ("geometry'LINESTRING(30 10, 10 30)'", Literal("LINESTRING(30 10, 10 30)", "geometry")),
     ("geography'SRID=4326;POLYGON((3 1, 4 4, 4 1, 3 1))'", Literal("POLYGON((3 1, 4 4, 4 1, 3 1))", "geography")),
+    ("2016-01-01T07:00:00Z/2016-01-01T08:00:00Z", Literal((H7, H8), "interval")),
+    ("2016-01-01T07:00Z/2016-01-01T08:00Z", Literal((H7, H8), "interval")),  # as Java writes it
+    ("2016-01-01T09:00:00+02:00/2016-01-01T08:00:00", Literal((H7, H8), "interval")),
+    ("2016-01-01T07:00:00Z/2016-01-01T07:00:00Z", Literal((H7, H7), "interval")),
 ]
 
 
@@ -123,6 +131,12 @@ PATHS = [
     ("properties/a.b", p("properties", "a.b")),
     ("properties/desc", p("properties", "desc")),
     ("Thing / name", p("Thing", "name")),
+    # array indices are segments, as in FROST-Server: [0] and /0 are the same path
+    ("properties/objArray[0]/string", p("properties", "objArray", "0", "string")),
+    ("properties/intIntArray[1][0]", p("properties", "intIntArray", "1", "0")),
+    ("resultQuality[0]/DQ_Result/code", p("resultQuality", "0", "DQ_Result", "code")),
+    ("result[1]", p("result", "1")),
+    ("properties/a [ 2 ]", p("properties", "a", "2")),
 ]
 
 
@@ -148,6 +162,7 @@ def test_every_function_name(text: str, expected: Call) -> None:
 
 CALLS = [
     ("now()", Call("now", ())),
+    ("mindatetime() lt maxdatetime()", Compare("lt", Call("mindatetime", ()), Call("maxdatetime", ()))),
     ("Contains(name, 'x')", Call("contains", (p("name"), s("x")))),
     ("GEO.Distance(location, geography'POINT(1 2)') lt 3",
      Compare("lt", Call("geo.distance", (p("location"), Literal("POINT(1 2)", "geography"))), i(3))),
@@ -165,6 +180,18 @@ OTHER = [
     ("name in ('a', 'b')", In(p("name"), (s("a"), s("b")))),
     ("id in (1)", In(p("id"), (i(1),))),
     ("a in (1, 2) and b", BoolOp("and", In(p("a"), (i(1), i(2))), p("b"))),
+    ("9 in properties/intArray", InCollection(i(9), p("properties", "intArray"))),
+    ("'s10' in properties/strArray and b", BoolOp("and", InCollection(s("s10"), p("properties", "strArray")), p("b"))),
+    ("name in properties/names[0]", InCollection(p("name"), p("properties", "names", "0"))),
+    (
+        "before(validTime, 2016-01-01T07:00:00Z/2016-01-01T08:00:00Z)",
+        Call("before", (p("validTime"), Literal((H7, H8), "interval"))),
+    ),
+    (
+        "resultTime lt 2016-01-01T07:00:00Z/2016-01-01T08:00:00Z add duration'PT1H'",
+        Compare("lt", p("resultTime"),
+                Arith("add", Literal((H7, H8), "interval"), Literal(timedelta(hours=1), "duration"))),
+    ),
     ("Locations/any(l: l/name eq 'x')", Lambda(p("Locations"), "any", "l", eq(p("l", "name"), s("x")))),
     (
         "Datastreams/all(d: d/unitOfMeasurement/symbol eq 'W')",
@@ -206,6 +233,7 @@ SELECT = [
     ("@iot.id, name", (p("id"), p("name"))),
     ("@iot.selfLink,name", (p("@iot.selfLink"), p("name"))),
     ("result", (p("result"),)),
+    ("properties/objArray[0]/string,result[1]", (p("properties", "objArray", "0", "string"), p("result", "1"))),
 ]
 
 
@@ -238,6 +266,14 @@ FILTER_ERRORS = [
     ("a/-1 eq 1", "position 3"),
     ("a/@foo eq 1", "Unknown member '@foo' at position 3"),
     ("x eq geography''", "position 6"),
+    ("x eq 2016-01-01T08:00:00Z/2016-01-01T07:00:00Z", "Invalid interval '2016-01-01T08:00:00Z/2016-01-01T07:00:00Z'"
+                                                       " at position 6 in $filter"),
+    ("x eq 2016-01-01T07:00:00Z/2016-02-30T00:00:00Z", "at position 6"),
+    ("x eq 2016-01-01T07:00:00Z/", "Unexpected '/' at position 26"),
+    ("properties/a[-1] eq 1", "Negative array index '-1' at position 14"),
+    ("properties/a[x] eq 1", "Unexpected 'x' at position 14"),
+    ("properties/a[] eq 1", "Unexpected ']' at position 14"),
+    ("9 in 5", "Unexpected '5' at position 6"),
     ("", "Empty $filter"),
     ("   ", "Empty $filter"),
 ]

@@ -92,6 +92,16 @@ JSON_MEMBERS = [
     ("properties/tags/0 eq 'ess'", {"T2"}),
     ("properties/tags/1 eq 'ess'", {"T1"}),
     ("properties/radialId eq properties/radialId", {"T1", "T2", "T3"}),
+    # array indices, `in` over a JSON array
+    ("properties/tags[1] eq 'ess'", {"T1"}),
+    ("properties/tags[0] eq properties/tags[1]", set()),
+    ("'ess' in properties/tags", {"T1", "T2"}),
+    ("'pv' in properties/tags", {"T1"}),
+    ("2 in properties/tags", set()),
+    # two JSON members: as numbers when both are numbers (10 > 2, though '10' < '2'), else as text
+    ("properties/capacity_kwh gt properties/site/floor", {"T1", "T2"}),
+    ("properties/site/floor lt properties/nominal", {"T1", "T2"}),
+    ("properties/active eq properties/active", {"T1", "T2", "T3"}),
 ]
 
 
@@ -114,6 +124,11 @@ PATHS = [
     ("Locations", "Things/name eq 'Zurich meter'", {"L4"}),
     ("Datastreams", "Observations/phenomenonTime gt 2024-06-01T00:00:00Z", {"D1", "D3"}),
     ("Observations", "FeatureOfInterest/name eq 'Milano feature'", {"O10", "O11"}),
+    # `eq null` across links also holds when they lead nowhere (an outer join in FROST-Server)
+    ("Things", "Datastreams/name eq null", {"T4"}),
+    ("Datastreams", "Observations/id eq null", {"D4"}),
+    ("Datastreams", "Observations/id ne null", {"D1", "D2", "D3"}),
+    ("Things", "Datastreams/Observations/result eq null", {"T1", "T3", "T4"}),
 ]
 
 RESULTS = [
