@@ -1,6 +1,5 @@
-"""The data sets of the OGC/FROST FilterTests and of the query-option checks of Capability3Tests
-(FROST-Server.Tests c03filtering, ets-sta10 filteringExtension). Entities are known by their index
-in the suite's lists."""
+"""The data set of the OGC/FROST FilterTests (FROST-Server.Tests c03filtering, ets-sta10
+filteringExtension). Entities are known by their index in the suite's lists."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -74,19 +73,6 @@ def build_filter_world(client: FlaskClient) -> Ids:
                     "parameters": {"idx": index}, "resultQuality": quality, "Datastream": {"@iot.id": stream}}
             observations.append(post(client, "Observations", body)["@iot.id"])
     return {"Things": things, "ObservedProperties": properties, "Datastreams": streams, "Observations": observations}
-
-
-def build_results_world(client: FlaskClient) -> Ids:
-    """Capability3Tests: Observations with results 1..12, phenomenonTime 2015-03-01 .. 2015-03-12."""
-    location = {"name": "location 1", "description": "location 1", "encodingType": "application/vnd.geo+json",
-                "location": _point(-117.05, 51.05)}
-    thing = post(client, "Things", {"name": "thing 1", "description": "thing 1", "Locations": [location],
-                                    "Datastreams": [datastream_body("datastream 1")]})
-    stream = post(client, "Datastreams", {**datastream_body("datastream 2"), "Thing": {"@iot.id": thing["@iot.id"]}})
-    observations = [post(client, "Observations", {"phenomenonTime": f"2015-03-{n:02}T00:00:00Z", "result": n,
-                                                  "Datastream": {"@iot.id": stream["@iot.id"]}})["@iot.id"]
-                    for n in range(1, 13)]
-    return {"Observations": observations}
 
 
 def world_client(settings: Settings, engine: Engine,

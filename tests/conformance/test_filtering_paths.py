@@ -1,7 +1,5 @@
 """Conformance class Filtering: the FilterTests of FROST-Server.Tests (paths across links, any(),
-substring, null comparisons, resultQuality scalars) and the query-option checks of Capability3Tests
-(operator precedence, and a string compared with numeric results), on their data sets
-(tests/conformance/filter_world.py)."""
+substring, null comparisons, resultQuality scalars) on their data set (tests/conformance/filter_world.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from sta_server.settings import Settings
-from tests.conformance.filter_world import Ids, build_filter_world, build_results_world, world_client
+from tests.conformance.filter_world import Ids, build_filter_world, world_client
 from tests.sql.filter_checks import fetch
 
 World = tuple[FlaskClient, Ids]
@@ -67,33 +65,3 @@ FILTERS = [
 @pytest.mark.parametrize("entity_set, expression, expected", FILTERS)
 def test_filter_tests_request(world: World, entity_set: str, expression: str, expected: set[int]) -> None:
     assert matching(world, entity_set, expression) == expected
-
-
-@pytest.fixture(scope="module")
-def results(settings: Settings, engine: Engine) -> Iterator[World]:
-    yield from world_client(settings, engine, build_results_world)
-
-
-def test_query_options_apply_in_order(results: World) -> None:
-    """checkQueriesPriorityOrdering: $filter, then $count, $orderby, $skip, $top; `result gt '3'`
-    compares the results as text, so 4..9 match and 10..12 do not."""
-    body = fetch(results[0], "Observations", **{"$count": "true", "$top": "1", "$skip": "2",
-                                                 "$orderby": "phenomenonTime asc", "$filter": "result gt '3'"})
-    assert (body["@iot.count"], [o["result"] for o in body["value"]]) == (6, [6])
-
-
-@pytest.mark.parametrize("expression, expected", [
-    # checkAndOrPrecendece
-    ("result eq 2 and result eq 1 or result eq 1", [1]),
-    ("(result eq 2 and result eq 1) or result eq 1", [1]),
-    ("result eq 2 and (result eq 1 or result eq 1)", []),
-    ("not result lt 1 and not result gt 1", [1]),
-    # checkArithmeticPrecendece
-    ("1 add result mul 2 sub -1 eq 4", [1]),
-    ("6 div 2 sub result eq 2", [1]),
-    ("1 add 2.0 mod (result add 1) eq 1", [1]),
-    ("14 div (result add 1) mod 3 mul 3 eq 3", [1]),
-])
-def test_operator_precedence(results: World, expression: str, expected: list[int]) -> None:
-    body = fetch(results[0], "Observations", **{"$filter": expression})
-    assert [o["result"] for o in body["value"]] == expected
