@@ -144,3 +144,14 @@ def _datastream_cases() -> Iterator[tuple[str, set[int]]]:
 @pytest.mark.parametrize("expression, expected", list(_datastream_cases()))
 def test_datastream_time_relation(world: World, expression: str, expected: set[int]) -> None:
     assert matching(world, "Datastreams", expression) == expected
+
+
+@pytest.fixture(scope="module")
+def md_world(settings: Settings, engine: Engine) -> Iterator[World]:
+    yield from w.time_world(settings, engine, "MultiDatastreams")
+
+
+@pytest.mark.parametrize("expression, expected", list(_datastream_cases()))
+def test_multi_datastream_time_relation(md_world: World, expression: str, expected: set[int]) -> None:
+    """MdDateTimeTests: the same answers for MultiDatastreams (their Observations' times)."""
+    assert matching(md_world, "MultiDatastreams", expression) == expected

@@ -1,7 +1,8 @@
 """The data set of the OGC/FROST DateTimeTests (FROST-Server.Tests c03filtering, ets-sta10
 filteringExtension): one Datastream with 25 Observations whose phenomenonTime, resultTime and
 validTime are instants or intervals around 2016-01-01T07:00/08:00, and a second Datastream
-without Observations. Observations are known by their index in the suite (0..24)."""
+without Observations; or, for the MdDateTimeTests, the same with MultiDatastreams. Observations are
+known by their index in the suite (0..24)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 
 from sta_server.app import create_app
 from sta_server.settings import Settings
-from tests.conftest import datastream_body, post
+from tests.conftest import get, post
 from tests.sql.filter_data import truncate
 
 # As the suites write them: instants as Java's ZonedDateTime.toString() (no seconds when zero),
@@ -47,29 +48,57 @@ OBSERVATIONS: list[tuple[str, str | None, str | None]] = [
 ]
 
 
-def _build(client: FlaskClient) -> dict[str, Any]:
+UNIT = {"name": "degree celcius", "symbol": "°C", "definition": "ucum:T"}
+SENSOR = {"name": "Sensor 1", "description": "The first sensor.", "encodingType": "text", "metadata": "Some metadata."}
+OBSERVED = {"name": "Temperature", "definition": "http://ucom.org/temperature",
+            "description": "The temperature of the thing."}
+OM = "http://www.opengis.net/def/observationType/OGC-OM/2.0/"
+
+
+def _stream(entity_set: str, name: str, thing: int, links: dict[str, Any]) -> dict[str, Any]:
+    """A Datastream, or (MdDateTimeTests) a MultiDatastream of one observed property."""
+    common = {"name": name, "description": f"{name} of thing 1, sensor 1.", "Thing": {"@iot.id": thing}, **links}
+    if entity_set == "Datastreams":
+        return {**common, "unitOfMeasurement": UNIT, "observationType": OM + "OM_Measurement"}
+    return {**common, "unitOfMeasurements": [UNIT], "observationType": OM + "OM_ComplexObservation",
+            "multiObservationDataTypes": [OM + "OM_Measurement"]}
+
+
+def _build(client: FlaskClient, entity_set: str) -> dict[str, Any]:
     location = {"name": "Location 1.0", "description": "Location of Thing 1.",
                 "encodingType": "application/vnd.geo+json", "location": {"type": "Point", "coordinates": [8, 51]}}
     thing = post(client, "Things", {"name": "Thing 1", "description": "The first thing.", "Locations": [location]})
-    streams = [post(client, "Datastreams", {**datastream_body(name), "Thing": {"@iot.id": thing["@iot.id"]}})["@iot.id"]
-               for name in ("Datastream 1", "Datastream 2")]
+    first = post(client, entity_set, _stream(entity_set, "Datastream 1", thing["@iot.id"], {
+        "Sensor": SENSOR, ("ObservedProperty" if entity_set == "Datastreams" else "ObservedProperties"):
+            OBSERVED if entity_set == "Datastreams" else [OBSERVED]}))["@iot.id"]
+    links = {"Sensor": {"@iot.id": get(client, f"{entity_set}({first})/Sensor")["@iot.id"]}}
+    observed = get(client, f"{entity_set}({first})/" + ("ObservedProperty" if entity_set == "Datastreams"
+                                                        else "ObservedProperties"))
+    links |= ({"ObservedProperty": {"@iot.id": observed["@iot.id"]}} if entity_set == "Datastreams"
+              else {"ObservedProperties": [{"@iot.id": observed["value"][0]["@iot.id"]}]})
+    second = post(client, entity_set, _stream(entity_set, "Datastream 2", thing["@iot.id"], links))["@iot.id"]
     observations = []
     for index, (phenomenon, result_time, valid) in enumerate(OBSERVATIONS):
-        body = {"result": index, "phenomenonTime": phenomenon, "resultTime": result_time,
-                "Datastream": {"@iot.id": streams[0]}}
+        body: dict[str, Any] = {"phenomenonTime": phenomenon, "resultTime": result_time}
+        if entity_set == "Datastreams":
+            body |= {"result": index, "Datastream": {"@iot.id": first}}
+        else:
+            body |= {"result": [index], "MultiDatastream": {"@iot.id": first}}
         if valid is not None:
             body["validTime"] = valid
         observations.append(post(client, "Observations", body)["@iot.id"])
-    return {"Datastreams": streams, "Observations": observations}
+    return {entity_set: [first, second], "Observations": observations}
 
 
-def time_world(settings: Settings, engine: Engine) -> Iterator[tuple[FlaskClient, dict[str, Any]]]:
-    """A client over the DateTimeTests data: (client, {"Observations": ids by index, "Datastreams": ids})."""
+def time_world(settings: Settings, engine: Engine,
+               entity_set: str = "Datastreams") -> Iterator[tuple[FlaskClient, dict[str, Any]]]:
+    """A client over the DateTimeTests data (MdDateTimeTests' with entity_set="MultiDatastreams"):
+    (client, {"Observations": ids by index, entity_set: ids of the two streams})."""
     truncate(engine)
     app = create_app(settings, engine)
     app.testing = True
     client = app.test_client()
     try:
-        yield client, _build(client)
+        yield client, _build(client, entity_set)
     finally:
         truncate(engine)
