@@ -160,3 +160,50 @@ def test_orderby_every_sortable_property(world: World, entity_set: str, keys: li
     body = fetch(world[0], entity_set, **{"$orderby": orderby})
     assert body["value"] and _in_order(body["value"], keys), [
         [entity.get(prop) for prop, _ in keys] for entity in body["value"]]
+
+
+# EntityType (FROST-Server.Tests util/model): properties (optional ones marked "?") and links
+PROPERTIES = {
+    "Things": ["name", "description", "properties?"], "Locations": ["name", "description", "encodingType", "location"],
+    "HistoricalLocations": ["time"], "Sensors": ["name", "description", "encodingType", "metadata"],
+    "ObservedProperties": ["name", "definition", "description"],
+    "Observations": ["phenomenonTime", "result", "resultTime", "resultQuality?", "validTime?", "parameters?"],
+    "Datastreams": ["name", "description", "unitOfMeasurement", "observationType", "observedArea?", "phenomenonTime?",
+                    "resultTime?"],
+    "FeaturesOfInterest": ["name", "description", "encodingType", "feature"],
+}
+LINKS = {
+    "Things": ["Datastreams", "HistoricalLocations", "Locations"], "Locations": ["HistoricalLocations", "Things"],
+    "HistoricalLocations": ["Thing", "Locations"], "Sensors": ["Datastreams"], "ObservedProperties": ["Datastreams"],
+    "Observations": ["Datastream", "FeatureOfInterest"], "FeaturesOfInterest": ["Observations"],
+    "Datastreams": ["Thing", "Sensor", "ObservedProperty", "Observations"],
+}
+TARGET = {"Thing": "Things", "Datastream": "Datastreams", "Sensor": "Sensors", "ObservedProperty": "ObservedProperties",
+          "FeatureOfInterest": "FeaturesOfInterest"}
+
+
+def _select_cases() -> Iterator[tuple[str, str, list[str]]]:
+    """(path, entity set, $select): each property and each link alone, then the properties cumulated;
+    on the collection and (checkSelectForEntityTypeRelations) below the first entity of each set."""
+    for parent, links in LINKS.items():
+        for path, entity_set in [(parent, parent)] + [(f"{parent}({{first}})/{link}", TARGET.get(link, link))
+                                                      for link in links]:
+            names = [name.rstrip("?") for name in PROPERTIES[entity_set]]
+            for n, name in enumerate(names):
+                yield path, entity_set, [name]
+                yield path, entity_set, names[: n + 1]
+            if path == parent:
+                yield from ((path, entity_set, [link]) for link in LINKS[entity_set])
+
+
+@pytest.mark.parametrize("path, entity_set, select", list(_select_cases()))
+def test_select_writes_exactly_what_was_selected(world: World, path: str, entity_set: str, select: list[str]) -> None:
+    client = world[0]
+    if "{first}" in path:
+        path = path.format(first=_first(client, path))
+    body = fetch(client, path, **{"$select": ",".join(select)})
+    entities = body.get("value", [body])
+    required = {n for n in select if f"{n}?" not in PROPERTIES[entity_set]} - set(LINKS[entity_set])
+    wanted = {f"{n}@iot.navigationLink" if n in LINKS[entity_set] else n for n in select}
+    for entity in entities:
+        assert required <= set(entity) <= wanted, (path, select, sorted(entity))
