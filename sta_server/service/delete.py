@@ -1,11 +1,12 @@
-"""Delete with the spec's cascade (foreign keys ON DELETE CASCADE do the walking), plus the
-bookkeeping a cascade cannot do: stream extents and orphaned HistoricalLocations."""
+"""Delete with the spec's cascade (foreign keys ON DELETE CASCADE do the walking), plus what a
+cascade cannot do: entities that require the deleted one through a link table (a MultiDatastream
+its ObservedProperties), stream extents and orphaned HistoricalLocations."""
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection
 
 from sta_server.errors import MethodNotAllowed, NotFound
-from sta_server.model import EntityType
+from sta_server.model import REGISTRY, EntityType
 from sta_server.query.path import ResourcePath
 from sta_server.security.principal import authorize
 from sta_server.service.events import EntityChanged, record
@@ -14,7 +15,7 @@ from sta_server.service.read import check_path, single_id
 from sta_server.service.update import current_links
 from sta_server.sql import side_effects
 from sta_server.sql.tables import TABLES
-from sta_server.sql.write import delete_row
+from sta_server.sql.write import delete_row, linked_ids
 
 _observations = TABLES["observations"]
 
@@ -29,6 +30,16 @@ def _affected_streams(conn: Connection, entity_type: EntityType, ident: int) -> 
     return streams_where(conn, condition) if condition is not None else set()
 
 
+def _delete_dependents(conn: Connection, entity_type: EntityType, ident: int) -> None:
+    """Entities that need this one through a required many-to-many link go with it: deleting an
+    ObservedProperty deletes the MultiDatastreams that observe it (and their Observations)."""
+    for link in entity_type.links:
+        if link.link_table is not None and REGISTRY.inverse(link).required:
+            target = REGISTRY.target(link)
+            for dependent in linked_ids(conn, link, ident):
+                delete_entity(conn, target, dependent)
+
+
 def delete(conn: Connection, path: ResourcePath) -> None:
     if path.prop is not None or path.ref or path.is_collection:
         raise MethodNotAllowed("DELETE is allowed on single entities only")
@@ -39,6 +50,7 @@ def delete(conn: Connection, path: ResourcePath) -> None:
 
 def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None:
     authorize("delete", entity_type.name)
+    _delete_dependents(conn, entity_type, ident)
     streams = _affected_streams(conn, entity_type, ident)
     related = current_links(conn, entity_type, ident)
     if not delete_row(conn, entity_type, ident):

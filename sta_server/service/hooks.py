@@ -13,6 +13,7 @@ from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
 from sta_server.service.historical import historical_location_after
+from sta_server.service.ordered_links import ordered_links_before_insert
 from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
 from sta_server.swe_common import check_description, validate_task_parameters
@@ -66,6 +67,7 @@ def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
 
 # Observations have no hooks: service/bulk.py is their one rule set, for every channel.
 BEFORE_INSERT: dict[str, list[Hook]] = {
+    "ObservedProperty": [ordered_links_before_insert],
     "MultiDatastream": [_multi_datastream_before],
     "TaskingCapability": [_capability_before],
     "Task": [_task_before],

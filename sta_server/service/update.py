@@ -14,6 +14,7 @@ from sta_server.service.body import ParsedBody, is_reference, may_be_null, parse
 from sta_server.service.create import link_many, resolve_one
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
+from sta_server.service.ordered_links import check_ordered_links
 from sta_server.service.read import check_path, single_id
 from sta_server.sql.write import read_row, update_row
 
@@ -34,11 +35,14 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
     authorize("update", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     _check_links_by_id(parsed)
+    check_ordered_links(parsed, update=True)
     if replace:
         _clear_missing(entity_type, parsed.values, version)
     for link, value in parsed.links.values():
         if link.fk is not None:
             parsed.values[link.fk] = resolve_one(conn, link, value, version)
+    if entity_type.name == "Observation" and parsed.links:
+        _check_one_stream(conn, entity_type, ident, parsed.values)
     for prop in entity_type.properties:
         if (prop.required and prop.name in parsed.given and not may_be_null(prop)
                 and all(parsed.values.get(c) is None for c in prop.columns())):
@@ -73,6 +77,16 @@ def _check_links_by_id(parsed: ParsedBody) -> None:
         if not all(is_reference(item) for item in (value if link.many else [value])):
             raise InvalidEntity(f"'{link.name}' may only link existing entities by '@iot.id' in an "
                                 "update", target=link.name)
+
+
+def _check_one_stream(conn: Connection, entity_type: EntityType, ident: int, values: dict[str, Any]) -> None:
+    """An Observation keeps exactly one of Datastream and MultiDatastream (MultiDatastreamTests test12)."""
+    columns = ("datastream_id", "multi_datastream_id")
+    stored = read_row(conn, entity_type, ident, *columns)
+    streams = [values.get(column, stored[i] if stored else None) for i, column in enumerate(columns)]
+    if sum(stream is not None for stream in streams) != 1:
+        raise InvalidEntity("An Observation belongs to exactly one Datastream or MultiDatastream",
+                            target="MultiDatastream" if streams[1] is not None else "Datastream")
 
 
 def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str) -> None:

@@ -15,6 +15,7 @@ from sta_server.sql.columns import read_columns
 from sta_server.sql.filters import compile_filter, compile_order_keys, ordered
 from sta_server.sql.keyset import SortKey, after_token, key_labels, sort_keys
 from sta_server.sql.relations import parent_join, related_ids, table_of
+from sta_server.sql.tables import TABLES
 
 
 def path_ids(path: ResourcePath) -> Select[Any] | None:
@@ -85,6 +86,9 @@ def collection_select(path: ResourcePath, query: Query, selection: Selection, to
     table = table_of(entity_type)
     stmt = select(table.c.id, *read_columns(entity_type, table, _data_props(selection)),
                   *_link_key_columns(table, link_keys))
+    link = _ordered_link(path, query)
+    if link is not None:
+        return _ordered_collection(stmt, path, query, link, top)
     condition = path_condition(path, table)
     if condition is not None:
         stmt = stmt.where(condition)
@@ -100,8 +104,36 @@ def collection_select(path: ResourcePath, query: Query, selection: Selection, to
     return stmt.offset(query.skip).limit(top + 1)
 
 
+def _ordered_link(path: ResourcePath, query: Query) -> NavLink | None:
+    """The path's last link when its own order applies (a MultiDatastream's ObservedProperties,
+    read without $orderby)."""
+    link = path.last.link
+    return link if link is not None and link.order_column is not None and not query.orderby else None
+
+
+def _ordered_collection(stmt: Select[Any], path: ResourcePath, query: Query, link: NavLink,
+                        top: int) -> Select[Any]:
+    """A navigation over an ordered link (`MultiDatastreams(1)/ObservedProperties`): joined to the
+    link table, in the order given at create, an entity as often as it is linked."""
+    assert link.link_table and link.this_column and link.other_column and link.order_column
+    entity_type = path.entity_type
+    table = table_of(entity_type)
+    pairs = TABLES[link.link_table]
+    parent_ids = path_ids(ResourcePath(path.version, path.steps[:-1]))
+    assert parent_ids is not None
+    stmt = stmt.select_from(table.join(pairs, pairs.c[link.other_column] == table.c.id))
+    stmt = _apply_options(stmt.where(pairs.c[link.this_column].in_(parent_ids)), entity_type, table,
+                          query, path.version)
+    if query.skiptoken:
+        raise InvalidQuery("$skiptoken only pages queries ordered by plain properties", target="$skiptoken")
+    stmt = stmt.order_by(pairs.c[link.this_column], pairs.c[link.order_column])
+    return stmt.offset(query.skip).limit(top + 1)
+
+
 def page_keys(path: ResourcePath, query: Query) -> list[SortKey] | None:
     """The sort keys of a collection page when it can be paged by key (see sql/keyset.py)."""
+    if _ordered_link(path, query) is not None:
+        return None
     entity_type = path.entity_type
     return sort_keys(query.orderby, entity_type, table_of(entity_type), path.version)
 
@@ -141,6 +173,8 @@ def expand_select(link: NavLink, parent_ids: list[int], query: Query, selection:
     if link.many and link.via and inverse.fk is not None:
         return _expand_lateral(inverse.fk, parent_ids, columns, query, top, target_type, version)
     order = _order_by(target_type, target, query, version)
+    if link.link_table is not None and link.order_column is not None and not query.orderby:
+        order = [TABLES[link.link_table].c[link.order_column]]  # the order given at create
     joined, parent_key = parent_join(link, target)
     stmt: Select[Any] = select(*columns, parent_key.label("_parent")).select_from(joined)
     stmt = stmt.where(parent_key.in_(parent_ids))

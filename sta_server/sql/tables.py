@@ -226,9 +226,14 @@ things_locations = _link_table("things_locations", "things", "locations")
 locations_historical_locations = _link_table(
     "locations_historical_locations", "locations", "historical_locations"
 )
-multi_datastreams_observed_properties = _link_table(
-    "multi_datastreams_observed_properties", "multi_datastreams", "observed_properties",
-    Column("rank", Integer, nullable=False, server_default="0"),
+# Ordered, and one ObservedProperty may come twice (FROST MultiDatastreamTests): keyed by position.
+multi_datastreams_observed_properties = Table(
+    "multi_datastreams_observed_properties", Base.metadata,
+    Column("multi_datastream_id", BigInteger, ForeignKey("multi_datastreams.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("observed_property_id", BigInteger, ForeignKey("observed_properties.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("rank", Integer, primary_key=True),
 )
 
 # A live view of the metadata: it includes the tables the modules imported below add to it.

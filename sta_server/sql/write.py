@@ -60,6 +60,14 @@ def add_link(conn: Connection, link: NavLink, this_id: int, other_id: int, rank:
     conn.execute(pg_insert(TABLES[link.link_table]).values(values).on_conflict_do_nothing())
 
 
+def linked_ids(conn: Connection, link: NavLink, this_id: int) -> list[int]:
+    """Many-to-many: the ids linked to `this_id` over `link` (each once)."""
+    assert link.link_table and link.this_column and link.other_column
+    pairs = TABLES[link.link_table]
+    rows = conn.execute(select(pairs.c[link.other_column]).where(pairs.c[link.this_column] == this_id).distinct())
+    return [int(row[0]) for row in rows]
+
+
 def clear_links(conn: Connection, link: NavLink, this_id: int) -> None:
     assert link.link_table and link.this_column
     pairs = TABLES[link.link_table]
