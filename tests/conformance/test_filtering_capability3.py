@@ -145,19 +145,27 @@ def _in_order(entities: list[dict[str, Any]], keys: list[tuple[str, bool]]) -> b
     return True
 
 
-def _orderby_cases() -> Iterator[tuple[str, list[tuple[str, bool]], str]]:
-    for entity_set, props in SORTABLE.items():
+def _orderby_cases() -> Iterator[tuple[str, str, list[tuple[str, bool]], str]]:
+    """(path, entity set, keys, $orderby) on each collection and (checkOrderbyForEntityTypeRelations)
+    on the related collections of the first entity of each set."""
+    paths = [(entity_set, entity_set) for entity_set in SORTABLE]
+    paths += [(f"{parent}({{first}})/{link}", link) for parent, links in RELATED.items() for link in links]
+    for path, entity_set in paths:
+        props = SORTABLE[entity_set]
         for n, prop in enumerate(props):
             for suffix, descending in (("", False), (" asc", False), (" desc", True)):
-                yield entity_set, [(prop, descending)], prop + suffix
+                yield path, entity_set, [(prop, descending)], prop + suffix
                 cumulated = props[: n + 1]
-                yield entity_set, [(p, descending) for p in cumulated], ",".join(p + suffix for p in cumulated)
+                yield path, entity_set, [(p, descending) for p in cumulated], ",".join(p + suffix for p in cumulated)
 
 
-@pytest.mark.parametrize("entity_set, keys, orderby", list(_orderby_cases()))
-def test_orderby_every_sortable_property(world: World, entity_set: str, keys: list[tuple[str, bool]],
+@pytest.mark.parametrize("path, entity_set, keys, orderby", list(_orderby_cases()))
+def test_orderby_every_sortable_property(world: World, path: str, entity_set: str, keys: list[tuple[str, bool]],
                                          orderby: str) -> None:
-    body = fetch(world[0], entity_set, **{"$orderby": orderby})
+    client = world[0]
+    if "{first}" in path:
+        path = path.format(first=_first(client, path))
+    body = fetch(client, path, **{"$orderby": orderby})
     assert body["value"] and _in_order(body["value"], keys), [
         [entity.get(prop) for prop, _ in keys] for entity in body["value"]]
 
