@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-from sta_server.errors import BadRequest, MethodNotAllowed
+from sta_server.errors import BadRequest, MethodNotAllowed, StaError
 from sta_server.query.ast import Query
 from sta_server.query.options import parse_query
 from sta_server.query.path import ResourcePath, Step, parse_path
@@ -24,11 +25,14 @@ from sta_server.security.principal import current
 from sta_server.serialize import senml as senml_format
 from sta_server.serialize.json_text import parse_json
 from sta_server.service.aggregate import read_aggregate
+from sta_server.service.bulk import OBSERVATION, Item, takes
+from sta_server.service.bulk import create_observations as create_rows
 from sta_server.service.context import RequestContext
 from sta_server.service.create import create
 from sta_server.service.create_observations import create_observations
+from sta_server.service.database_errors import classify
 from sta_server.service.delete import delete
-from sta_server.service.events import EventBus, transaction
+from sta_server.service.events import EventBus, savepoint, transaction
 from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
 from sta_server.service.read import read, read_entity
 from sta_server.service.senml import ingest_pack
@@ -136,6 +140,55 @@ class Dispatcher:
             delete(conn, path)
             return Outcome(200)
         raise MethodNotAllowed(f"{req.method} is not supported")
+
+    def create_many(self, conn: Connection, reqs: list[ApiRequest]) -> list[Outcome | StaError]:
+        """Many creates in one transaction (MQTT ingest): Observations the rule set takes as they
+        are go to it in one call per version; every other request runs alone on a SAVEPOINT. A
+        request's own fault answers its StaError; a database condition (a statement timeout, an
+        outage: `transient`) is raised, for the caller to retry the whole."""
+        results: list[Outcome | StaError | None] = [None] * len(reqs)
+        direct: dict[str, list[tuple[int, Item]]] = {}
+        for index, req in enumerate(reqs):
+            try:
+                item = self._direct(req)
+            except StaError as error:
+                results[index] = error
+                continue
+            if item is not None:
+                direct.setdefault(req.version, []).append((index, item))
+        for version, members in direct.items():
+            try:
+                stored: list[int | StaError] = create_rows(conn, [item for _, item in members], version).outcomes
+            except StaError as error:  # e.g. the principal may not create Observations at all
+                if error.transient:
+                    raise
+                stored = [error] * len(members)
+            root = self.context(version, {}).links
+            for (index, _), outcome in zip(members, stored, strict=True):
+                results[index] = outcome if isinstance(outcome, StaError) else Outcome(
+                    201, None, {"Location": root.self_link(OBSERVATION, outcome)})
+        return [result if result is not None else self._alone(conn, req)
+                for req, result in zip(reqs, results, strict=True)]
+
+    @staticmethod
+    def _direct(req: ApiRequest) -> Item | None:
+        if req.method != "POST" or req.resource.strip("/") in ACTIONS:
+            return None
+        path = parse_path(req.version, req.resource)
+        if path.entity_type is not OBSERVATION:
+            return None
+        body = json_body(req)
+        return (path, body) if takes(path, body) else None
+
+    def _alone(self, conn: Connection, req: ApiRequest) -> Outcome | StaError:
+        try:
+            with savepoint(conn):
+                return self.execute(conn, req)
+        except (StaError, DBAPIError) as error:
+            known = classify(error)
+            if known is None or known.transient:
+                raise
+            return known
 
     def _get(self, conn: Connection, path: ResourcePath, ctx: RequestContext, accept: str) -> Outcome:
         query = None
