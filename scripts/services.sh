@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # Project-local services, sourced after env.sh:
 #
-#   ensure_packages   apt-get install PostgreSQL 15 + PostGIS 3 + Mosquitto when missing
+#   ensure_packages   apt-get install PostgreSQL 15 + PostGIS 3 + Mosquitto (+ what builds its plugin) when missing
 #   start_postgres    project cluster in $RUN_DIR/pg (port ${STA_PG_PORT:-55432}),
 #                     exports STA_DATABASE_URL   (skipped when STA_DATABASE_URL/DATABASE_URL is set)
 #   start_mosquitto   project broker in $RUN_DIR/mosquitto (port ${STA_MQTT_PORT:-18830}),
-#                     exports STA_MQTT_URL       (skipped when STA_MQTT_URL/MQTT_URL is set)
+#                     with the plugin of broker_plugin/ (built here with gcc),
+#                     exports STA_MQTT_URL, STA_MQTT_AUTH_DIR and STA_MQTT_IDENTITY=broker
+#                                                (skipped when STA_MQTT_URL/MQTT_URL is set)
 #   stop_services     stops the project cluster and broker (never the system ones)
 #
 # All functions are idempotent and return non-zero on failure.  The system PostgreSQL on 5432
@@ -25,6 +27,8 @@ STA_MQTT_DIR="$RUN_DIR/mosquitto"
 STA_MQTT_CONF="$STA_MQTT_DIR/mosquitto.conf"
 STA_MQTT_PID="$STA_MQTT_DIR/mosquitto.pid"
 STA_MQTT_LOG="$STA_MQTT_DIR/mosquitto.log"
+STA_MQTT_PLUGIN_SRC="$ROOT/broker_plugin/sta_identity.c"
+STA_MQTT_PLUGIN="$STA_MQTT_DIR/sta_identity.so"
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -140,6 +144,11 @@ ensure_packages() {
     if [[ -z "$(_sta_external_mqtt_url)" ]]; then
         command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]] || need+=(mosquitto)
         command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
+        # the broker plugin (broker_plugin/): the broker's plugin headers, libcrypto's, a compiler
+        _sta_pkg_installed mosquitto-dev || need+=(mosquitto-dev)
+        _sta_pkg_installed libmosquitto-dev || need+=(libmosquitto-dev)
+        _sta_pkg_installed libssl-dev || need+=(libssl-dev)
+        command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
     fi
     command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)  # GeoJSON output is checked with GDAL
     ((${#need[@]})) || return 0
@@ -331,6 +340,13 @@ listener $port 127.0.0.1
 allow_anonymous $(_sta_mqtt_anonymous)
 password_file $STA_MQTT_DIR/passwd
 acl_file $STA_MQTT_DIR/acl
+# broker_plugin/sta_identity.c: stamps each PUBLISH with its authenticated user (user property
+# sta-publisher, STA_MQTT_IDENTITY=broker), admits a client id only when it is the user name or
+# starts with '<user>:', refuses unknown user names after the same PBKDF2 as a wrong password
+plugin $STA_MQTT_PLUGIN
+plugin_opt_password_file $STA_MQTT_DIR/passwd
+# rewritten after each reload (SIGHUP): the server waits for it after changing passwd/acl
+plugin_opt_reload_file $STA_MQTT_DIR/reloaded
 
 persistence true
 persistence_location $STA_MQTT_DIR/data/
@@ -384,7 +400,8 @@ $files"
     [[ -n "${STA_MQTT_TLS_CA_FILE:-}" ]] || return 0
     printf '\n# TLS with client certificates (device agents): CN = user name\nlistener %s %s\n%s\n' \
         "${STA_MQTT_TLS_CLIENT_PORT:-18884}" "$host" "$files"
-    printf 'require_certificate true\nuse_identity_as_username true\n'
+    # the plugin's client id check does not run for certificates: the id is the CN (user name)
+    printf 'require_certificate true\nuse_identity_as_username true\nuse_username_as_clientid true\n'
     if [[ -n "${STA_MQTT_TLS_CRL_FILE:-}" ]]; then
         printf 'crlfile %s\n' "$STA_MQTT_TLS_CRL_FILE"
     fi
@@ -430,8 +447,20 @@ _sta_mqtt_write_auth() {  # the server user's password (kept across runs), base 
     else
         cp "$ROOT/scripts/mosquitto.acl" "$STA_MQTT_DIR/acl.base" || return 1
     fi
-    # the base files alone until the server (or `sta-admin broker sync`) adds its users
-    cp -p "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/passwd" && cp "$STA_MQTT_DIR/acl.base" "$STA_MQTT_DIR/acl"
+    # the base files alone until the server (or `sta-admin broker sync`) adds its users; neither
+    # is world-readable (the server keeps each file's mode and owner when it rewrites them)
+    cp -p "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/passwd" && cp "$STA_MQTT_DIR/acl.base" "$STA_MQTT_DIR/acl" \
+        && chmod 0600 "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/passwd.base" \
+        && chmod 0640 "$STA_MQTT_DIR/acl" "$STA_MQTT_DIR/acl.base"
+}
+
+_sta_mqtt_build_plugin() {  # broker_plugin/sta_identity.c -> $STA_MQTT_PLUGIN, when missing or older
+    [[ -f "$STA_MQTT_PLUGIN" && "$STA_MQTT_PLUGIN" -nt "$STA_MQTT_PLUGIN_SRC" ]] && return 0
+    [[ -f /usr/include/mosquitto_broker.h ]] || { sta_die "mosquitto-dev is missing (run ensure_packages)"; return 1; }
+    sta_log "Mosquitto: building the broker plugin $STA_MQTT_PLUGIN"
+    gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$STA_MQTT_PLUGIN.tmp" "$STA_MQTT_PLUGIN_SRC" -lcrypto \
+        || { sta_die "building $STA_MQTT_PLUGIN_SRC failed"; return 1; }
+    chmod 0755 "$STA_MQTT_PLUGIN.tmp" && mv -f "$STA_MQTT_PLUGIN.tmp" "$STA_MQTT_PLUGIN"
 }
 
 _sta_start_mosquitto_locked() {
@@ -450,6 +479,7 @@ _sta_start_mosquitto_locked() {
     fi
 
     _sta_mqtt_check_tls || return 1
+    _sta_mqtt_build_plugin || return 1
     _sta_mqtt_write_auth || return 1
     [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl" \
         "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/acl.base"
@@ -488,7 +518,8 @@ _sta_start_mosquitto_locked() {
     fi
     # shellcheck disable=SC2016  # $SYS is an MQTT topic, not a variable
     if command -v mosquitto_sub >/dev/null 2>&1 \
-        && ! mosquitto_sub -h 127.0.0.1 -p "$port" -u sta-server -P "$(cat "$STA_MQTT_DIR/server.secret")" \
+        && ! mosquitto_sub -h 127.0.0.1 -p "$port" -i "sta-server:check-$$" -u sta-server \
+            -P "$(cat "$STA_MQTT_DIR/server.secret")" \
             -t '$SYS/broker/version' -C 1 -W 5 >/dev/null 2>&1; then
         sta_die "mosquitto on 127.0.0.1:$port does not answer MQTT"
         return 1
@@ -500,7 +531,8 @@ _sta_mqtt_export() {
     STA_MQTT_URL="mqtt://sta-server:$(cat "$STA_MQTT_DIR/server.secret")@127.0.0.1:$1"
     _STA_LOCAL_MQTT_URL="$STA_MQTT_URL"
     STA_MQTT_AUTH_DIR="$STA_MQTT_DIR"  # the server keeps passwd/acl there (security/broker_files.py)
-    export STA_MQTT_URL _STA_LOCAL_MQTT_URL STA_MQTT_AUTH_DIR
+    STA_MQTT_IDENTITY=broker  # the plugin names each publisher (security/mqtt_identity.py)
+    export STA_MQTT_URL _STA_LOCAL_MQTT_URL STA_MQTT_AUTH_DIR STA_MQTT_IDENTITY
 }
 
 start_mosquitto() {

@@ -92,6 +92,7 @@ class Settings:
     anonymous: str = "off"  # STA_ANONYMOUS=public: requests without credentials read Things labelled public
     auth_cache_s: float = 60.0  # successful credential checks remembered this long (revocation delay)
     mqtt_auth_dir: str | None = None  # the broker's passwd/acl are generated here from the user store
+    mqtt_identity: str = "topic"  # "broker": the broker plugin names each publisher (security/mqtt_identity.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -152,6 +153,7 @@ class Settings:
             anonymous=(get("STA_ANONYMOUS") or defaults.anonymous).lower(),
             auth_cache_s=float(get("STA_AUTH_CACHE_S") or defaults.auth_cache_s),
             mqtt_auth_dir=get("STA_MQTT_AUTH_DIR"),
+            mqtt_identity=get("STA_MQTT_IDENTITY") or defaults.mqtt_identity,
         )
         settings.validate()
         return settings
@@ -176,6 +178,8 @@ class Settings:
         self._validate_limits()
         if self.anonymous not in ("off", "public"):
             raise ValueError("STA_ANONYMOUS must be 'off' or 'public'")
+        if self.mqtt_identity not in ("topic", "broker"):
+            raise ValueError("STA_MQTT_IDENTITY must be 'topic' or 'broker'")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("STA_LOG_LEVEL must be a logging level name")
         self._validate_tls()

@@ -1,5 +1,6 @@
 """A Mosquitto of the tests' own: a free port, the project ACL (scripts/mosquitto.acl), a password
-for the server's user, the `$SYS` log feed; optionally persistent (sessions survive a restart)."""
+for the server's user, the `$SYS` log feed, the project's broker plugin (broker_plugin/: publisher
+stamp, client ids bound to users); optionally persistent (sessions survive a restart)."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,9 @@ listener {port} 127.0.0.1
 allow_anonymous true
 password_file {folder}/passwd
 acl_file {folder}/acl
+plugin {plugin}
+plugin_opt_password_file {folder}/passwd
+plugin_opt_reload_file {folder}/reloaded
 {persistence}
 log_dest topic
 log_type error
@@ -44,6 +48,7 @@ certfile {tls.cert}
 keyfile {tls.key}
 require_certificate true
 use_identity_as_username true
+use_username_as_clientid true
 crlfile {tls.crl}
 """
 
@@ -56,6 +61,34 @@ class BrokerTls:
     cert: pathlib.Path
     key: pathlib.Path
     crl: pathlib.Path
+
+
+PLUGIN_SOURCE = pathlib.Path(ROOT, "broker_plugin", "sta_identity.c")
+_built: dict[float, pathlib.Path] = {}
+
+
+def plugin_library() -> pathlib.Path:
+    """broker_plugin/sta_identity.c built once per test process (as scripts/services.sh builds it),
+    in a folder the broker's own user can read."""
+    stamp = PLUGIN_SOURCE.stat().st_mtime
+    if stamp not in _built:
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-plugin-"))
+        os.chmod(folder, 0o755)
+        target = folder / "sta_identity.so"
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(target), str(PLUGIN_SOURCE),
+                        "-lcrypto"], check=True)
+        _built[stamp] = target
+    return _built[stamp]
+
+
+def private(path: pathlib.Path) -> None:
+    """Readable by the broker's user only (and root): 0640, owned by `mosquitto` when run as root."""
+    os.chmod(path, 0o640)
+    if os.geteuid() == 0:
+        try:
+            shutil.chown(path, "mosquitto", "mosquitto")
+        except (LookupError, OSError):
+            os.chmod(path, 0o644)  # no broker user: the broker runs as root and reads anything
 
 
 def free_port() -> int:
@@ -81,7 +114,8 @@ class Broker:
         self.port = free_port()
         self.secret = uuid.uuid4().hex
         persistence = f"persistence true\npersistence_location {self.folder}/" if persistent else "persistence false"
-        conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder, persistence=persistence)
+        conf = MOSQUITTO_CONF.format(port=self.port, folder=self.folder, persistence=persistence,
+                                     plugin=plugin_library())
         # with `tls`: also `tls_port` (TLS) and `cert_port` (TLS, client certificate required)
         self.tls_port = self.cert_port = 0
         if tls is not None:
@@ -91,8 +125,9 @@ class Broker:
         shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
         subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],
                        check=True, stdout=subprocess.DEVNULL)
-        for name in ("acl", "passwd", "mosquitto.conf"):
-            os.chmod(self.folder / name, 0o644)
+        os.chmod(self.folder / "mosquitto.conf", 0o644)
+        for name in ("acl", "passwd"):
+            private(self.folder / name)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -16,6 +16,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sta_server.mqtt.notify import ORIGIN_PROPERTY
+from sta_server.security.mqtt_identity import bind_client_id
 from sta_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class MqttConnection:
         self._held = 0  # notifications handed to paho since the connection went down
         host, port, user, password, tls = broker_address(url)
         self.address = (host, port)
+        client_id = bind_client_id(user, client_id)  # the broker plugin admits `<user>:…` only
         self.client = _Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                               protocol=paho.MQTTv5, reconnect_on_failure=True)
         if user:

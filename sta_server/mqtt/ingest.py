@@ -22,6 +22,7 @@ from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
+from sta_server.security.mqtt_identity import Publishers
 from sta_server.security.principal import Principal, acting_as
 from sta_server.serialize.json_text import parse_json
 from sta_server.serialize.senml import media_type_of
@@ -31,8 +32,8 @@ from sta_server.service.events import EventBus, savepoint, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
 from sta_server.service.senml import ingest_pack
 
-# Creates over MQTT: the broker's ACL decided who may publish on each topic (security/broker_files.py);
-# the broker does not pass the publisher's name on, so the audit trail names the channel.
+# Creates run as their publisher (security/mqtt_identity.py); an Ingest made without `publishers`
+# (tests that call `store` directly) stores as this administrator.
 MQTT_INGEST = Principal("mqtt-publisher", "admin", channel="mqtt")
 log = logging.getLogger(__name__)
 SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
@@ -46,6 +47,7 @@ class Incoming:
     payload: bytes
     ack: Callable[[], None]
     key: str | None = None  # the `idempotency-key` user property: a redelivery is stored once
+    publisher: str | None = None  # the `sta-publisher` user property the broker plugin stamps
 
 
 @dataclass
@@ -72,8 +74,10 @@ class Ingest:
 
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
                  max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
-                 report_s: float = 60.0, limits: MessageLimits | None = None) -> None:
+                 report_s: float = 60.0, limits: MessageLimits | None = None,
+                 publishers: Publishers | None = None) -> None:
         self.engine = engine
+        self.publishers = publishers
         self.limits = limits or MessageLimits(1024 * 1024, 0.0, 1)  # size, rate/topic: see mqtt/limits.py
         self._stats_lock = threading.Lock()  # refusals are counted on the network thread
         self.bus = bus
@@ -143,7 +147,8 @@ class Ingest:
                     self.queue.put(None)
                     break
                 batch.append(item)
-            self._store_with_retry(batch)
+            for group in self._by_publisher(batch):  # one transaction per principal
+                self._store_with_retry(group)
             self._prune_keys()
 
     def _store_with_retry(self, batch: list[Incoming]) -> None:
@@ -169,10 +174,29 @@ class Ingest:
                     self._store_with_retry([message])
                 return
 
+    def _by_publisher(self, batch: list[Incoming]) -> list[list[Incoming]]:
+        if self.publishers is None:
+            return [batch]
+        groups: dict[str, list[Incoming]] = {}
+        for message in batch:
+            groups.setdefault(self.publishers.key(message.topic, message.publisher), []).append(message)
+        return list(groups.values())
+
     def store(self, batch: list[Incoming]) -> None:
+        """Store the messages of one publisher in one transaction with its rights (row-level
+        security and role permissions as over HTTP); each message alone in a savepoint."""
+        groups = self._by_publisher(batch)
+        if len(groups) > 1:
+            for group in groups:
+                self.store(group)
+            return
         self._batch, self._rejected = IngestStats(), []
-        with acting_as(MQTT_INGEST), transaction(self.engine, self.bus) as conn:
-            fresh = self._claim(conn, batch)
+        principal = self._principal(batch)
+        if principal is None:
+            self._refuse(batch)
+            return
+        with acting_as(principal), transaction(self.engine, self.bus) as conn:
+            fresh = self._claim(conn, batch, principal.name)
             entities = [message for message in fresh if not self._store_senml(conn, message)]
             parsed = [self._parse(message) for message in entities]
             outcomes = self._store_bulk(conn, parsed)
@@ -185,16 +209,33 @@ class Ingest:
                     self._store_one(conn, message, request)
                 else:
                     self._batch.accepted += 1
-            release_messages(conn, [m.key for m in self._rejected if m.key is not None])
+            release_messages(conn, [m.key for m in self._rejected if m.key is not None], principal.name)
         self._batch.batches += 1
         with self._stats_lock:
             self.stats.add(self._batch)
         for message in batch:
             message.ack()
 
-    def _claim(self, conn: Connection, batch: list[Incoming]) -> list[Incoming]:
+    def _principal(self, batch: list[Incoming]) -> Principal | None:
+        if self.publishers is None:
+            return MQTT_INGEST
+        return self.publishers.principal(self.publishers.key(batch[0].topic, batch[0].publisher))
+
+    def _refuse(self, batch: list[Incoming]) -> None:
+        """Nobody who may create anything published these: rejected (and acknowledged)."""
+        assert self.publishers is not None
+        reason = self.publishers.refusal(self.publishers.key(batch[0].topic, batch[0].publisher))
+        for message in batch:
+            self._reject(message, "Forbidden", reason)
+        with self._stats_lock:
+            self.stats.add(self._batch)
+        for message in batch:
+            message.ack()
+
+    def _claim(self, conn: Connection, batch: list[Incoming], owner: str) -> list[Incoming]:
         """The messages to store: those without a key, and the first of each key not stored yet
-        (the others are duplicates: counted and acknowledged). Keys of messages that end up
+        (the others are duplicates: counted and acknowledged). Keys are the publisher's own
+        (`owner`): another publisher's equal key is another key. Keys of messages that end up
         rejected are released before the commit."""
         keyed: list[Incoming] = []
         for message in batch:
@@ -204,7 +245,7 @@ class Ingest:
                     keyed.append(message)
                 except StaError as error:
                     self._reject(message, error.code, error.message)
-        owned = claim_messages(conn, [m.key for m in keyed if m.key is not None])
+        owned = claim_messages(conn, [m.key for m in keyed if m.key is not None], owner)
         valid = {id(m) for m in keyed}
         fresh: list[Incoming] = []
         for message in batch:

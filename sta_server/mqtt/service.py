@@ -18,6 +18,7 @@ from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.registry_store import RegistryStore
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
+from sta_server.security.mqtt_identity import PUBLISHER_PROPERTY, Publishers, TopicAccess
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 
@@ -47,7 +48,9 @@ class MqttService:
         # the process that takes creates keeps the registry in the database; every process reads it
         self.store = RegistryStore(engine) if ingest and settings.mqtt_registry_persist else None
         self.persisted = settings.mqtt_registry_persist
-        self.registry = SubscriptionRegistry(self.store.record if self.store else None)
+        # only subscriptions the subscriber's user may read are acted on (the broker's ACL rules)
+        self.registry = SubscriptionRegistry(self.store.record if self.store else None,
+                                             TopicAccess(engine, settings).may_read)
         self.broker = BrokerWatch(settings.mqtt_broker_queue_messages, settings.mqtt_broker_queue_bytes,
                                   log_alarms=ingest)
         # Mosquitto 2.0 lets more than Receive Maximum through after acks: at the queue's high-water
@@ -57,7 +60,8 @@ class MqttService:
                              queue_size=max(1000, 2 * settings.mqtt_receive_maximum),
                              report_s=settings.mqtt_ingest_report_s,
                              limits=MessageLimits(settings.mqtt_max_message_bytes, settings.mqtt_rate_per_topic,
-                                                  settings.mqtt_burst_per_topic))
+                                                  settings.mqtt_burst_per_topic),
+                             publishers=Publishers(engine, settings))
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in (*LOG_TOPICS, *SYS_TOPICS)]
         if ingest:
             subscriptions += create_subscriptions(settings.mqtt_shared_group)
@@ -116,4 +120,5 @@ class MqttService:
             return
         self.ingest.submit(Incoming(message.topic, bytes(message.payload),
                                     lambda: self.connection.ack(mid, qos, generation),
-                                    user_property(message, IDEMPOTENCY_PROPERTY)))
+                                    user_property(message, IDEMPOTENCY_PROPERTY),
+                                    user_property(message, PUBLISHER_PROPERTY)))

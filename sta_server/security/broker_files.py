@@ -19,6 +19,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from sqlalchemy import Connection, Engine, select
 
 from sta_server.model import REGISTRY, EntityType
 from sta_server.query.path import VERSIONS
-from sta_server.security.principal import ANONYMOUS, Principal
+from sta_server.security.principal import ANONYMOUS, SERVER, Principal, acting_as
 from sta_server.security.users import UserInfo, list_users
 from sta_server.service.events import EntityChanged
 from sta_server.settings import Settings
@@ -106,7 +107,7 @@ def sync(conn: Connection, settings: Settings) -> bool:
     passwd, acl = render(conn, settings, _read(folder / "passwd.base"), _read(folder / "acl.base"))
     changed = _replace(folder / "passwd", passwd) | _replace(folder / "acl", acl)
     if changed:
-        _reload(folder / "mosquitto.pid")
+        _reload(folder)
     return changed
 
 
@@ -135,22 +136,44 @@ def _replace(path: Path, content: str) -> bool:
     return True
 
 
-def _reload(pid_file: Path) -> None:
+def _reload(folder: Path, timeout_s: float = 2.0) -> None:
+    """SIGHUP to the broker; with the project's plugin (broker_plugin/, its `reloaded` file in the
+    folder), wait until the broker has re-read the files: Mosquitto takes a signal only between
+    two polls of its sockets (up to 100 ms), so a message it reads meanwhile still meets the old ACL."""
+    stamp = folder / "reloaded"
+    before = _read(stamp) if stamp.exists() else None
     try:
-        pid = int(pid_file.read_text().strip())
+        pid = int((folder / "mosquitto.pid").read_text().strip())
         os.kill(pid, signal.SIGHUP)
-        log.info("broker %s told to re-read its password and ACL files", pid)
     except (OSError, ValueError) as error:
-        log.warning("could not signal the broker (%s): %s", pid_file, error)
+        log.warning("could not signal the broker (%s): %s", folder / "mosquitto.pid", error)
+        return
+    deadline = time.monotonic() + timeout_s
+    while before is not None and _read(stamp) == before:
+        if time.monotonic() > deadline:
+            log.warning("broker %s has not confirmed the reload within %.1fs", pid, timeout_s)
+            return
+        time.sleep(0.005)
+    log.info("broker %s re-read its password and ACL files", pid)
+
+
+def moves_topics(event: EntityChanged) -> bool:
+    """An update that can take topics away from someone: a Datastream, MultiDatastream or
+    TaskingCapability given another Thing, a Location linked to other Things, a Thing's Locations."""
+    return (event.change == "updated" and event.entity_type.name in TOPIC_TYPES
+            and any(event.entity_type.link(name) is not None for name in event.fields))
 
 
 class BrokerFileKeeper:
-    """Keeps the files current: rewrites them (at most every `period` seconds) after a change to
-    an entity that decides topics (a new Thing, Datastream…), at start, and every `resync` seconds
-    (changes made by other processes: the MQTT ingest process, `sta-admin`)."""
+    """Keeps the files current. An update that moves topics (`moves_topics`) rewrites them and
+    signals the broker before the request answers, so the old site's subscribers stop receiving
+    at once; a new or deleted entity that decides topics (a Thing, Datastream…) within `period`
+    seconds, from a thread; also at start and every `resync` seconds (changes made by other
+    processes; `sta-admin` rewrites them itself after a user's grants or a Thing's labels change)."""
 
     def __init__(self, engine: Engine, settings: Settings, period: float = 1.0, resync: float = 30.0) -> None:
         self.engine, self.settings, self.period, self.resync = engine, settings, period, resync
+        self._writing = threading.Lock()
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="broker-files", daemon=True)
@@ -165,8 +188,15 @@ class BrokerFileKeeper:
         self._thread.join(timeout=5)
 
     def on_events(self, events: list[EntityChanged]) -> None:
-        if any(e.entity_type.name in TOPIC_TYPES and e.change != "updated" for e in events):
+        if any(moves_topics(e) for e in events):
+            self.sync_now()
+        elif any(e.entity_type.name in TOPIC_TYPES and e.change != "updated" for e in events):
             self._dirty.set()
+
+    def sync_now(self) -> None:
+        """Rewrite the files now, with the server's own rights (not the request's user's)."""
+        with self._writing, acting_as(SERVER), self.engine.connect() as conn:
+            sync(conn, self.settings)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -175,8 +205,7 @@ class BrokerFileKeeper:
                 return
             self._dirty.clear()
             try:
-                with self.engine.connect() as conn:
-                    sync(conn, self.settings)
+                self.sync_now()
             except Exception:  # the files stay as they were; retried on the next change
                 log.exception("could not rewrite the broker's files")
             self._stop.wait(self.period)

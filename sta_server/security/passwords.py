@@ -28,6 +28,12 @@ def hash_password(password: str, iterations: int = ITERATIONS) -> str:
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+# Verified instead when the user is unknown (or has no password): a refusal costs the same hash
+# whether the name exists or not, so timing does not tell which user names exist.
+UNKNOWN_USER_HASH = (f"$7${ITERATIONS}${base64.b64encode(bytes(_SALT_BYTES)).decode()}"
+                     f"${base64.b64encode(bytes(_HASH_BYTES)).decode()}")
+
+
 def verify_password(password: str, stored: str | None) -> bool:
     if not stored:
         return False

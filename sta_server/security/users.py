@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from sta_server.errors import BadRequest, NotFound
 from sta_server.security import audit
-from sta_server.security.passwords import hash_password, hash_token, new_token, verify_password
+from sta_server.security.passwords import UNKNOWN_USER_HASH, hash_password, hash_token, new_token, verify_password
 from sta_server.security.principal import ROLES, Principal
 from sta_server.sql.security_tables import NAME_MAX_LENGTH, ApiToken, ThingLabel, User
 from sta_server.sql.tables import TABLES
@@ -131,8 +131,12 @@ def _principal(row: object, channel: str) -> Principal:
 
 
 def by_password(conn: Connection, name: str, password: str, channel: str = "http") -> Principal | None:
-    row = conn.execute(select(users).where(users.c.name == name, users.c.disabled.is_(False))).mappings().first()
-    if row is None or not verify_password(password, row["password_hash"]):
+    """The user with this name and password. An unknown, disabled or password-less user costs
+    the same password hash as a wrong password (nothing to learn from the time it takes)."""
+    row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    stored = row["password_hash"] if row is not None else None
+    matches = verify_password(password, stored or UNKNOWN_USER_HASH)
+    if row is None or row["disabled"] or stored is None or not matches:
         return None
     return _principal(row, channel)
 

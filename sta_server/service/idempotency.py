@@ -60,14 +60,21 @@ def finish_once(conn: Connection, key: str, answer: Answer) -> None:
     record_answer(conn, HTTP_SCOPE, key, answer.status, answer.body, answer.location)
 
 
-def claim_messages(conn: Connection, keys: list[str]) -> set[str]:
-    """Claim MQTT message keys; returns those not stored before (the others are duplicates)."""
-    return claim_keys(conn, MQTT_SCOPE, keys)
+def message_key(owner: str, key: str) -> str:
+    """The stored form of an MQTT message key: the publisher's (`owner`) own, so that one
+    publisher's key never suppresses another's message (SHA-256 of both, 64 characters)."""
+    return hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()
 
 
-def release_messages(conn: Connection, keys: list[str]) -> None:
+def claim_messages(conn: Connection, keys: list[str], owner: str) -> set[str]:
+    """Claim `owner`'s MQTT message keys; returns those not stored before (the others are duplicates)."""
+    stored = {message_key(owner, key): key for key in keys}
+    return {stored[claimed] for claimed in claim_keys(conn, MQTT_SCOPE, stored)}
+
+
+def release_messages(conn: Connection, keys: list[str], owner: str) -> None:
     """Give back the keys of messages that were rejected (nothing was stored under them)."""
-    release_keys(conn, MQTT_SCOPE, keys)
+    release_keys(conn, MQTT_SCOPE, [message_key(owner, key) for key in keys])
 
 
 def forget_old_keys(conn: Connection, retention: timedelta) -> int:

@@ -25,6 +25,7 @@ USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "operator": ("grid_operator", ("radial:R1",)),
     "aggregator": ("aggregator", ("site:A",)),
     "agent": ("device_agent", ("site:A",)),
+    "agent-b": ("device_agent", ("site:B",)),
     "resident": ("resident", ("site:A",)),
     "neighbour": ("resident", ("site:B",)),
 }
@@ -170,3 +171,6 @@ def grid(secure_client: FlaskClient, clean_db: Engine) -> Grid:
     return Grid(ids["thing_a"], ids["thing_b"], ids["thing_p"], ids["stream_a"], ids["stream_b"], ids["stream_p"],
                 ids["capability_a"], ids["capability_b"], ids["capability_p"], ids["location_a"], ids["location_b"],
                 shared["@iot.id"], sensor_b["@iot.id"], observations["a"], observations["b"])
+
+
+from tests.security.mqtt_platform import mqtt_grid, platform, secure_broker  # noqa: E402, F401  (fixtures)

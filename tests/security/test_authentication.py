@@ -3,16 +3,18 @@ name the TLS layer verified), 401 with a JSON body and a challenge, public docum
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text
 
 from sta_server.app import create_app
 from sta_server.security import users
-from sta_server.security.passwords import hash_password, verify_password
+from sta_server.security.passwords import ITERATIONS, hash_password, verify_password
 from sta_server.settings import Settings
 from sta_server.sql.security_tables import User
 from sta_server.tls import CLIENT_IDENTITY_KEY
@@ -51,6 +53,23 @@ def test_wrong_credentials_are_401_never_anonymous(secure_client: FlaskClient, g
         status, body = As(secure_client, None, headers).get("Things")
         assert status == 401, headers
         assert body["error"]["code"] == "Unauthorized"
+
+
+def test_unknown_users_cost_the_same_password_hash(secure_client: FlaskClient, grid: Grid,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal hashes the given password whether the user exists, has no password or is
+    disabled: the time it takes tells nothing about which user names exist."""
+    hashed: list[int] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counting(name: str, password_: bytes, salt: bytes, iterations: int, length: int | None = None) -> bytes:
+        hashed.append(iterations)
+        return real(name, password_, salt, iterations, length)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counting)
+    for headers in (basic("agent", "wrong"), basic("nobody", "wrong"), basic("nobody", password("agent"))):
+        assert As(secure_client, None, headers).get("Things")[0] == 401
+    assert hashed == [ITERATIONS, ITERATIONS, ITERATIONS]
 
 
 def test_bearer_tokens_work_until_revoked_or_expired(secure_settings: Settings, grid: Grid,

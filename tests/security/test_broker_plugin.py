@@ -1,0 +1,132 @@
+"""The broker plugin (broker_plugin/sta_identity.c) in a real Mosquitto 2.0: it names the
+publisher of every message, binds client ids to users, and refuses unknown user names only after
+the password hash a wrong password costs."""
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from sta_server.security.passwords import hash_password
+from tests.mosquitto import Broker
+from tests.mqtt.conftest import wait_until
+
+SLOW_ITERATIONS = 1_000_000  # a password check of about half a second: far above the noise
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    """Anonymous clients allowed (as with STA_AUTH=off); users `dev` and `slow` (a costly hash)."""
+    broker = Broker()
+    with open(broker.folder / "passwd", "a", encoding="utf-8") as passwd:
+        passwd.write(f"dev:{hash_password('dev-pw')}\nslow:{hash_password('slow-pw', SLOW_ITERATIONS)}\n")
+    with open(broker.folder / "acl", "a", encoding="utf-8") as acl:
+        acl.write("\nuser dev\ntopic readwrite v1.1/#\n")
+    (broker.folder / "mosquitto.conf").write_text((broker.folder / "mosquitto.conf").read_text()
+                                                  + f"pid_file {broker.folder}/mosquitto.pid\n")
+    broker.start()
+    wait_until((broker.folder / "mosquitto.pid").exists, 10)
+    yield broker
+    broker.remove()
+
+
+def _connect(broker: Broker, client_id: str, user: str | None = None,
+             secret: str | None = None) -> tuple[paho.Client, int, queue.Queue[paho.MQTTMessage]]:
+    received: queue.Queue[paho.MQTTMessage] = queue.Queue()
+    codes: queue.Queue[int] = queue.Queue()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    if user is not None:
+        client.username_pw_set(user, secret)
+    client.on_connect = lambda c, u, f, rc, p: codes.put(rc.value)
+    client.on_message = lambda c, u, m: received.put(m)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    return client, codes.get(timeout=30), received
+
+
+def _properties(message: paho.MQTTMessage) -> dict[str, Any]:
+    props = message.properties
+    return {"user": [tuple(p) for p in getattr(props, "UserProperty", [])],
+            "content_type": getattr(props, "ContentType", None),
+            "correlation": getattr(props, "CorrelationData", None)}
+
+
+def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None:
+    server, rc, received = _connect(broker, "sta-server:test", "sta-server", broker.secret)
+    assert rc == 0
+    subscribed: queue.Queue[bool] = queue.Queue()
+    server.on_subscribe = lambda c, u, mid, codes, p: subscribed.put(True)
+    server.subscribe("v1.1/#", 1)
+    assert subscribed.get(timeout=5)
+    forged = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    forged.UserProperty = [("sta-publisher", "admin"), ("idempotency-key", "k"), ("sta-publisher", "root")]
+    forged.ContentType = "application/json"
+    forged.CorrelationData = b"\x01\x02"
+    for client_id, user, secret in (("dev:box", "dev", "dev-pw"), ("plain-anon", None, None)):
+        publisher, rc, _ = _connect(broker, client_id, user, secret)
+        assert rc == 0
+        publisher.publish("v1.1/Things", b"{}", qos=1, properties=forged).wait_for_publish(5)
+        publisher.disconnect()
+        publisher.loop_stop()
+    by_dev, by_anonymous = (_properties(received.get(timeout=5)) for _ in range(2))
+    assert by_dev == {"user": [("idempotency-key", "k"), ("sta-publisher", "dev")],
+                      "content_type": "application/json", "correlation": b"\x01\x02"}
+    assert by_anonymous["user"] == [("idempotency-key", "k")]  # anonymous: no publisher at all
+    server.disconnect()
+    server.loop_stop()
+
+
+@pytest.mark.parametrize(("client_id", "user", "secret", "admitted"), [
+    ("dev", "dev", "dev-pw", True),
+    ("dev:field-box", "dev", "dev-pw", True),
+    ("devx", "dev", "dev-pw", False),  # another user's prefix is not enough
+    ("sta-server:x", "dev", "dev-pw", False),
+    ("sta-server", None, None, False),  # anonymous clients: never a user's id ...
+    ("dev:x", None, None, False),  # ... nor one with ':'
+    ("lessag-site-7", None, None, True),
+])
+def test_client_ids_belong_to_their_user(broker: Broker, client_id: str, user: str | None, secret: str | None,
+                                         admitted: bool) -> None:
+    client, rc, _ = _connect(broker, client_id, user, secret)
+    assert (rc == 0) is admitted
+    client.disconnect()
+    client.loop_stop()
+
+
+def _refusal_s(broker: Broker, user: str, secret: str) -> float:
+    started = time.monotonic()
+    client, rc, _ = _connect(broker, f"{user}:t", user, secret)
+    elapsed = time.monotonic() - started
+    assert rc != 0
+    client.loop_stop()
+    return elapsed
+
+
+def test_unknown_user_names_cost_the_password_hash(broker: Broker) -> None:
+    """The plugin spends the largest iteration count of the password file on an unknown name."""
+    wrong_password = min(_refusal_s(broker, "slow", "wrong") for _ in range(2))
+    unknown_user = min(_refusal_s(broker, "nobody-here", "wrong") for _ in range(2))
+    assert wrong_password > 0.1  # the slow user's own hash runs
+    assert unknown_user > 0.5 * wrong_password, (unknown_user, wrong_password)
+
+
+def test_a_reload_reads_new_users_and_says_so(broker: Broker) -> None:
+    stamp = broker.folder / "reloaded"
+    before = stamp.read_text()
+    with open(broker.folder / "passwd", "a", encoding="utf-8") as passwd:
+        passwd.write(f"late:{hash_password('late-pw')}\n")
+    os.kill(int((broker.folder / "mosquitto.pid").read_text()), signal.SIGHUP)
+    wait_until(lambda: stamp.read_text() != before, 5)
+    client, rc, _ = _connect(broker, "late", "late", "late-pw")
+    assert rc == 0
+    client.disconnect()
+    client.loop_stop()
