@@ -1,8 +1,11 @@
 """Mosquitto restarted: HTTP keeps answering (publishing never blocks a request), the server
 reconnects, resubscribes and resumes ingest and notifications; notifications of changes made
-during the outage reach persistent subscribers after it."""
+during the outage reach persistent subscribers after it; subscribers are notified whatever the
+order in which they and the server reconnect."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 
@@ -45,7 +48,7 @@ def test_broker_restart_keeps_http_up_and_resumes_mqtt(db: Engine, broker: Broke
     outage_ids = {ident for _, _, ident in during}
     wait_for(lambda: outage_ids <= set(subscriber.ids), 30, "the notifications of the outage")
     subscriber.subscribe()  # clients subscribe again on (re)connect; this one once the server is back
-    time.sleep(3)  # past the registry's grace period (STA_MQTT_REGISTRY_GRACE_S=2 in these tests)
+    time.sleep(3)  # past the registry's former grace period (2 s in these tests): nothing is forgotten
     publisher = Publisher(broker)
     publisher.publish(stream, range(MESSAGES))
     expected = created + len(during) + MESSAGES
@@ -57,3 +60,39 @@ def test_broker_restart_keeps_http_up_and_resumes_mqtt(db: Engine, broker: Broke
     subscriber.close()
     assert all(status == 201 and elapsed < 5 for status, elapsed, _ in during)
     assert stored(db, stream) == (expected, expected)
+
+
+def test_subscribers_reconnecting_before_and_after_the_server_are_all_notified(
+        db: Engine, broker: Broker, start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    assert server.process is not None
+    stream = make_stream(server)
+    topic = f"v1.1/Datastreams({stream})/Observations"
+    early, early_clean = Subscriber(broker, topic), Subscriber(broker, topic, clean=True)
+    for subscriber in (early, early_clean):
+        _until_notified(server, stream, subscriber)
+    os.kill(server.process.pid, signal.SIGSTOP)  # the server cannot reconnect before the subscribers
+    try:
+        broker.stop()
+        broker.start()
+        wait_for(lambda: early.subscribed >= 2 and early_clean.subscribed >= 2, 30, "the resubscriptions")
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    wait_for(lambda: server.log().count("connected to MQTT broker") >= 2, 30, "the server's reconnect")
+    late = Subscriber(broker, topic, clean=True)  # subscribes once the server is back
+    wait_for(lambda: late.subscribed >= 1, 10, "the late subscription")
+    time.sleep(3)  # past the registry's former grace period (2 s in these tests): nothing is forgotten
+    before = max(early.ids + early_clean.ids)
+    publisher = Publisher(broker)
+    publisher.publish(stream, range(MESSAGES))
+    wait_for(lambda: stored(db, stream)[0] >= MESSAGES, 60, "the creates stored")
+    subscribers = {"early": early, "early clean": early_clean, "late": late}
+    try:
+        wait_for(lambda: all(len({i for i in s.ids if i > before}) == MESSAGES for s in subscribers.values()),
+                 30, "every subscriber notified of every create")
+    finally:
+        counts = {name: len({i for i in s.ids if i > before}) for name, s in subscribers.items()}
+        publisher.close()
+        for subscriber in subscribers.values():
+            subscriber.close()
+    assert counts == dict.fromkeys(subscribers, MESSAGES)

@@ -1,0 +1,65 @@
+"""kill -9 of each child process of the default run mode (STA_HTTP_WORKERS=2) while devices publish:
+the ingest process is restarted by the server (back-off, logged, counted), an HTTP worker by gunicorn;
+MQTT creates resume and every acknowledged one is stored once (they carry idempotency keys)."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.faults.conftest import Broker, Publisher, Server, make_stream, stored, wait_for
+
+SLICES = 40
+PER_SLICE = 150  # 6,000 in all, over a few seconds
+
+
+def _ingest_pid(server: Server) -> int | None:
+    found = [pid for pid, command in server.children().items() if "sta_server.ingest_process" in command]
+    return found[0] if found else None
+
+
+def _worker_pids(server: Server) -> set[int]:
+    return {pid for pid, command in server.children().items() if "sta_server.ingest_process" not in command}
+
+
+def _publish_slowly(publisher: Publisher, stream: int) -> None:
+    for number in range(SLICES):
+        publisher.publish(stream, range(number * PER_SLICE, (number + 1) * PER_SLICE))
+        time.sleep(0.1)
+
+
+def test_killed_processes_come_back_and_nothing_acknowledged_is_lost(
+        db: Engine, broker: Broker, start_server: Callable[..., Server]) -> None:
+    server = start_server(STA_HTTP_WORKERS="2")
+    wait_for(lambda: "MQTT ingest process running" in server.log(), 20, "the ingest process")
+    wait_for(lambda: len(_worker_pids(server)) == 2, 20, "two HTTP workers")
+    stream = make_stream(server)
+    publisher = Publisher(broker)
+    sender = threading.Thread(target=_publish_slowly, args=(publisher, stream))
+    sender.start()
+    wait_for(lambda: stored(db, stream)[0] > 0, 30, "the first stored creates", step=0.02)
+    first_ingest = _ingest_pid(server)
+    assert first_ingest is not None
+    os.kill(first_ingest, signal.SIGKILL)
+    wait_for(lambda: "MQTT ingest process is running again" in server.log(), 30, "the ingest restart")
+    workers = _worker_pids(server)
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len(_worker_pids(server) - workers) == 1 and victim not in _worker_pids(server), 30,
+             "a new HTTP worker")
+    sender.join()
+    total = SLICES * PER_SLICE
+    wait_for(lambda: stored(db, stream)[1] == total, 60, "every acknowledged create stored")
+    publisher.close()
+    assert stored(db, stream) == (total, total)
+    assert _ingest_pid(server) not in (None, first_ingest)
+    assert f"the MQTT ingest process (pid {first_ingest}) ended" in server.log()
+    assert "restart 1 in 1 s" in server.log()
+    created = httpx.post(f"{server.base}/Datastreams({stream})/Observations", timeout=10,
+                         json={"phenomenonTime": "2026-01-01T00:00:00Z", "result": -1})
+    assert created.status_code == 201
