@@ -155,3 +155,12 @@ def md_world(settings: Settings, engine: Engine) -> Iterator[World]:
 def test_multi_datastream_time_relation(md_world: World, expression: str, expected: set[int]) -> None:
     """MdDateTimeTests: the same answers for MultiDatastreams (their Observations' times)."""
     assert matching(md_world, "MultiDatastreams", expression) == expected
+
+
+def test_multi_observation_result_elements(md_world: World) -> None:
+    """`result[0]` names the first value of a MultiDatastream Observation, in $filter, $orderby, $select."""
+    client = md_world[0]
+    assert matching(md_world, "Observations", "result[0] ge 23") == {23, 24}
+    body = fetch(client, "Observations", **{"$filter": "result[0] lt 3", "$orderby": "result[0] desc",
+                                            "$select": "result[0]"})
+    assert body["value"] == [{"result": {"0": 2}}, {"result": {"0": 1}}, {"result": {"0": 0}}]
