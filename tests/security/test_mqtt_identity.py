@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from sta_server.security import cli
 from sta_server.security.broker_files import sync
 from tests.mosquitto import Broker
 from tests.mqtt.conftest import wait_until
@@ -169,3 +170,22 @@ def test_without_the_plugin_creates_run_as_the_topics_site(topic_platform: Platf
     assert [tuple(a) for a in actors] == [(f"v1.1/Datastreams({grid.stream_a})", "device_agent")]
     for client in (agent, admin):
         client.close()
+
+
+def test_revoking_a_grant_stops_notifications_at_once(platform: Platform, mqtt_grid: Grid, secure_broker: Broker,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sta-admin user change --revoke` rewrites the ACL and waits for the broker's reload."""
+    http, _, settings = platform
+    admin = As(http, "admin")
+    kept, lost = (f"v1.1/Datastreams({s})/Observations" for s in (mqtt_grid.stream_public, mqtt_grid.stream_a))
+    monkeypatch.setenv("STA_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("STA_MQTT_AUTH_DIR", str(secure_broker.folder))
+    assert cli.main(["user", "change", "agent", "--grant", "public"]) == 0
+    agent = Client(secure_broker, "agent")
+    assert agent.subscribe(lost) == 1 and agent.subscribe(kept) == 1
+    assert cli.main(["user", "change", "agent", "--revoke", "site:A"]) == 0
+    assert admin.post(f"Datastreams({mqtt_grid.stream_a})/Observations", {"result": 71})[0] == 201
+    assert admin.post(f"Datastreams({mqtt_grid.stream_public})/Observations", {"result": 72})[0] == 201
+    # notifications go out in order: the kept stream's comes after the lost one's, which never came
+    assert [(name, body["result"]) for name, body in agent.until(kept)] == [(kept, 72)]
+    agent.close()
