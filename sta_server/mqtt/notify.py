@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from sta_server.model import REGISTRY, Kind
 from sta_server.mqtt.subscriptions import SubscriptionRegistry
 from sta_server.mqtt.topics import TopicRequest
 from sta_server.query.ast import Query
+from sta_server.query.path import ResourcePath
 from sta_server.service.context import RequestContext
 from sta_server.service.events import EntityChanged
+from sta_server.service.read import ids_on_path
 from sta_server.service.render import render_entities
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,39 @@ def base_topics(event: EntityChanged, version: str) -> Iterator[str]:
         yield entity
     if event.change == "updated":
         for name in event.fields:
-            yield f"{entity}/{name}"
+            if entity_type.prop(name) is not None:  # a changed link is no property topic
+                yield f"{entity}/{name}"
+
+
+def routed_by_key(path: ResourcePath) -> bool:
+    """Topics that base_topics finds from an event alone: entity sets, entities, their properties,
+    and `Datastreams(7)/Observations` (the new entity's own key names the parent)."""
+    if len(path.steps) == 1 or path.prop is not None:
+        return True
+    parent, last = path.steps[0], path.steps[-1]
+    return (len(path.steps) == 2 and parent.link is None and parent.id is not None and last.id is None
+            and last.link is not None and REGISTRY.inverse(last.link).fk is not None)
+
+
+def relative_subscriptions(registry: SubscriptionRegistry) -> list[list[TopicRequest]]:
+    """Subscriptions to other navigation paths (`Locations(1)/Things`, `Datastreams(1)/Thing`,
+    `Datastreams(1)/Thing/Datastreams`), grouped by path: only the database knows what lies on them."""
+    groups = [registry.lookup(base) for base in registry.bases()]
+    return [requests for requests in groups
+            if requests and not routed_by_key(requests[0].path) and not requests[0].path.ref]
+
+
+def relative_deliveries(conn: Connection, groups: list[list[TopicRequest]],
+                        events: list[EntityChanged]) -> list[Delivery]:
+    """The new or changed entities that lie on the paths of `groups`."""
+    found: list[Delivery] = []
+    for requests in groups:
+        path = requests[0].path
+        concerned = {event.id: event for event in events if event.change in ("created", "updated")
+                     and event.entity_type == path.entity_type and event.entity_type.since <= path.version}
+        for ident in ids_on_path(conn, path, concerned) if concerned else ():
+            found.extend(Delivery(request, concerned[ident]) for request in requests)
+    return found
 
 
 def deliveries(registry: SubscriptionRegistry, events: list[EntityChanged],
@@ -111,6 +145,10 @@ class Notifier:
 
     def publish(self, events: list[EntityChanged]) -> None:
         found = deliveries(self.registry, events, ("1.0", "1.1"))
+        groups = relative_subscriptions(self.registry)
+        if groups:
+            with self.engine.connect() as conn:
+                found.extend(relative_deliveries(conn, groups, events))
         if not found:
             return
         payloads = self._render(found)

@@ -2,12 +2,14 @@
 Thing moves the Thing to its Locations; an older one only fills in the history."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
 from sta_server.model import REGISTRY
 from sta_server.service.body import ParsedBody
 from sta_server.service.events import EntityChanged, record
-from sta_server.sql import historical_locations
+from sta_server.sql import historical_locations, side_effects
 
 
 def historical_location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
@@ -16,3 +18,10 @@ def historical_location_after(conn: Connection, ident: int, parsed: ParsedBody) 
     thing = historical_locations.move_thing(conn, ident)
     if thing is not None:
         record(conn, EntityChanged(REGISTRY.type("Thing"), thing, "updated", frozenset({"Locations"})))
+
+
+def record_history(conn: Connection, thing: int, locations: list[int], time: datetime) -> None:
+    """A HistoricalLocation for a Thing that moved (its Locations changed), announced like any
+    created entity (MQTT `v1.1/HistoricalLocations`, `v1.1/Things(1)/HistoricalLocations`)."""
+    ident = side_effects.record_historical_location(conn, thing, locations, time)
+    record(conn, EntityChanged(REGISTRY.type("HistoricalLocation"), ident, "created", related=(("Thing", thing),)))

@@ -12,7 +12,7 @@ from sta_server.model import EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.service.body import ParsedBody
-from sta_server.service.historical import historical_location_after
+from sta_server.service.historical import historical_location_after, record_history
 from sta_server.service.ordered_links import ordered_links_before_insert
 from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
@@ -52,7 +52,7 @@ def _thing_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
     if "Locations" in parsed.links:
         locations = side_effects.thing_location_ids(conn, ident)
         if locations:
-            side_effects.record_historical_location(conn, ident, locations, datetime.now(UTC))
+            record_history(conn, ident, locations, datetime.now(UTC))
 
 
 def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
@@ -61,8 +61,7 @@ def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
     for item in parsed.links.get("Things", (None, []))[1]:
         if "@iot.id" in item:
             thing = reference_id(item, "Things")
-            side_effects.record_historical_location(
-                conn, thing, side_effects.thing_location_ids(conn, thing), datetime.now(UTC))
+            record_history(conn, thing, side_effects.thing_location_ids(conn, thing), datetime.now(UTC))
 
 
 # Observations have no hooks: service/bulk.py is their one rule set, for every channel.

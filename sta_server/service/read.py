@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, exists, select
@@ -18,6 +18,7 @@ from sta_server.service.context import RequestContext
 from sta_server.sql import select as sql
 from sta_server.sql.estimate import estimated_count
 from sta_server.sql.keyset import encode_token
+from sta_server.sql.relations import table_of
 
 REF_SELECTION_PATHS = (Path(("@iot.selfLink",)),)
 
@@ -52,6 +53,16 @@ def check_path(conn: Connection, path: ResourcePath) -> None:
         assert ids is not None
         if not conn.execute(select(exists(ids))).scalar():
             raise NotFound(f"Nothing found at {prefix.url_path()}", target=prefix.url_path())
+
+
+def ids_on_path(conn: Connection, path: ResourcePath, ids: Collection[int]) -> list[int]:
+    """Which of `ids` (entities of the path's last type) the path reaches."""
+    table = table_of(path.entity_type)
+    stmt = select(table.c.id).where(table.c.id.in_(list(ids)))
+    condition = sql.path_condition(path, table)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return [int(ident) for ident in conn.execute(stmt).scalars()]
 
 
 def check_expands(entity_type: EntityType, expands: tuple[Expand, ...], version: str) -> None:

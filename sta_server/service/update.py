@@ -36,8 +36,9 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
     parsed = parse_body(entity_type, body, version)
     _check_links_by_id(parsed)
     check_ordered_links(parsed, update=True)
+    cleared: set[str] = set()
     if replace:
-        _clear_missing(entity_type, parsed.values, version)
+        cleared = _clear_missing(entity_type, parsed.values, version)
     for link, value in parsed.links.values():
         if link.fk is not None:
             parsed.values[link.fk] = resolve_one(conn, link, value, version)
@@ -53,7 +54,7 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
         if link.many:
             link_many(conn, entity_type, ident, link, value, version, replace=True)
     hooks.after_update(conn, entity_type, ident, parsed)
-    changed = frozenset(parsed.given) | frozenset(parsed.links)
+    changed = frozenset(parsed.given) | frozenset(parsed.links) | frozenset(cleared)
     links = current_links(conn, entity_type, ident)
     record(conn, EntityChanged(entity_type, ident, "updated", changed, links))
     if before is not None:
@@ -89,8 +90,10 @@ def _check_one_stream(conn: Connection, entity_type: EntityType, ident: int, val
                             target="MultiDatastream" if streams[1] is not None else "Datastream")
 
 
-def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str) -> None:
-    """PUT replaces: optional properties the body leaves out become null; required ones must be given."""
+def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str) -> set[str]:
+    """PUT replaces: optional properties the body leaves out become null (their names are returned);
+    required ones must be given."""
+    cleared: set[str] = set()
     for prop in entity_type.visible_properties(version):
         if prop.read_only or prop.kind is Kind.ID or prop.columns()[0] in values:
             continue
@@ -98,3 +101,5 @@ def _clear_missing(entity_type: EntityType, values: dict[str, Any], version: str
             raise InvalidEntity(f"PUT needs every mandatory property: '{prop.name}' is missing",
                                 target=prop.name)
         values.update({column: None for column in prop.columns()})
+        cleared.add(prop.name)
+    return cleared
