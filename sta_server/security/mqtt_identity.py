@@ -15,12 +15,14 @@ an administrator, as every HTTP request does.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from sta_server.mqtt.topics import parse_topic
 from sta_server.security import users
@@ -38,6 +40,7 @@ SITE_ROLES: dict[tuple[str, str], str] = {
     ("TaskingCapabilities", "Tasks"): "aggregator",
 }
 _CACHE_LIMIT = 10_000
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -162,10 +165,18 @@ class TopicAccess:
         self._rules = _Expiring(ttl)
 
     def may_read(self, client_id: str, topic: str) -> bool:
+        """Called on the MQTT network thread. With the database unreachable the subscription is
+        let through (logged): the broker's ACL still decides delivery, and a subscription refused
+        now would never be notified once the database is back."""
         if not self.settings.auth:
             return True
         name, certain = client_user(client_id)
-        patterns = self._rules.get(name if certain else f"{name}?", lambda: self._patterns(name, certain))
+        try:
+            patterns = self._rules.get(name if certain else f"{name}?", lambda: self._patterns(name, certain))
+        except SQLAlchemyError as error:
+            log.warning("cannot check %s's subscription to %s (%s): let through", client_id, topic,
+                        type(error).__name__)
+            return True
         return any(_matches(pattern, topic) for pattern in patterns)
 
     def _patterns(self, name: str, certain: bool) -> tuple[str, ...]:

@@ -62,7 +62,8 @@ def test_nested_bodies_never_reach_another_site_over_mqtt(platform: Platform, mq
                                                           clean_db: Engine) -> None:
     http, service, _ = platform
     admin = As(http, "admin")
-    attacks = _attacks(mqtt_grid, _feature_of(admin, mqtt_grid.observations_b[0]))
+    feature_b = _feature_of(admin, mqtt_grid.observations_b[0])
+    attacks = _attacks(mqtt_grid, feature_b)
     before = _site_b_state(clean_db, mqtt_grid)
     rejected = service.ingest.stats.rejected
     agent = Client(secure_broker, "agent")
@@ -79,6 +80,7 @@ def test_nested_bodies_never_reach_another_site_over_mqtt(platform: Platform, mq
     with clean_db.connect() as conn:  # the audit trail names the real publisher
         actors = conn.execute(text("SELECT DISTINCT actor, role FROM audit_records WHERE channel = 'mqtt'")).all()
     assert [tuple(a) for a in actors] == [("agent", "device_agent")]
+    assert As(http, "agent").get(f"FeaturesOfInterest({feature_b})")[0] == 404  # nothing to read through
     agent.close()
 
 
