@@ -72,7 +72,9 @@ def stream_of(path: ResourcePath | None, body: Any) -> tuple[str, int] | None:
     if path is not None and len(path.steps) == 2 and path.steps[0].id is not None:
         table = _STREAM_LINKS.get(path.steps[0].entity_type.name)
         if table and path.last.link is not None and path.last.link.name == "Observations":
-            return table, path.steps[0].id
+            other = [name for name, t in _STREAM_LINKS.items() if t != table and isinstance(body, dict)
+                     and body.get(name) is not None]
+            return None if other else (table, path.steps[0].id)  # both kinds: not exactly one
     named = [name for name in _STREAM_LINKS if isinstance(body, dict) and body.get(name) is not None]
     if len(named) != 1:
         return None
