@@ -10,11 +10,13 @@
  *   MOSQ_EVT_BASIC_AUTH  runs before the password file check:
  *                        - a client id must be the user name or start with `<user name>:` (user
  *                          names never hold ':'); an anonymous client's id must hold no ':' and
- *                          must not be a user name.  So nobody takes over another user's session.
+ *                          must not be a user name (of the password file, or of a `user` line of
+ *                          the ACL file: users with a client certificate only, whose id is their
+ *                          name).  So nobody takes over another user's session.
  *                        - a user name that is not in the password file is refused only after the
  *                          same PBKDF2-SHA512 a wrong password costs (timing tells nothing).
  *                        Otherwise it defers to Mosquitto's password file check.
- *   MOSQ_EVT_RELOAD      (SIGHUP) the user names are read again from the password file, and the
+ *   MOSQ_EVT_RELOAD      (SIGHUP) the user names are read again from both files, and the
  *                        reload file is rewritten: the server, which sends SIGHUP after rewriting
  *                        the password and ACL files, waits for it to change (Mosquitto handles the
  *                        signal only between two polls, and parses the ACL file right after this
@@ -23,6 +25,7 @@
  * Options (mosquitto.conf):
  *   plugin /path/to/sta_identity.so
  *   plugin_opt_password_file /path/to/passwd     (the same file as `password_file`)
+ *   plugin_opt_acl_file /path/to/acl             (the same file as `acl_file`)
  *   plugin_opt_reload_file /path/to/reloaded     (optional: "<pid> <reloads>" after each reload)
  *
  * Mosquitto 2.0.11 keeps the properties a plugin leaves in the event (src/plugin.c,
@@ -50,14 +53,20 @@
 #define SALT_BYTES 12
 #define MAX_LINE 4096
 
+struct name_set {
+	char **names;      /* sorted */
+	size_t count;
+};
+
 struct sta_state {
 	mosquitto_plugin_id_t *id;
 	char *password_file;
+	char *acl_file;
 	char *reload_file;
 	unsigned long reloads;
-	char **names;      /* sorted user names of the password file */
-	size_t count;
-	int iterations;    /* the largest PBKDF2 iteration count in the file */
+	struct name_set passwords;  /* users of the password file */
+	struct name_set acl_users;  /* users of the ACL file's `user` lines */
+	int iterations;    /* the largest PBKDF2 iteration count in the password file */
 };
 
 static struct sta_state state;
@@ -67,31 +76,29 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void forget_names(void)
+static void forget_names(struct name_set *set)
 {
 	size_t i;
-	for(i = 0; i < state.count; i++){
-		free(state.names[i]);
+	for(i = 0; i < set->count; i++){
+		free(set->names[i]);
 	}
-	free(state.names);
-	state.names = NULL;
-	state.count = 0;
+	free(set->names);
+	set->names = NULL;
+	set->count = 0;
 }
 
-/* `name:$7$<iterations>$<salt>$<hash>`: the name, and the iteration count into *iterations. */
-static char *parse_line(char *line, int *iterations)
+/* Password file: `name:$7$<iterations>$<salt>$<hash>`, the largest iteration count into *iterations. */
+static char *password_user(char *line, int *iterations)
 {
 	char *colon = strchr(line, ':');
-	char *rest;
 	long value;
 
 	if(colon == NULL || colon == line || line[0] == '#'){
 		return NULL;
 	}
 	*colon = '\0';
-	rest = colon + 1;
-	if(strncmp(rest, "$7$", 3) == 0){
-		value = strtol(rest + 3, NULL, 10);
+	if(strncmp(colon + 1, "$7$", 3) == 0){
+		value = strtol(colon + 4, NULL, 10);
 		if(value > *iterations && value < 100000000){
 			*iterations = (int)value;
 		}
@@ -99,25 +106,33 @@ static char *parse_line(char *line, int *iterations)
 	return strdup(line);
 }
 
-static int read_names(void)
+/* ACL file: `user <name>`. */
+static char *acl_user(char *line, int *unused)
+{
+	(void)unused;
+	if(strncmp(line, "user ", 5) != 0 || line[5] == '\0'){
+		return NULL;
+	}
+	return strdup(line + 5);
+}
+
+/* The names `parse` finds in the lines of `path`, sorted into `set`. */
+static void read_set(const char *path, struct name_set *set, char *(*parse)(char *, int *), int *iterations)
 {
 	FILE *file;
 	char line[MAX_LINE];
 	char **names = NULL, **grown, *name;
 	size_t count = 0, capacity = 0;
-	int iterations = 0;
 
-	if(state.password_file == NULL){
-		return MOSQ_ERR_SUCCESS;
-	}
-	file = fopen(state.password_file, "r");
+	file = fopen(path, "r");
 	if(file == NULL){
-		mosquitto_log_printf(MOSQ_LOG_WARNING, "sta_identity: cannot read %s", state.password_file);
-		return MOSQ_ERR_SUCCESS;  /* every user name counts as unknown: refused after the hash */
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "sta_identity: cannot read %s", path);
+		forget_names(set);  /* a password file it cannot read: every user name is unknown */
+		return;
 	}
 	while(fgets(line, sizeof(line), file) != NULL){
 		line[strcspn(line, "\r\n")] = '\0';
-		name = parse_line(line, &iterations);
+		name = parse(line, iterations);
 		if(name == NULL){
 			continue;
 		}
@@ -133,19 +148,37 @@ static int read_names(void)
 		names[count++] = name;
 	}
 	fclose(file);
-	qsort(names, count, sizeof(char *), compare_names);
-	forget_names();
-	state.names = names;
-	state.count = count;
+	if(count > 0){
+		qsort(names, count, sizeof(char *), compare_names);
+	}
+	forget_names(set);
+	set->names = names;
+	set->count = count;
+	mosquitto_log_printf(MOSQ_LOG_INFO, "sta_identity: %zu user names from %s", count, path);
+}
+
+static void read_names(void)
+{
+	int iterations = 0;
+
+	if(state.password_file != NULL){
+		read_set(state.password_file, &state.passwords, password_user, &iterations);
+	}
 	state.iterations = iterations > 0 ? iterations : DEFAULT_ITERATIONS;
-	mosquitto_log_printf(MOSQ_LOG_INFO, "sta_identity: %zu user names from %s", count, state.password_file);
-	return MOSQ_ERR_SUCCESS;
+	if(state.acl_file != NULL){
+		read_set(state.acl_file, &state.acl_users, acl_user, &iterations);
+	}
+}
+
+static bool in_set(const struct name_set *set, const char *name)
+{
+	return name != NULL && set->count > 0
+		&& bsearch(&name, set->names, set->count, sizeof(char *), compare_names) != NULL;
 }
 
 static bool known_name(const char *name)
 {
-	return name != NULL && state.count > 0
-		&& bsearch(&name, state.names, state.count, sizeof(char *), compare_names) != NULL;
+	return in_set(&state.passwords, name);
 }
 
 /* The client id is the user name, or `<user name>:<anything>`. */
@@ -163,7 +196,7 @@ static bool id_allowed(const char *id, const char *user)
 	if(user != NULL){
 		return id_belongs_to(id, user);
 	}
-	return strchr(id, ':') == NULL && !known_name(id);
+	return strchr(id, ':') == NULL && !known_name(id) && !in_set(&state.acl_users, id);
 }
 
 /* What a wrong password costs in Mosquitto's own check (PBKDF2-SHA512, the file's iterations). */
@@ -189,7 +222,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 				id ? id : "(none)", ed->username ? ed->username : "(anonymous)");
 		return MOSQ_ERR_AUTH;
 	}
-	if(ed->username != NULL && !known_name(ed->username)){
+	if(ed->username != NULL && state.password_file != NULL && !known_name(ed->username)){
 		if(ed->password != NULL){
 			spend_password_hash(ed->password);
 		}
@@ -323,6 +356,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	for(i = 0; i < option_count; i++){
 		if(strcmp(options[i].key, "password_file") == 0){
 			state.password_file = strdup(options[i].value);
+		}else if(strcmp(options[i].key, "acl_file") == 0){
+			state.acl_file = strdup(options[i].value);
 		}else if(strcmp(options[i].key, "reload_file") == 0){
 			state.reload_file = strdup(options[i].value);
 		}
@@ -348,9 +383,11 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	mosquitto_callback_unregister(state.id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
 	mosquitto_callback_unregister(state.id, MOSQ_EVT_MESSAGE, on_message, NULL);
 	mosquitto_callback_unregister(state.id, MOSQ_EVT_RELOAD, on_reload, NULL);
-	forget_names();
+	forget_names(&state.passwords);
+	forget_names(&state.acl_users);
 	free(state.password_file);
+	free(state.acl_file);
 	free(state.reload_file);
-	state.password_file = state.reload_file = NULL;
+	state.password_file = state.acl_file = state.reload_file = NULL;
 	return MOSQ_ERR_SUCCESS;
 }

@@ -345,6 +345,7 @@ acl_file $STA_MQTT_DIR/acl
 # starts with '<user>:', refuses unknown user names after the same PBKDF2 as a wrong password
 plugin $STA_MQTT_PLUGIN
 plugin_opt_password_file $STA_MQTT_DIR/passwd
+plugin_opt_acl_file $STA_MQTT_DIR/acl
 # rewritten after each reload (SIGHUP): the server waits for it after changing passwd/acl
 plugin_opt_reload_file $STA_MQTT_DIR/reloaded
 

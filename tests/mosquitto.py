@@ -22,6 +22,7 @@ password_file {folder}/passwd
 acl_file {folder}/acl
 plugin {plugin}
 plugin_opt_password_file {folder}/passwd
+plugin_opt_acl_file {folder}/acl
 plugin_opt_reload_file {folder}/reloaded
 {persistence}
 log_dest topic

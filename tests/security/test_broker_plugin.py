@@ -25,12 +25,13 @@ SLOW_ITERATIONS = 1_000_000  # a password check of about half a second: far abov
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[Broker]:
-    """Anonymous clients allowed (as with STA_AUTH=off); users `dev` and `slow` (a costly hash)."""
+    """Anonymous clients allowed (as with STA_AUTH=off); users `dev` and `slow` (a costly hash), and
+    `cert-only` (an ACL entry, no password: a client-certificate user)."""
     broker = Broker()
     with open(broker.folder / "passwd", "a", encoding="utf-8") as passwd:
         passwd.write(f"dev:{hash_password('dev-pw')}\nslow:{hash_password('slow-pw', SLOW_ITERATIONS)}\n")
     with open(broker.folder / "acl", "a", encoding="utf-8") as acl:
-        acl.write("\nuser dev\ntopic readwrite v1.1/#\n")
+        acl.write("\nuser dev\ntopic readwrite v1.1/#\nuser cert-only\ntopic read v1.1/#\n")
     (broker.folder / "mosquitto.conf").write_text((broker.folder / "mosquitto.conf").read_text()
                                                   + f"pid_file {broker.folder}/mosquitto.pid\n")
     broker.start()
@@ -92,6 +93,7 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
     ("sta-server:x", "dev", "dev-pw", False),
     ("sta-server", None, None, False),  # anonymous clients: never a user's id ...
     ("dev:x", None, None, False),  # ... nor one with ':'
+    ("cert-only", None, None, False),  # ... nor a certificate user's (its id is its name)
     ("lessag-site-7", None, None, True),
 ])
 def test_client_ids_belong_to_their_user(broker: Broker, client_id: str, user: str | None, secret: str | None,
