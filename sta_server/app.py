@@ -13,6 +13,7 @@ from sta_server.api.entities import blueprint
 from sta_server.api.errors import register_error_handlers
 from sta_server.api.metrics import COUNTERS_DIR
 from sta_server.api.openapi import register_openapi
+from sta_server.api.root import mqtt_endpoints
 from sta_server.counters import CounterWriter
 from sta_server.mqtt.service import MqttService
 from sta_server.security.authenticate import register_authentication
@@ -23,10 +24,6 @@ from sta_server.sql import partitions
 from sta_server.sql.engine import make_engine
 
 log = logging.getLogger(__name__)
-MQTT_CONFORMANCE = (
-    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
-    "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
-)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, events: EventBus | None = None) -> Flask:
@@ -59,7 +56,7 @@ def worker_app(settings: Settings, counters_dir: pathlib.Path | None = None) -> 
     if settings.mqtt_url:
         notifier = MqttService(settings, engine, events, ingest=False)
         notifier.start()
-        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
+        app.config["STA_MQTT_ENDPOINTS"] = mqtt_endpoints(settings)
         app.config["STA_MQTT"] = notifier
         if counters_dir is not None:
             CounterWriter(counters_dir, notifier.counters).start()
@@ -85,7 +82,7 @@ def main(settings: Settings | None = None) -> None:
     mqtt = MqttService(settings, engine, events) if settings.mqtt_url else None
     if mqtt is not None:
         mqtt.start()
-        app.config["STA_EXTRA_CONFORMANCE"] = MQTT_CONFORMANCE
+        app.config["STA_MQTT_ENDPOINTS"] = mqtt_endpoints(settings)
         app.config["STA_MQTT"] = mqtt
     log.info("serving SensorThings API on %s/v1.1", settings.base_url)
     try:

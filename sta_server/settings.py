@@ -47,6 +47,9 @@ def _switch(value: str | None, default: bool, name: str) -> bool:
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     mqtt_url: str | None = DEFAULT_MQTT_URL
+    # where clients reach the broker, as the service root announces it (comma-separated); default:
+    # the broker of mqtt_url, without credentials, on the service root's host
+    mqtt_public_urls: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     http_workers: int = 1  # > 1: gunicorn workers plus one MQTT ingest process (sta_server/workers.py)
@@ -107,6 +110,7 @@ class Settings:
                 get("STA_DATABASE_URL", "DATABASE_URL") or defaults.database_url
             ),
             mqtt_url=_optional(get("STA_MQTT_URL", "MQTT_URL"), defaults.mqtt_url),
+            mqtt_public_urls=get("STA_MQTT_PUBLIC_URLS"),
             http_host=get("STA_HTTP_HOST") or defaults.http_host,
             http_port=int(get("STA_HTTP_PORT") or defaults.http_port),
             http_workers=int(get("STA_HTTP_WORKERS") or defaults.http_workers),

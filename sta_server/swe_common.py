@@ -1,4 +1,5 @@
-"""Validation of Task.taskingParameters against a TaskingCapability's SWE Common JSON description.
+"""Validation of Task.taskingParameters against a TaskingCapability's SWE Common JSON description
+(only capabilities whose taskingParameters declare a SWE Common `type`; see declares_swe_common).
 
 Supported components (OGC SWE Common 2.0 JSON encoding): DataRecord (nested `field`s), DataArray
 (`elementType`, `elementCount` fixed or bounded), Quantity, Count, Boolean, Text, Category, Time,
@@ -140,12 +141,27 @@ def validate_component(component: JSON, value: Any, path: str = "") -> None:
     validator(component, value, path)
 
 
+def declares_swe_common(description: Any) -> bool:
+    """Whether a capability's taskingParameters is a SWE Common description (it names a `type`).
+    Anything else (the OGC test suites post `{"todo": "yes"}`) is stored as given and its Tasks are
+    not checked against it."""
+    return isinstance(description, dict) and "type" in description
+
+
 def check_description(description: Any) -> None:
-    """A capability's taskingParameters must be a SWE Common component this module understands."""
-    if not isinstance(description, dict) or description.get("type") not in _VALIDATORS:
-        raise InvalidEntity("taskingParameters must be a SWE Common JSON component such as a DataRecord",
-                            target="taskingParameters")
+    """A capability's taskingParameters: a JSON object; when it names a SWE Common `type`, one this
+    module understands."""
+    if not isinstance(description, dict):
+        raise InvalidEntity("taskingParameters must be a JSON object", target="taskingParameters")
+    if declares_swe_common(description) and description.get("type") not in _VALIDATORS:
+        raise InvalidEntity("taskingParameters must be a SWE Common JSON component such as a DataRecord "
+                            f"(unsupported type {description.get('type')!r})", target="taskingParameters")
 
 
-def validate_task_parameters(description: JSON, parameters: Any) -> None:
-    validate_component(description, parameters)
+def validate_task_parameters(description: Any, parameters: Any) -> None:
+    """A Task's taskingParameters: what its capability's SWE Common description describes, or, when
+    the capability declares none, any JSON object."""
+    if declares_swe_common(description):
+        validate_component(description, parameters)
+    elif not isinstance(parameters, dict):
+        raise InvalidEntity("taskingParameters must be a JSON object", target="taskingParameters")

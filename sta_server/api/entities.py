@@ -69,8 +69,8 @@ def app_dispatcher() -> Dispatcher:
 @blueprint.get("/<version_text>/")
 def service_root(version_text: str) -> Response:
     version = parse_version(version_text)
-    extra: tuple[str, ...] = tuple(current_app.config.get("STA_EXTRA_CONFORMANCE", ()))
-    return jsonify(root_document(app_dispatcher().context(version, {}).root, version, extra))
+    endpoints: tuple[str, ...] = tuple(current_app.config.get("STA_MQTT_ENDPOINTS", ()))
+    return jsonify(root_document(app_dispatcher().context(version, {}).root, version, endpoints))
 
 
 @blueprint.route("/<version_text>/<path:resource>", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])

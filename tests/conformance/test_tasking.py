@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import get, make_thing, post
@@ -98,3 +99,64 @@ def test_tasks_filter_by_parameters(client: FlaskClient) -> None:
     found = get(client, "Tasks", **{"$filter": "taskingParameters/powerSetpoint gt 0",
                                     "$orderby": "id desc"})["value"]
     assert [t["taskingParameters"]["powerSetpoint"] for t in found] == [2000, 500]
+
+
+# --- the OGC suites' requests (ets-sta10 TestEntityCreator, FROST Capability2Tests) -----------------
+
+TASKING_REQUIREMENTS = [  # FROST-Server.Tests Requirement: a claimed class covers what it prefixes
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/tasking-capability/properties",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/tasking-capability/relations",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/task/properties",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/task/relations",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/actuator/properties",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/actuator/relations",
+    "http://www.opengis.net/spec/iot_tasking/1.0/req/create-tasks/task-creation",
+]
+
+
+def test_service_root_claims_tasking_core(client: FlaskClient) -> None:
+    conformance = get(client, "")["serverSettings"]["conformance"]
+    for requirement in TASKING_REQUIREMENTS:
+        assert any(requirement.startswith(claimed) for claimed in conformance), requirement
+
+
+def test_capability_without_swe_common_description_is_stored_as_given(client: FlaskClient) -> None:
+    thing = make_thing(client)["@iot.id"]
+    body = {"name": "TaskingCapability 1", "description": "This is a tasking capability",
+            "properties": {"cool": True}, "taskingParameters": {"todo": "yes"},
+            "Actuator": {"description": "actuator 1", "name": "actuator name 1",
+                         "properties": {"reference": "firstActuator "}, "encodingType": "application/pdf",
+                         "metadata": "Window opener"},
+            "Tasks": [{"creationTime": "2015-03-05T00:00:00Z", "taskingParameters": {"todo": "yes"}},
+                      {"creationTime": "2015-03-05T00:00:00Z", "taskingParameters": {"todo": "no"}}]}
+    capability = post(client, f"Things({thing})/TaskingCapabilities", body)
+    assert capability["taskingParameters"] == {"todo": "yes"}
+    tasks = get(client, f"TaskingCapabilities({capability['@iot.id']})/Tasks", **{"$orderby": "id"})["value"]
+    assert [t["taskingParameters"] for t in tasks] == [{"todo": "yes"}, {"todo": "no"}]
+
+
+def test_empty_capability_takes_any_task_object(client: FlaskClient) -> None:
+    thing = make_thing(client)["@iot.id"]
+    actuator = post(client, "Actuators", {"name": "Test Thing", "description": "From TestNG",
+                                          "encodingType": "none", "metadata": "none"})["@iot.id"]
+    capability = post(client, "TaskingCapabilities", {
+        "name": "Test Thing", "description": "From TestNG", "taskingParameters": {},
+        "Actuator": {"@iot.id": actuator}, "Thing": {"@iot.id": thing}})["@iot.id"]
+    post(client, "Tasks", {"taskingParameters": {}, "TaskingCapability": {"@iot.id": capability}})
+    post(client, "Tasks", {"taskingParameters": {"anything": [1, 2]}, "TaskingCapability": {"@iot.id": capability}})
+    post(client, "Tasks", {"taskingParameters": "on", "TaskingCapability": {"@iot.id": capability}}, status=400)
+
+
+@pytest.mark.parametrize("parameters", ["on", [1, 2], 5])
+def test_capability_parameters_must_be_an_object(client: FlaskClient, parameters: Any) -> None:
+    thing = make_thing(client)
+    post(client, "TaskingCapabilities", {
+        "name": "x", "description": "y", "taskingParameters": parameters,
+        "Thing": {"@iot.id": thing["@iot.id"]}, "Actuator": ACTUATOR,
+    }, status=400)
+
+
+def test_swe_common_capability_still_checks_its_tasks(client: FlaskClient) -> None:
+    capability = make_capability(client)
+    post(client, f"TaskingCapabilities({capability['@iot.id']})/Tasks", {"taskingParameters": {"todo": "yes"}},
+         status=400)
