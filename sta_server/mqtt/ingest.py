@@ -10,27 +10,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from sta_server.errors import BadRequest, MethodNotAllowed, StaError
+from sta_server.errors import MethodNotAllowed, StaError
 from sta_server.mqtt.flow import IngestQueue, RejectLog
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
-from sta_server.query.path import ResourcePath
 from sta_server.security.mqtt_identity import Publishers
 from sta_server.security.principal import Principal, acting_as
-from sta_server.serialize.json_text import parse_json
 from sta_server.serialize.senml import media_type_of
-from sta_server.service.bulk import create_observations
-from sta_server.service.create import create
-from sta_server.service.events import EventBus, savepoint, transaction
+from sta_server.service.database_errors import classify
+from sta_server.service.dispatch import ApiRequest, Dispatcher, Outcome
+from sta_server.service.events import EventBus, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
-from sta_server.service.senml import ingest_pack
+from sta_server.settings import Settings
 
 # Creates run as their publisher (security/mqtt_identity.py); an Ingest made without `publishers`
 # (tests that call `store` directly) stores as this administrator.
@@ -75,8 +72,10 @@ class Ingest:
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
                  max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
                  report_s: float = 60.0, limits: MessageLimits | None = None,
-                 publishers: Publishers | None = None) -> None:
+                 publishers: Publishers | None = None, settings: Settings | None = None) -> None:
         self.engine = engine
+        # the same dispatcher as HTTP (service/dispatch.py): the rule sets, the error classification
+        self.dispatcher = Dispatcher(settings or Settings(), engine, bus)
         self.publishers = publishers
         self.limits = limits or MessageLimits(1024 * 1024, 0.0, 1)  # size, rate/topic: see mqtt/limits.py
         self._stats_lock = threading.Lock()  # refusals are counted on the network thread
@@ -157,19 +156,24 @@ class Ingest:
             try:
                 self.store(batch)
                 return
-            except DATABASE_DOWN as error:  # keep the batch unacknowledged and retry
-                log.warning("database unavailable for MQTT ingest (%s); retrying in %.1fs",
-                            type(error).__name__, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
-            except Exception:  # a bug, not the message's fault: isolate it, keep the others
-                if len(batch) == 1:
-                    log.exception("MQTT message on %s cannot be stored; rejected", batch[0].topic)
+            except Exception as error:  # classified as for HTTP (service/database_errors.py)
+                known = classify(error)
+                if known is not None and known.transient:  # timeout, outage: keep unacknowledged, retry
+                    log.warning("database condition during MQTT ingest (%s); retrying in %.1fs",
+                                known.code, delay)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    continue
+                if len(batch) == 1:  # bad input the database refused, or a bug: rejected alone
+                    code = known.code if known is not None else "InternalError"
+                    log.warning("MQTT message on %s cannot be stored (%s); rejected", batch[0].topic, code,
+                                exc_info=known is None)
                     with self._stats_lock:
-                        self.stats.add(IngestStats(rejected=1, reasons={"InternalError": 1}))
+                        self.stats.add(IngestStats(rejected=1, reasons={code: 1}))
                     batch[0].ack()
                     return
-                log.exception("MQTT batch failed; storing its %d messages one by one", len(batch))
+                log.warning("MQTT batch failed (%s); storing its %d messages one by one",
+                            type(error).__name__, len(batch), exc_info=known is None)
                 for message in batch:
                     self._store_with_retry([message])
                 return
@@ -197,18 +201,14 @@ class Ingest:
             return
         with acting_as(principal), transaction(self.engine, self.bus) as conn:
             fresh = self._claim(conn, batch, principal.name)
-            entities = [message for message in fresh if not self._store_senml(conn, message)]
-            parsed = [self._parse(message) for message in entities]
-            outcomes = self._store_bulk(conn, parsed)
-            for message, request, outcome in zip(entities, parsed, outcomes, strict=True):
+            requests = [self._request(message) for message in fresh]
+            valid = [(m, r) for m, r in zip(fresh, requests, strict=True) if isinstance(r, ApiRequest)]
+            outcomes = self.dispatcher.create_many(conn, [r for _, r in valid])
+            for message, request in zip(fresh, requests, strict=True):
                 if isinstance(request, StaError):
                     self._reject(message, request.code, request.message)
-                elif isinstance(outcome, StaError):
-                    self._reject(message, outcome.code, outcome.message)
-                elif outcome is None:
-                    self._store_one(conn, message, request)
-                else:
-                    self._batch.accepted += 1
+            for (message, request), outcome in zip(valid, outcomes, strict=True):
+                self._count(message, request, outcome)
             release_messages(conn, [m.key for m in self._rejected if m.key is not None], principal.name)
         self._batch.batches += 1
         with self._stats_lock:
@@ -272,65 +272,32 @@ class Ingest:
             log.info("forgot %d idempotency keys older than %s", pruned, self.key_retention)
 
     @staticmethod
-    def _parse(message: Incoming) -> tuple[ResourcePath, Any] | StaError:
+    def _request(message: Incoming) -> ApiRequest | StaError:
+        """The POST a message stands for: a SenML pack on `v1.1/SenML` (JSON or CBOR, told apart by
+        the first byte), else an entity on a collection topic."""
+        if message.topic in SENML_TOPICS:
+            version = message.topic.split("/")[0][1:]
+            return ApiRequest("POST", version, "SenML", body=message.payload,
+                              mimetype=media_type_of(message.payload), answer=False)
         request = parse_topic(message.topic)
         if request is None:
             return MethodNotAllowed(f"'{message.topic}' is not a SensorThings collection topic")
         if request.query != Query() or not request.path.is_collection:
             return MethodNotAllowed("Entities are created by publishing to a collection topic")
-        try:
-            return request.path, parse_json(message.payload)
-        except (ValueError, UnicodeDecodeError) as error:
-            return BadRequest(f"The message is not valid JSON: {error}")
+        version, _, resource = message.topic.partition("/")
+        return ApiRequest("POST", version[1:], resource, body=message.payload, answer=False)
 
-    @staticmethod
-    def _store_bulk(conn: Connection, parsed: list[tuple[ResourcePath, Any] | StaError]
-                    ) -> list[int | StaError | None]:
-        """Observation creates in one multi-row insert; None marks what goes the generic way."""
-        indexes = [i for i, p in enumerate(parsed)
-                   if not isinstance(p, StaError) and p[0].entity_type.name == "Observation"]
-        outcomes: list[int | StaError | None] = [None] * len(parsed)
-        if not indexes:
-            return outcomes
-        items: list[tuple[ResourcePath | None, Any]] = []
-        for i in indexes:
-            request = parsed[i]
-            assert not isinstance(request, StaError)
-            items.append(request)
-        try:
-            with savepoint(conn):
-                result = create_observations(conn, items)
-        except IntegrityError:
-            log.warning("bulk insert conflicted (a stream or feature went away?); storing one by one")
-            return outcomes
-        for index, outcome in zip(indexes, result.outcomes, strict=True):
-            outcomes[index] = outcome
-        return outcomes
-
-    def _store_senml(self, conn: Connection, message: Incoming) -> bool:
-        """A SenML pack on `v1.1/SenML` (JSON or CBOR, told apart by the first byte): stored record
-        by record as `POST /v1.1/SenML` would; False for any other topic."""
-        if message.topic not in SENML_TOPICS:
-            return False
-        try:
-            with savepoint(conn):
-                report = ingest_pack(conn, message.payload, media_type_of(message.payload))
-        except StaError as error:
-            self._reject(message, error.code, error.message)
-            return True
-        self._batch.accepted += len(report.accepted)
-        for item in report.rejected:
-            self._reject(message, "SenMLRecord", f"record {item['index']}: {item['reason']}",
-                         whole=bool(not report.accepted))
-        return True
-
-    def _store_one(self, conn: Connection, message: Incoming, request: tuple[ResourcePath, Any]) -> None:
-        try:
-            with savepoint(conn):
-                create(conn, request[0], request[1])
+    def _count(self, message: Incoming, request: ApiRequest, outcome: Outcome | StaError) -> None:
+        if isinstance(outcome, StaError):
+            self._reject(message, outcome.code, outcome.message)
+        elif request.resource != "SenML":
             self._batch.accepted += 1
-        except StaError as error:
-            self._reject(message, error.code, error.message)
+        else:  # a pack is stored record by record: rejected as a whole only when nothing was stored
+            report = outcome.body
+            self._batch.accepted += len(report["accepted"])
+            for item in report["rejected"]:
+                self._reject(message, "SenMLRecord", f"record {item['index']}: {item['reason']}",
+                             whole=not report["accepted"])
 
     def _reject(self, message: Incoming, code: str, reason: str, *, whole: bool = True) -> None:
         self._batch.rejected += 1
