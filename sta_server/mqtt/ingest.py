@@ -166,8 +166,8 @@ class Ingest:
                     continue
                 if len(batch) == 1:  # bad input the database refused, or a bug: rejected alone
                     code = known.code if known is not None else "InternalError"
-                    log.warning("MQTT message on %s cannot be stored (%s); rejected", batch[0].topic, code,
-                                exc_info=known is None)
+                    log.log(logging.WARNING if known else logging.ERROR, "MQTT message on %s cannot be "
+                            "stored (%s); rejected", batch[0].topic, code, exc_info=known is None)
                     with self._stats_lock:
                         self.stats.add(IngestStats(rejected=1, reasons={code: 1}))
                     batch[0].ack()
