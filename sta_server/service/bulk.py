@@ -6,16 +6,13 @@ Rules, in order, per row (a row that breaks one gets its error; the others go on
 2. the stream exists and the principal sees it (row-level security);
 3. a MultiDatastream's result is an array with one value per ObservedProperty;
 4. `result` is given (it may be null); `phenomenonTime` defaults to the server's time;
-5. a FeatureOfInterest given by id exists, the principal sees it, and so does the stream's own
-   site (its Thing's labels) unless the principal is an administrator over HTTP or the feature
-   was created by the same request (a deep insert): no Observation links another household's
-   feature, whoever publishes it over MQTT;
+5. a FeatureOfInterest given by id exists and the principal sees it; so does the stream's own site
+   (its Thing's labels) unless the principal is an administrator over HTTP or the feature is new
+   in this request: no Observation links another household's feature;
 6. without one, the feature generated from the Thing's (first GeoJSON) Location, reused or created;
 then, for the rows kept, in one go: COPY, an EntityChanged per row (notifications and the audit
-trail), the streams' extents once per stream, the rollup hours marked dirty.
-
-Links must be references here: nested new entities (a deep insert) are created by
-service/create.py first, which then hands the row over as references.
+trail), the streams' extents once per stream, the rollup hours marked dirty. Links are references
+here: service/create.py creates nested new entities (a deep insert) first (docs/writes.md).
 """
 from __future__ import annotations
 
