@@ -100,9 +100,7 @@ def create_observations(conn: Connection, items: list[Item], version: str = "1.1
         if not is_input_error(error):
             raise
         if len(items) == 1:
-            known = classify(error)
-            assert known is not None
-            return BulkResult([known])
+            return BulkResult([classify(error) or StaError()])  # an input error: never None
         log.info("bulk Observation insert refused (%s); row by row", type(error.orig).__name__)
     outcomes: list[int | StaError] = []
     for item in items:
