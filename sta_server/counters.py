@@ -34,6 +34,7 @@ class MqttCounters:
     broker_bytes: int = -1
     broker_dropped: int = -1  # messages the broker dropped since it started
     broker_alarm: bool = False  # its queue is past half of its bound (sta_server/mqtt/broker_watch.py)
+    ingest_restarts: int = 0  # restarts of the ingest process before this one (sta_server/supervisor.py)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> MqttCounters:
@@ -66,7 +67,8 @@ def total(counters: Iterable[MqttCounters]) -> Totals:
         paced=sum(c.paced for c in ingest), broker_messages=max((c.broker_messages for c in every), default=-1),
         broker_bytes=max((c.broker_bytes for c in every), default=-1),
         broker_dropped=max((c.broker_dropped for c in every), default=-1),
-        broker_alarm=any(c.broker_alarm for c in every))
+        broker_alarm=any(c.broker_alarm for c in every),
+        ingest_restarts=max((c.ingest_restarts for c in every), default=0))
     return Totals(len(every), summed)
 
 

@@ -7,6 +7,7 @@ import os
 import pathlib
 import signal
 import threading
+from dataclasses import replace
 
 from sta_server.counters import CounterWriter
 from sta_server.mqtt.service import MqttService
@@ -31,7 +32,9 @@ def main(settings: Settings | None = None) -> None:
     keeper = PartitionKeeper(engine, settings.partition_months_ahead)  # the one periodic run of the deployment
     keeper.start()
     counters_dir = os.environ.get("STA_COUNTERS_DIR")  # set by the parent (workers.py): `/metrics` of the workers
-    writer = CounterWriter(pathlib.Path(counters_dir), service.counters) if counters_dir else None
+    restarts = int(os.environ.get("STA_INGEST_RESTARTS", "0"))  # by the supervisor (sta_server/supervisor.py)
+    writer = CounterWriter(pathlib.Path(counters_dir), lambda: replace(service.counters(), ingest_restarts=restarts)
+                           ) if counters_dir else None
     if writer is not None:
         writer.start()
     log.info("MQTT ingest process running")

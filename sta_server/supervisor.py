@@ -24,9 +24,9 @@ STABLE_S = 60.0  # up this long: the next restart waits FIRST_DELAY_S again
 
 
 class Supervisor:
-    """Keeps one process running: `spawn()` starts it (and waits until it is ready)."""
+    """Keeps one process running: `spawn(restarts so far)` starts it (and waits until it is ready)."""
 
-    def __init__(self, name: str, spawn: Callable[[], subprocess.Popen[bytes]]) -> None:
+    def __init__(self, name: str, spawn: Callable[[int], subprocess.Popen[bytes]]) -> None:
         self.name = name
         self.spawn = spawn
         self.restarts = 0
@@ -36,7 +36,7 @@ class Supervisor:
         self._thread = threading.Thread(target=self._watch, name=f"sta-supervise-{name}", daemon=True)
 
     def start(self) -> None:
-        self.process = self.spawn()
+        self.process = self.spawn(0)
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -74,7 +74,7 @@ class Supervisor:
 
     def _restart(self) -> None:
         try:
-            process = self.spawn()
+            process = self.spawn(self.restarts)
         except OSError as error:
             log.error("could not start the %s: %s", self.name, error)
             return  # the watch loop sees no live process and tries again after the next delay

@@ -55,11 +55,13 @@ class Workers(BaseApplication):  # type: ignore[misc]
         return with_client_identity(self.app_factory(self.settings))
 
 
-def start_ingest_process(counters_dir: pathlib.Path | None = None, timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
+def start_ingest_process(counters_dir: pathlib.Path | None = None, restarts: int = 0,
+                         timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
     """`python -m sta_server.ingest_process`, once it says (on a pipe) that it is connected; it
-    writes its counters to `counters_dir` (sta_server/counters.py)."""
+    writes its counters to `counters_dir` (sta_server/counters.py), with how many times the ingest
+    process was restarted before it (sta_server/supervisor.py)."""
     read_end, write_end = os.pipe()
-    env = dict(os.environ, STA_READY_FD=str(write_end))
+    env = dict(os.environ, STA_READY_FD=str(write_end), STA_INGEST_RESTARTS=str(restarts))
     if counters_dir is not None:
         env["STA_COUNTERS_DIR"] = str(counters_dir)
     process = subprocess.Popen([sys.executable, "-m", "sta_server.ingest_process"], env=env, pass_fds=(write_end,))

@@ -14,7 +14,11 @@ from sta_server import supervisor
 from sta_server.supervisor import Supervisor
 
 
-def _sleeper() -> subprocess.Popen[bytes]:
+SPAWNED: list[int] = []
+
+
+def _sleeper(restarts: int) -> subprocess.Popen[bytes]:
+    SPAWNED.append(restarts)
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
 
@@ -28,6 +32,7 @@ def _wait(condition: object, timeout: float = 10.0) -> None:
 def test_a_killed_process_is_restarted_with_a_back_off(monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(supervisor, "FIRST_DELAY_S", 0.2)
+    SPAWNED.clear()
     watched = Supervisor("test process", _sleeper)
     watched.start()
     try:
@@ -51,3 +56,4 @@ def test_a_killed_process_is_restarted_with_a_back_off(monkeypatch: pytest.Monke
     watched._thread.join(timeout=2)  # the watch has ended: nothing restarts it
     assert not watched._thread.is_alive()
     assert watched.process is last and watched.restarts == 2
+    assert SPAWNED == [0, 1, 2]  # each start knows the restarts before it (for /metrics)

@@ -27,6 +27,10 @@ def _worker_pids(server: Server) -> set[int]:
     return {pid for pid, command in server.children().items() if "sta_server.ingest_process" not in command}
 
 
+def _metrics(server: Server) -> str:
+    return httpx.get(server.base.removesuffix("/v1.1") + "/metrics", timeout=10).text
+
+
 def _publish_slowly(publisher: Publisher, stream: int) -> None:
     for number in range(SLICES):
         publisher.publish(stream, range(number * PER_SLICE, (number + 1) * PER_SLICE))
@@ -60,6 +64,7 @@ def test_killed_processes_come_back_and_nothing_acknowledged_is_lost(
     assert _ingest_pid(server) not in (None, first_ingest)
     assert f"the MQTT ingest process (pid {first_ingest}) ended" in server.log()
     assert "restart 1 in 1 s" in server.log()
+    wait_for(lambda: "sta_ingest_process_restarts_total 1" in _metrics(server), 10, "the restart in /metrics")
     created = httpx.post(f"{server.base}/Datastreams({stream})/Observations", timeout=10,
                          json={"phenomenonTime": "2026-01-01T00:00:00Z", "result": -1})
     assert created.status_code == 201
