@@ -42,6 +42,10 @@ def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
         existing = body.get(inverse.name) or []
         body[inverse.name] = [*existing, ref] if isinstance(existing, list) else [ref]
     else:
+        given = body.get(inverse.name)
+        if given is not None and not (is_reference(given) and reference_id(given, inverse.name) == parent_id):
+            raise InvalidEntity(f"'{inverse.name}' names another {inverse.target} than the path",
+                                target=inverse.name)  # FROST AdditionalTests test06
         body[inverse.name] = ref
     return body
 
