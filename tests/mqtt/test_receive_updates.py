@@ -120,3 +120,25 @@ def test_changed_link_is_no_property_topic(http: FlaskClient, mqtt: MqttTestClie
     assert mqtt.expect("v1.1/HistoricalLocations") == http.get(newest["@iot.selfLink"].removeprefix(
         "http://sta.test/api")).get_json()
     mqtt.expect_nothing(topic)  # a Thing is not a Location
+
+
+# ets-sta10 MqttHelper.getRelativeTopicsForEntitySet/ForEntity (Capability8Test)
+OTHER_TOPICS = {
+    "Location": ["Things({Thing})/Locations", "Datastreams({Datastream})/Thing/Locations",
+                 "HistoricalLocations({HistoricalLocation})/Thing/Locations"],
+    "Sensor": ["Datastreams({Datastream})/Sensor", "Observations({Observation})/Datastream/Sensor"],
+}
+BODIES = {
+    "Location": {**LOCATION, "name": "Site A2"},
+    "Sensor": {"name": "Meter 2", "description": "m", "encodingType": "application/pdf", "metadata": "m.pdf"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_TOPICS))
+def test_put_reaches_the_suites_relative_topics(http: FlaskClient, mqtt: MqttTestClient, kind: str) -> None:
+    ids = _ids(http)
+    topics = [f"v1.1/{topic.format(**ids)}" for topic in OTHER_TOPICS[kind]]
+    for topic in topics:
+        mqtt.subscribe(topic)
+    expected = _update(http, "PUT", f"{kind}s({ids[kind]})", BODIES[kind])
+    assert _expect_all(mqtt, topics) == dict.fromkeys(topics, expected)
