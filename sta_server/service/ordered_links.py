@@ -4,11 +4,15 @@ entity that holds the order is created. From the other side (`ObservedProperty.M
 and in any update, changing them is a 400 (FROST MultiDatastreamTests test13)."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 
 from sta_server.errors import InvalidEntity
 from sta_server.model import REGISTRY
+from sta_server.model.multidatastream import COMPLEX_OBSERVATION, MULTI_DATASTREAM
 from sta_server.service.body import ParsedBody
+from sta_server.sql.write import read_row
 
 
 def check_ordered_links(parsed: ParsedBody, *, update: bool) -> None:
@@ -23,3 +27,18 @@ def check_ordered_links(parsed: ParsedBody, *, update: bool) -> None:
 
 def ordered_links_before_insert(conn: Connection, parsed: ParsedBody) -> None:
     check_ordered_links(parsed, update=False)
+
+
+def check_multi_datastream_update(conn: Connection, ident: int, values: dict[str, Any]) -> None:
+    """A PATCH or PUT of a MultiDatastream keeps one unit and one data type per ObservedProperty
+    (their number is fixed at create) and the complex observation type."""
+    if "observation_type" in values and values["observation_type"] != COMPLEX_OBSERVATION:
+        raise InvalidEntity(f"A MultiDatastream's observationType must be {COMPLEX_OBSERVATION}",
+                            target="observationType")
+    stored = read_row(conn, MULTI_DATASTREAM, ident, "multi_observation_data_types")
+    count = len(stored[0]) if stored is not None and isinstance(stored[0], list) else None
+    for column, name in (("unit_of_measurements", "unitOfMeasurements"),
+                         ("multi_observation_data_types", "multiObservationDataTypes")):
+        given = values.get(column)
+        if given is not None and (not isinstance(given, list) or len(given) != count):
+            raise InvalidEntity(f"{name} must have one member per ObservedProperty ({count})", target=name)

@@ -14,7 +14,7 @@ from sta_server.service.body import ParsedBody, is_reference, may_be_null, parse
 from sta_server.service.create import link_many, resolve_one
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
-from sta_server.service.ordered_links import check_ordered_links
+from sta_server.service.ordered_links import check_multi_datastream_update, check_ordered_links
 from sta_server.service.read import check_path, single_id
 from sta_server.sql.write import read_row, update_row
 
@@ -44,6 +44,8 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
             parsed.values[link.fk] = resolve_one(conn, link, value, version)
     if entity_type.name == "Observation" and parsed.links:
         _check_one_stream(conn, entity_type, ident, parsed.values)
+    if entity_type.name == "MultiDatastream":
+        check_multi_datastream_update(conn, ident, parsed.values)
     for prop in entity_type.properties:
         if (prop.required and prop.name in parsed.given and not may_be_null(prop)
                 and all(parsed.values.get(c) is None for c in prop.columns())):

@@ -135,3 +135,24 @@ def test_entities_link_their_multi_datastreams(client: FlaskClient, md_world: di
     for entity in get(client, "MultiDatastreams")["value"]:
         for link in ("Thing", "Sensor", "ObservedProperties", "Observations"):
             assert f"{link}@iot.navigationLink" in entity
+
+
+@pytest.mark.parametrize("change", [
+    {"unitOfMeasurements": [CELSIUS]},
+    {"multiObservationDataTypes": [MEASUREMENT] * 3},
+    {"observationType": MEASUREMENT},
+])
+def test_update_keeps_one_unit_and_type_per_observed_property(client: FlaskClient, md_world: dict[str, Any],
+                                                              change: dict[str, Any]) -> None:
+    multi = md_world["multis"][1]
+    before = get(client, f"MultiDatastreams({multi})")
+    assert client.patch(f"/v1.1/MultiDatastreams({multi})", json=change).status_code == 400
+    assert get(client, f"MultiDatastreams({multi})") == before
+
+
+def test_update_with_matching_units(client: FlaskClient, md_world: dict[str, Any]) -> None:
+    multi = md_world["multis"][1]
+    units = [PERCENT, CELSIUS]
+    response = client.patch(f"/v1.1/MultiDatastreams({multi})", json={"unitOfMeasurements": units})
+    assert response.status_code == 200
+    assert get(client, f"MultiDatastreams({multi})")["unitOfMeasurements"] == units
