@@ -62,6 +62,7 @@ class Client:
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connected: queue.Queue[int] = queue.Queue()
         self.subacks: queue.Queue[list[int]] = queue.Queue()
+        self.pubacks: queue.Queue[tuple[int, int]] = queue.Queue()
         suffix = f"t-{uuid.uuid4().hex[:8]}"
         self.client_id = client_id or (f"{user}:{suffix}" if user else suffix)
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv5)
@@ -70,6 +71,7 @@ class Client:
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload))
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.put(rc.value)
         self.client.on_subscribe = lambda c, u, mid, codes, p: self.subacks.put([int(x.value) for x in codes])
+        self.client.on_publish = lambda c, u, mid, code, p: self.pubacks.put((mid, int(code.value)))
         connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect.SessionExpiryInterval = 0 if clean else 3600
         self.client.connect("127.0.0.1", broker.port, clean_start=clean, properties=connect)
@@ -80,11 +82,17 @@ class Client:
         self.client.subscribe(topic, 1)
         return self.subacks.get(timeout=10)[0]
 
-    def publish(self, topic: str, body: Any, **user_properties: str) -> None:
+    def publish(self, topic: str, body: Any, **user_properties: str) -> int:
+        """QoS 1; the broker's PUBACK reason code (0: accepted, 135: refused by its ACL)."""
         properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         if user_properties:
             properties.UserProperty = [(k.replace("_", "-"), v) for k, v in user_properties.items()]
-        self.client.publish(topic, json.dumps(body).encode(), qos=1, properties=properties).wait_for_publish(5)
+        sent = self.client.publish(topic, json.dumps(body).encode(), qos=1, properties=properties)
+        sent.wait_for_publish(5)
+        while True:
+            mid, code = self.pubacks.get(timeout=5)
+            if mid == sent.mid:
+                return code
 
     def received(self, topic: str, timeout: float) -> list[Any]:
         found = []

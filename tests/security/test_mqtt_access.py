@@ -2,10 +2,7 @@
 generated from the user store); each role subscribes to and publishes on its own topics only."""
 from __future__ import annotations
 
-import json
-import queue
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,29 +49,27 @@ def test_unknown_users_and_anonymous_clients_are_refused(mqtt_grid: Grid, secure
 
 def test_subscriptions_deliver_only_visible_entities(platform: Any, mqtt_grid: Grid, secure_broker: Broker) -> None:
     http, service, _ = platform
-    agent = Client(secure_broker, "agent")
     own, other = (f"v1.1/Datastreams({s})/Observations" for s in (mqtt_grid.stream_a, mqtt_grid.stream_b))
+    watcher = Client(secure_broker, "admin")  # makes the server publish where the agent may not read
+    for topic in (other, "v1.1/Observations"):
+        assert watcher.subscribe(topic) == 1
+    agent = Client(secure_broker, "agent")
     denied = (other, "v1.1/Observations", f"{own}?$select=result", f"{own}?$filter=result gt 0")
     # Mosquitto 2.0.11 grants these subscriptions but delivers nothing the ACL does not allow
     for topic in (*denied, "v1.1/#", "#"):
         agent.subscribe(topic)
     assert agent.subscribe(own) == 1
     wait_until(lambda: subscribed(service, own))  # the broker logs subscriptions in order
-    # ... and the server neither registers them nor runs their queries
-    assert not any(subscribed(service, topic) for topic in denied)
+    # ... and the server does not register them for the agent (it runs no query for them)
+    assert {topic for client, topic in service.registry.snapshot() if client == agent.client_id} == {own}
+    assert {topic for client, topic in service.registry.snapshot() if client == watcher.client_id} == {
+        other, "v1.1/Observations"}
     admin = As(http, "admin")
-    for stream in (mqtt_grid.stream_a, mqtt_grid.stream_b):
+    for stream in (mqtt_grid.stream_b, mqtt_grid.stream_a):  # site B's notifications go out first
         assert admin.post(f"Datastreams({stream})/Observations", {"result": stream * 100})[0] == 201
-    got: list[tuple[str, Any]] = []
-    deadline = time.monotonic() + 3
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            got.append(agent.messages.get(timeout=remaining))
-        except queue.Empty:
-            break
-    # (MQTT v5: one copy per matching subscription, here `own`, `v1.1/#` and `#`)
-    assert {(topic, json.loads(body)["result"]) for topic, body in got} == {(own, mqtt_grid.stream_a * 100)}
-    agent.close()
+    assert [(topic, body["result"]) for topic, body in agent.until(own)] == [(own, mqtt_grid.stream_a * 100)]
+    for client in (agent, watcher):
+        client.close()
 
 
 def test_creates_only_on_own_topics(platform: Any, mqtt_grid: Grid, secure_broker: Broker, clean_db: Engine) -> None:
@@ -84,14 +79,15 @@ def test_creates_only_on_own_topics(platform: Any, mqtt_grid: Grid, secure_broke
     tasks = f"v1.1/TaskingCapabilities({mqtt_grid.capability_a})/Tasks"
     assert listener.subscribe(tasks) == 1
     wait_until(lambda: subscribed(service, tasks))
-    agent.publish(f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations", {"result": 11})
-    agent.publish(f"v1.1/Datastreams({mqtt_grid.stream_b})/Observations", {"result": 12})
-    agent.publish("v1.1/Observations", {"result": 13, "Datastream": {"@iot.id": mqtt_grid.stream_b}})
-    agent.publish(tasks, {"taskingParameters": {"powerSetpoint": 1, "priority": 1,
-                                                "startTime": "2026-06-01T12:00:00Z"}})
-    resident.publish(f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations", {"result": 14})
-    operator.publish(tasks, {"taskingParameters": {"powerSetpoint": 5, "priority": 1,
-                                                   "startTime": "2026-06-01T12:00:00Z"}})
+    assert agent.publish(f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations", {"result": 11}) == 0
+    # refused by the broker's ACL (PUBACK 135, Not authorized): they never reach the server
+    assert agent.publish(f"v1.1/Datastreams({mqtt_grid.stream_b})/Observations", {"result": 12}) == 135
+    assert agent.publish("v1.1/Observations", {"result": 13, "Datastream": {"@iot.id": mqtt_grid.stream_b}}) == 135
+    assert agent.publish(tasks, {"taskingParameters": {"powerSetpoint": 1, "priority": 1,
+                                                       "startTime": "2026-06-01T12:00:00Z"}}) == 135
+    assert resident.publish(f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations", {"result": 14}) == 135
+    assert operator.publish(tasks, {"taskingParameters": {"powerSetpoint": 5, "priority": 1,
+                                                          "startTime": "2026-06-01T12:00:00Z"}}) == 0
     delivered = listener.received(tasks, 5)  # the operator's message itself and the created Task
     assert {t["taskingParameters"]["powerSetpoint"] for t in delivered} == {5}
     assert any("@iot.id" in t for t in delivered)
@@ -101,7 +97,6 @@ def test_creates_only_on_own_topics(platform: Any, mqtt_grid: Grid, secure_broke
             return [r[0] for r in conn.execute(text("SELECT result_number FROM observations ORDER BY id"))]
 
     wait_until(lambda: 11 in results(), 10)
-    time.sleep(0.5)
     assert {12, 13, 14}.isdisjoint(results())
     with clean_db.connect() as conn:
         audit = conn.execute(text("SELECT actor, role, entity_type FROM audit_records WHERE channel = 'mqtt'"
@@ -139,15 +134,15 @@ def test_generated_files_keep_the_base_and_are_not_world_readable(mqtt_grid: Gri
 
 def test_creates_cannot_borrow_another_sites_feature(platform: Any, mqtt_grid: Grid, secure_broker: Broker,
                                                      clean_db: Engine) -> None:
-    """The broker does not say who published: a FeatureOfInterest given by id must be one the
-    stream's own site may see, or an agent could read another household's feature through its
-    Observations."""
-    http, _, _ = platform
+    """A FeatureOfInterest given by id must be one the publisher (and the stream's own site) may
+    see, or an agent could read another household's feature through its Observations."""
+    http, service, _ = platform
     admin = As(http, "admin")
     own = admin.get(f"Observations({mqtt_grid.observations_a[0]})/FeatureOfInterest")[1]["@iot.id"]
     other = admin.get(f"Observations({mqtt_grid.observations_b[0]})/FeatureOfInterest")[1]["@iot.id"]
     agent = Client(secure_broker, "agent")
     topic = f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations"
+    rejected = service.ingest.stats.rejected
     agent.publish(topic, {"result": 21, "FeatureOfInterest": {"@iot.id": other}})
     agent.publish(topic, {"result": 22, "FeatureOfInterest": {"@iot.id": own}})
 
@@ -157,6 +152,6 @@ def test_creates_cannot_borrow_another_sites_feature(platform: Any, mqtt_grid: G
                 "SELECT result_number, feature_of_interest_id FROM observations WHERE result_number IN (21, 22)"))}
 
     wait_until(lambda: 22 in stored(), 10)
-    time.sleep(0.5)
+    wait_until(lambda: service.ingest.stats.rejected == rejected + 1, 10)
     assert stored() == {22: own}
     agent.close()
