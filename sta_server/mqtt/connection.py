@@ -30,17 +30,41 @@ class _Client(paho.Client):
     is at its mark), and keeps writing (acknowledgements, notifications, PINGREQ). Mosquitto 2.0.11
     does not keep to the Receive Maximum (each PUBACK lets up to that many more through), so not
     reading is what keeps the rest at the broker: TCP flow control. While a PINGREQ is unanswered
-    it reads anyway, up to the PINGRESP (what the socket buffers hold), so the connection stays up."""
+    it reads anyway, up to the PINGRESP, so the connection stays up."""
 
     hold: Callable[[], bool] | None = None
     held_s = 0.0  # time spent not reading, in total
 
+    def _holding(self) -> bool:
+        return self.hold is not None and self._ping_t == 0 and self.hold()
+
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        if self.hold is not None and self._ping_t == 0 and self.hold():
-            time.sleep(PAUSE_STEP_S)
+        if self._holding():
+            # paho calls this when the socket is readable: the broker is alive and sending. Saying so
+            # keeps paho from a PINGREQ whose PINGRESP waits behind all that is unread; it still sends
+            # one when it has written nothing for a keep-alive period (no acks: the broker sends little).
+            with self._msgtime_mutex:
+                self._last_bytes_received = time.monotonic()
+            time.sleep(PAUSE_STEP_S)  # the socket stays readable: do not spin
             self.held_s += PAUSE_STEP_S
-            return MQTTErrorCode.MQTT_ERR_SUCCESS
         return super().loop_read(max_packets)
+
+    def _packet_write(self) -> MQTTErrorCode:
+        """paho 2.2 notes the time of its last write only when a write stalls, so it sends a PINGREQ
+        every keep-alive period however busy the connection is; written packets count here."""
+        pending = len(self._out_packet)
+        rc = super()._packet_write()
+        if len(self._out_packet) < pending:
+            with self._msgtime_mutex:
+                self._last_msg_out = time.monotonic()
+        return rc
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """One packet, checked before each: paho's loop_read reads as many packets as messages are in
+        flight either way (thousands while notifications are), whatever it is asked for."""
+        if self._holding():
+            return MQTTErrorCode.MQTT_ERR_AGAIN  # "nothing to read now"; a partly read packet waits
+        return super()._packet_read()
 
 
 def broker_address(url: str) -> tuple[str, int, str | None, str | None, bool]:
