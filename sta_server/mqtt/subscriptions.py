@@ -49,7 +49,9 @@ class SubscriptionRegistry:
     """`may_read(client id, topic)`: whether the subscriber's user may receive the topic (the
     broker's ACL rules, security/mqtt_identity.py). Mosquitto acknowledges a subscription its ACL
     denies and logs it like any other: such a subscription is never registered, so the server runs
-    no query and publishes nothing for it."""
+    no query and publishes nothing for it. `lookup` asks again (the answer is cached a few seconds
+    per user): a topic none of whose subscribers may read it any more (a revoked grant, a moved
+    Datastream) is no longer rendered either."""
 
     def __init__(self, on_change: Callable[[Change], None] | None = None,
                  may_read: Callable[[str, str], bool] | None = None) -> None:
@@ -59,6 +61,7 @@ class SubscriptionRegistry:
         self._clients: dict[str, set[str]] = defaultdict(set)  # client id -> topics
         self._clean: dict[str, bool] = {}
         self._by_base: dict[str, dict[str, int]] = defaultdict(dict)  # base -> topic -> #clients
+        self._subscribers: dict[str, set[str]] = defaultdict(set)  # topic -> client ids
 
     def feed(self, log_topic: str, payload: str) -> None:
         message = _message(payload.strip())
@@ -97,6 +100,7 @@ class SubscriptionRegistry:
             added = topic not in self._clients[client]
             if added:
                 self._clients[client].add(topic)
+                self._subscribers[topic].add(client)
                 counts = self._by_base[request.base]
                 counts[topic] = counts.get(topic, 0) + 1
         log.debug("subscription %s by %s", topic, client)
@@ -108,7 +112,7 @@ class SubscriptionRegistry:
             removed = topic in self._clients.get(client, set())
             if removed:
                 self._clients[client].discard(topic)
-                self._release(topic)
+                self._release(topic, client)
         if removed:
             self._changed(("remove", client, topic))
 
@@ -116,7 +120,7 @@ class SubscriptionRegistry:
         with self._lock:
             topics = self._clients.pop(client, set())
             for topic in topics:
-                self._release(topic)
+                self._release(topic, client)
         if topics:
             self._changed(("drop", client, None))
 
@@ -137,7 +141,11 @@ class SubscriptionRegistry:
         if self.on_change is not None:
             self.on_change(change)
 
-    def _release(self, topic: str) -> None:
+    def _release(self, topic: str, client: str) -> None:
+        subscribers = self._subscribers.get(topic, set())
+        subscribers.discard(client)
+        if not subscribers:
+            self._subscribers.pop(topic, None)
         request = parse_topic(topic)
         if request is None:
             return
@@ -149,10 +157,15 @@ class SubscriptionRegistry:
             self._by_base.pop(request.base, None)
 
     def lookup(self, base: str) -> list[TopicRequest]:
-        """The subscribed topics (with their queries) whose path is `base`."""
+        """The subscribed topics (with their queries) whose path is `base` and which one of their
+        subscribers may still read."""
         with self._lock:
-            topics = list(self._by_base.get(base, {}))
-        return [request for topic in topics if (request := parse_topic(topic)) is not None]
+            topics = {topic: list(self._subscribers.get(topic, ())) for topic in self._by_base.get(base, {})}
+        return [request for topic, clients in topics.items()
+                if self._readable(topic, clients) and (request := parse_topic(topic)) is not None]
+
+    def _readable(self, topic: str, clients: list[str]) -> bool:
+        return self.may_read is None or any(self.may_read(client, topic) for client in clients)
 
     def __bool__(self) -> bool:
         with self._lock:

@@ -172,20 +172,21 @@ class TopicAccess:
             return True
         name, certain = client_user(client_id)
         try:
-            patterns = self._rules.get(name if certain else f"{name}?", lambda: self._patterns(name, certain))
+            exact, wildcards = self._rules.get(name if certain else f"{name}?", lambda: self._topics(name, certain))
         except SQLAlchemyError as error:
             log.warning("cannot check %s's subscription to %s (%s): let through", client_id, topic,
                         type(error).__name__)
             return True
-        return any(_matches(pattern, topic) for pattern in patterns)
+        return topic in exact or any(_matches(pattern, topic) for pattern in wildcards)
 
-    def _patterns(self, name: str, certain: bool) -> tuple[str, ...]:
+    def _topics(self, name: str, certain: bool) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The topics the user may read: exact ones (scoped users) and filters (administrators)."""
         with self.engine.connect() as conn:
             principal = users.by_name(conn, name, "mqtt")
             if principal is None and not certain and self.settings.anonymous == "public":
                 principal = ANONYMOUS
-            if principal is None:
-                return ()
-            rules = user_rules(conn, principal)
-        return tuple(rule.split(" ", 2)[2] for rule in rules if rule.split(" ", 2)[1] in ("read", "readwrite"))
+            rules = user_rules(conn, principal) if principal is not None else []
+        readable = [rule.split(" ", 2)[2] for rule in rules if rule.split(" ", 2)[1] in ("read", "readwrite")]
+        wildcards = tuple(topic for topic in readable if "#" in topic or "+" in topic)
+        return frozenset(readable).difference(wildcards), wildcards
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import create_engine
 
+from sta_server.mqtt.subscriptions import SubscriptionRegistry
 from sta_server.security.mqtt_identity import Publishers, TopicAccess, _matches, bind_client_id, client_user
 from sta_server.settings import Settings
 
@@ -70,3 +71,23 @@ def test_subscriptions_are_let_through_while_the_database_is_unreachable() -> No
     broker's ACL still decides what is delivered."""
     unreachable = create_engine("postgresql+psycopg://x@127.0.0.1:1/x", connect_args={"connect_timeout": 1})
     assert TopicAccess(unreachable, ON).may_read("agent:box", "v1.1/Datastreams(1)/Observations")
+
+
+def test_the_registry_acts_only_on_what_a_subscriber_may_read() -> None:
+    """Denied subscriptions are never registered; a registered one is no longer looked up once none
+    of its subscribers may read it (a revoked grant)."""
+    readable = {("agent:box", "v1.1/Datastreams(1)/Observations"), ("ops:1", "v1.1/Datastreams(1)/Observations")}
+    registry = SubscriptionRegistry(may_read=lambda client, topic: (client, topic) in readable)
+    registry.add("agent:box", "v1.1/Datastreams(1)/Observations")
+    registry.add("agent:box", "v1.1/Datastreams(2)/Observations")
+    registry.add("ops:1", "v1.1/Datastreams(1)/Observations")
+    assert registry.snapshot() == [("agent:box", "v1.1/Datastreams(1)/Observations"),
+                                   ("ops:1", "v1.1/Datastreams(1)/Observations")]
+    readable.discard(("agent:box", "v1.1/Datastreams(1)/Observations"))
+    assert [r.topic for r in registry.lookup("v1.1/Datastreams(1)/Observations")] == [
+        "v1.1/Datastreams(1)/Observations"]  # ops may still read it
+    readable.clear()
+    assert registry.lookup("v1.1/Datastreams(1)/Observations") == []
+    registry.drop_client("ops:1")
+    registry.drop_client("agent:box")
+    assert not registry
