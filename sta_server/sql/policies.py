@@ -5,8 +5,9 @@ Every request of a user who is not an administrator runs its transaction as the 
 then hide every row the user may not see, on every path a query can take: collections, navigation,
 `$expand`, `$filter` across links, `$count`, `$apply`, `$batch`, exports. Visibility flows from
 Things: a Thing is visible when one of its labels is granted; its Datastreams, Observations,
-Locations, Tasks… through it. The server's own connections (administrators, MQTT ingest and
-notifications) keep the owner role, to which the policies do not apply.
+Locations, Tasks… through it. MQTT creates run as their publisher (security/mqtt_identity.py); the
+server's own connections (administrators, notifications) keep the owner role, to which the
+policies do not apply.
 
 The visibility rules are written once here and used by the migrations.
 """
