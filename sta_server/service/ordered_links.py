@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 from sta_server.errors import InvalidEntity
 from sta_server.model import REGISTRY
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION, MULTI_DATASTREAM
-from sta_server.service.body import ParsedBody
-from sta_server.sql.write import read_row
+from sta_server.service.body import ParsedBody, is_reference, reference_id
+from sta_server.sql.write import ordered_link_ids, read_row
 
 
 def check_ordered_links(parsed: ParsedBody, *, update: bool) -> None:
@@ -23,6 +23,17 @@ def check_ordered_links(parsed: ParsedBody, *, update: bool) -> None:
             owner = REGISTRY.inverse(ordered).target
             raise InvalidEntity(f"A {owner}'s {ordered.name} are given, in order, when the {owner} is "
                                 f"created; they cannot be changed through '{link.name}'", target=link.name)
+
+
+def drop_unchanged_ordered_links(conn: Connection, ident: int, parsed: ParsedBody) -> None:
+    """An update (a PUT that sends the whole entity back) may repeat an ordered link as it is:
+    then it is no change and is dropped; any other list stays, for check_ordered_links to refuse."""
+    for name, (link, value) in list(parsed.links.items()):
+        if link.order_column is None or not isinstance(value, list) or not all(map(is_reference, value)):
+            continue
+        given = [reference_id(item, link.name) for item in value]
+        if given == ordered_link_ids(conn, link, ident):
+            del parsed.links[name]
 
 
 def ordered_links_before_insert(conn: Connection, parsed: ParsedBody) -> None:

@@ -14,7 +14,11 @@ from sta_server.service.body import ParsedBody, is_reference, may_be_null, parse
 from sta_server.service.create import link_many, resolve_one
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.observations import observation_streams, refresh_streams
-from sta_server.service.ordered_links import check_multi_datastream_update, check_ordered_links
+from sta_server.service.ordered_links import (
+    check_multi_datastream_update,
+    check_ordered_links,
+    drop_unchanged_ordered_links,
+)
 from sta_server.service.read import check_path, single_id
 from sta_server.sql.write import read_row, update_row
 
@@ -35,6 +39,7 @@ def update_entity(conn: Connection, entity_type: EntityType, ident: int, body: A
     authorize("update", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     _check_links_by_id(parsed)
+    drop_unchanged_ordered_links(conn, ident, parsed)
     check_ordered_links(parsed, update=True)
     cleared: set[str] = set()
     if replace:

@@ -68,6 +68,15 @@ def linked_ids(conn: Connection, link: NavLink, this_id: int) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+def ordered_link_ids(conn: Connection, link: NavLink, this_id: int) -> list[int]:
+    """An ordered many-to-many link (`link.order_column`): the linked ids in order, repeats kept."""
+    assert link.link_table and link.this_column and link.other_column and link.order_column
+    pairs = TABLES[link.link_table]
+    rows = conn.execute(select(pairs.c[link.other_column]).where(pairs.c[link.this_column] == this_id)
+                        .order_by(pairs.c[link.order_column]))
+    return [int(row[0]) for row in rows]
+
+
 def clear_links(conn: Connection, link: NavLink, this_id: int) -> None:
     assert link.link_table and link.this_column
     pairs = TABLES[link.link_table]

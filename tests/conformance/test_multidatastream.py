@@ -156,3 +156,15 @@ def test_update_with_matching_units(client: FlaskClient, md_world: dict[str, Any
     response = client.patch(f"/v1.1/MultiDatastreams({multi})", json={"unitOfMeasurements": units})
     assert response.status_code == 200
     assert get(client, f"MultiDatastreams({multi})")["unitOfMeasurements"] == units
+
+
+def test_put_may_send_the_observed_properties_back_unchanged(client: FlaskClient, md_world: dict[str, Any]) -> None:
+    multi, props = md_world["multis"][2], md_world["props"]
+    body = {"name": "MultiDatastream 3b", "description": "m", "observationType": COMPLEX,
+            "unitOfMeasurements": [PERCENT, CELSIUS], "multiObservationDataTypes": [MEASUREMENT] * 2,
+            "ObservedProperties": [{"@iot.id": props[1]}, {"@iot.id": props[0]}]}
+    assert client.put(f"/v1.1/MultiDatastreams({multi})", json=body).status_code == 200
+    assert get(client, f"MultiDatastreams({multi})")["name"] == "MultiDatastream 3b"
+    swapped = {**body, "ObservedProperties": [{"@iot.id": props[0]}, {"@iot.id": props[1]}]}
+    assert client.put(f"/v1.1/MultiDatastreams({multi})", json=swapped).status_code == 400
+    assert _ids(get(client, f"MultiDatastreams({multi})/ObservedProperties")) == [props[1], props[0]]
