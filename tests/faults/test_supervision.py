@@ -68,3 +68,31 @@ def test_killed_processes_come_back_and_nothing_acknowledged_is_lost(
     created = httpx.post(f"{server.base}/Datastreams({stream})/Observations", timeout=10,
                          json={"phenomenonTime": "2026-01-01T00:00:00Z", "result": -1})
     assert created.status_code == 201
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_master_takes_its_processes_along_and_a_new_one_takes_over(
+        db: Engine, broker: Broker, start_server: Callable[..., Server]) -> None:
+    first = start_server("sta-faults-master", STA_HTTP_WORKERS="2")
+    wait_for(lambda: "MQTT ingest process running" in first.log(), 20, "the ingest process")
+    stream = make_stream(first)
+    children = first.children()
+    assert len(children) == 3
+    first.kill()  # the master: nothing in it runs any more; systemd (here: the test) starts a new one
+    wait_for(lambda: not any(_alive(pid) for pid in children), 15, "the workers and the ingest process to leave")
+    assert "the parent process" in first.log() and "the MQTT ingest process stops" in first.log()
+    second = start_server("sta-faults-master", STA_HTTP_WORKERS="2")
+    wait_for(lambda: "MQTT ingest process running" in second.log(), 20, "the new ingest process")
+    publisher = Publisher(broker)
+    publisher.publish(stream, range(1000))
+    wait_for(lambda: stored(db, stream)[1] == 1000, 30, "the creates stored by the new server")
+    publisher.close()
+    assert stored(db, stream) == (1000, 1000)
+    assert second.log().count("connected to MQTT broker") == 3  # two notifiers and one ingest: no takeovers
