@@ -12,13 +12,14 @@ from sqlalchemy import Engine
 from sta_server.counters import MqttCounters
 from sta_server.mqtt import registry_store
 from sta_server.mqtt.broker_watch import SYS_TOPICS, BrokerWatch
-from sta_server.mqtt.connection import ClientTls, MqttConnection, is_own_message, user_property
+from sta_server.mqtt.connection import ClientTls, MqttConnection, broker_address, is_own_message, user_property
+from sta_server.mqtt.identity_probe import ask_in_background
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.registry_store import RegistryStore
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
-from sta_server.security.mqtt_identity import PUBLISHER_PROPERTY, Publishers, TopicAccess
+from sta_server.security.mqtt_identity import PUBLISHER_PROPERTY, IdentityProbe, Publishers, TopicAccess
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 
@@ -53,6 +54,9 @@ class MqttService:
                                              TopicAccess(engine, settings).may_read)
         self.broker = BrokerWatch(settings.mqtt_broker_queue_messages, settings.mqtt_broker_queue_bytes,
                                   log_alarms=ingest)
+        # does the broker name publishers (STA_MQTT_IDENTITY=broker)? see IdentityProbe
+        self.probe = IdentityProbe(broker_address(settings.mqtt_url)[2])
+        probing = ingest and settings.auth and settings.mqtt_identity == "broker"
         # Mosquitto 2.0 lets more than Receive Maximum through after acks: at the queue's high-water
         # mark the network thread stops reading (never blocks), so the broker keeps the rest.
         self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
@@ -61,7 +65,7 @@ class MqttService:
                              report_s=settings.mqtt_ingest_report_s,
                              limits=MessageLimits(settings.mqtt_max_message_bytes, settings.mqtt_rate_per_topic,
                                                   settings.mqtt_burst_per_topic),
-                             publishers=Publishers(engine, settings))
+                             publishers=Publishers(engine, settings, self.probe if probing else None))
         subscriptions = [(t, SubscribeOptions(qos=0)) for t in (*LOG_TOPICS, *SYS_TOPICS)]
         if ingest:
             subscriptions += create_subscriptions(settings.mqtt_shared_group)
@@ -75,6 +79,9 @@ class MqttService:
                                          tls_files=ClientTls.from_settings(settings))
         if ingest:
             self.connection.hold_reading(self.ingest.queue.full)
+        if probing:  # asked after each connect: the broker may have restarted without its plugin
+            tls_files, url = ClientTls.from_settings(settings), settings.mqtt_url
+            self.connection.on_connected = lambda generation: ask_in_background(url, tls_files, self.probe)
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,
                                  settings.default_top)
         bus.subscribe(self.notifier)

@@ -32,6 +32,7 @@ from sta_server.settings import Settings
 from sta_server.sql.tables import TABLES
 
 PUBLISHER_PROPERTY = "sta-publisher"  # stamped by the broker plugin (broker_plugin/sta_identity.c)
+PROBE_TOPIC = "sta-identity-probe"  # + /<the server's client id>: see IdentityProbe
 SITE_PREFIX = "site:"
 # navigation of a topic's entity set -> the role the site publishes with in `topic` mode
 SITE_ROLES: dict[tuple[str, str], str] = {
@@ -79,18 +80,52 @@ class _Expiring:
         return value
 
 
+class IdentityProbe:
+    """Does the broker really name publishers (`STA_MQTT_IDENTITY=broker` on a broker without the
+    plugin would trust forged names)? After each connect the server asks (mqtt/identity_probe.py):
+    a broker with the plugin hands a message with a forged `sta-publisher` back stamped with the
+    server's own user name and nothing else. Creates wait for the answer; when it is no, they run
+    as in `topic` mode (and an ERROR says why)."""
+
+    FORGED = "forged-by-the-identity-probe"
+
+    def __init__(self, user: str | None, wait_s: float = 30.0) -> None:
+        self.user, self.wait_s = user, wait_s
+        self.trusted = False
+        self._answered = threading.Event()
+
+    def sent(self) -> None:
+        self._answered.clear()
+
+    def answer(self, stamps: list[str]) -> None:
+        self.trusted = self.user is not None and stamps == [self.user]
+        if self.trusted:
+            log.info("the MQTT broker names publishers: creates run as their user")
+        else:
+            log.error("the MQTT broker does not name publishers (its stamps: %s; is broker_plugin/ loaded?): "
+                      "creates run as the site of their topic, as with STA_MQTT_IDENTITY=topic", stamps)
+        self._answered.set()
+
+    def trust(self) -> bool:
+        """Waits (on the ingest thread, the messages unacknowledged) for the answer to the last
+        question; an ERROR every `wait_s` while there is none."""
+        while not self._answered.wait(self.wait_s):
+            log.error("no answer yet from the MQTT broker on whether it names publishers: MQTT creates wait")
+        return self.trusted
+
+
 class Publishers:
     """The principal each MQTT create runs with. `key` is pure (messages are grouped by it before
     a transaction starts); `principal` looks the key up, cached for STA_AUTH_CACHE_S."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine, self.settings = engine, settings
+    def __init__(self, engine: Engine, settings: Settings, probe: IdentityProbe | None = None) -> None:
+        self.engine, self.settings, self.probe = engine, settings, probe
         self._cache = _Expiring(settings.auth_cache_s)
 
     def key(self, topic: str, publisher: str | None) -> str:
         if not self.settings.auth:
             return f"open:{publisher or 'anonymous'}"
-        if self.settings.mqtt_identity == "broker":
+        if self.settings.mqtt_identity == "broker" and (self.probe is None or self.probe.trust()):
             return f"user:{publisher}" if publisher else "anonymous"
         return f"topic:{_owning_entity(topic) or ''}"
 

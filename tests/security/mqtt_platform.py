@@ -33,11 +33,14 @@ SERVER_ACL = "user sta-server\ntopic readwrite #\ntopic read $SYS/#\n"
 Platform = tuple[FlaskClient, MqttService, Settings]
 
 
-def start_secure_broker() -> Broker:
-    """A broker that admits only the users of the generated password file."""
+def start_secure_broker(plugin: bool = True) -> Broker:
+    """A broker that admits only the users of the generated password file (`plugin=False`: an
+    outside broker, which does not name publishers)."""
     broker = Broker()
     conf = broker.folder / "mosquitto.conf"
     text_ = conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
+    if not plugin:
+        text_ = "\n".join(line for line in text_.splitlines() if not line.startswith("plugin")) + "\n"
     conf.write_text(text_ + f"pid_file {broker.folder}/mosquitto.pid\n")
     shutil.copy(broker.folder / "passwd", broker.folder / "passwd.base")
     (broker.folder / "acl.base").write_text(SERVER_ACL)

@@ -13,7 +13,14 @@ from sta_server.security.broker_files import sync
 from tests.mosquitto import Broker
 from tests.mqtt.conftest import wait_until
 from tests.security.conftest import As, Grid
-from tests.security.mqtt_platform import Client, Platform, results, start_platform, wait_for_acl
+from tests.security.mqtt_platform import (
+    Client,
+    Platform,
+    results,
+    start_platform,
+    start_secure_broker,
+    wait_for_acl,
+)
 
 FEATURE = {"name": "evil feature", "description": "d", "encodingType": "application/geo+json",
            "feature": {"type": "Point", "coordinates": [12.0, 45.0]}}
@@ -82,6 +89,7 @@ def test_nested_bodies_never_reach_another_site_over_mqtt(platform: Platform, mq
         actors = conn.execute(text("SELECT DISTINCT actor, role FROM audit_records WHERE channel = 'mqtt'")).all()
     assert [tuple(a) for a in actors] == [("agent", "device_agent")]
     assert As(http, "agent").get(f"FeaturesOfInterest({feature_b})")[0] == 404  # nothing to read through
+    assert service.probe.trusted  # the server asked the broker whether it names publishers
     agent.close()
 
 
@@ -192,3 +200,47 @@ def test_revoking_a_grant_stops_notifications_at_once(platform: Platform, mqtt_g
     # notifications go out in order: the kept stream's comes after the lost one's, which never came
     assert [(name, body["result"]) for name, body in agent.until(kept)] == [(kept, 72)]
     agent.close()
+
+
+@pytest.fixture(scope="module")
+def plain_broker() -> Any:
+    broker = start_secure_broker(plugin=False)
+    yield broker
+    broker.remove()
+
+
+def test_a_broker_that_does_not_name_publishers_is_not_trusted(plain_broker: Broker, secure_settings: Any,
+                                                               secure_app: Any, grid: Grid, clean_db: Engine) -> None:
+    """STA_MQTT_IDENTITY=broker against a broker without the plugin: the server finds out (a forged
+    name comes back unchanged) and runs creates as the site of their topic, never as the name a
+    client wrote into its message."""
+    (_, service, settings), stop = start_platform(plain_broker, secure_settings, clean_db, identity="broker")
+    try:
+        with clean_db.connect() as conn:
+            sync(conn, settings)
+        wait_for_acl(plain_broker, f"topic readwrite v1.1/Datastreams({grid.stream_a})/Observations")
+        rejected = service.ingest.stats.rejected
+        admin, agent = Client(plain_broker, "admin"), Client(plain_broker, "agent")
+        assert admin.publish("v1.1/Observations", {"result": 81, "Datastream": {"@iot.id": grid.stream_a}},
+                             sta_publisher="admin") == 0
+        topic = f"v1.1/Datastreams({grid.stream_a})/Observations"
+        assert agent.publish(topic, {"result": 82, "FeatureOfInterest": {"@iot.id": _feature_of_b(clean_db, grid)}},
+                             sta_publisher="admin") == 0
+        assert agent.publish(topic, {"result": 83}, sta_publisher="admin") == 0
+        wait_until(lambda: 83 in results(clean_db), 10)
+        wait_until(lambda: service.ingest.stats.rejected >= rejected + 2, 10)
+        assert not service.probe.trusted
+        assert not {81, 82} & set(results(clean_db))
+        with clean_db.connect() as conn:
+            actors = conn.execute(text("SELECT DISTINCT actor FROM audit_records WHERE channel = 'mqtt'")).all()
+        assert [a[0] for a in actors] == [f"v1.1/Datastreams({grid.stream_a})"]
+        for client in (admin, agent):
+            client.close()
+    finally:
+        stop()
+
+
+def _feature_of_b(engine: Engine, grid: Grid) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT feature_of_interest_id FROM observations WHERE id = :o"),
+                                {"o": grid.observations_b[0]}).scalar_one())

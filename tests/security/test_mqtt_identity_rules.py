@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import create_engine
 
 from sta_server.mqtt.subscriptions import SubscriptionRegistry
-from sta_server.security.mqtt_identity import Publishers, TopicAccess, _matches, bind_client_id, client_user
+from sta_server.security.mqtt_identity import (
+    IdentityProbe,
+    Publishers,
+    TopicAccess,
+    _matches,
+    bind_client_id,
+    client_user,
+)
 from sta_server.settings import Settings
 
 ON = Settings(auth=True)
@@ -91,3 +98,17 @@ def test_the_registry_acts_only_on_what_a_subscriber_may_read() -> None:
     registry.drop_client("ops:1")
     registry.drop_client("agent:box")
     assert not registry
+
+
+@pytest.mark.parametrize(("stamps", "trusted"), [
+    (["sta-server"], True),  # the plugin replaced the forged name with the server's own
+    ([IdentityProbe.FORGED], False),  # a broker that passes user properties on unchanged
+    ([IdentityProbe.FORGED, "sta-server"], False),
+    ([], False),
+])
+def test_the_identity_probe_trusts_only_a_broker_that_replaced_the_forged_name(stamps: list[str],
+                                                                                trusted: bool) -> None:
+    probe = IdentityProbe("sta-server", wait_s=0.01)
+    probe.sent()
+    probe.answer(stamps)
+    assert probe.trust() is trusted
