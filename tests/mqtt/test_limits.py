@@ -3,6 +3,7 @@ by reason, also in /metrics, not stored); the per-topic pace only delays message
 stored (docs/limits.md)."""
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from sta_server.api.metrics import read_totals, render_metrics
+from sta_server.mqtt.flow import RejectLog
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
@@ -59,6 +61,23 @@ def test_message_above_the_size_limit_is_rejected_and_counted(
     assert limited.ingest.stats.reasons == {"PayloadTooLarge": 1}
     assert _observations(client, stream) == [2]
     assert any("more than the maximum of 512" in r.getMessage() for r in caplog.records)
+
+
+def test_a_flood_of_rejections_is_logged_as_a_summary(
+        client: FlaskClient, limited: MqttService, publisher: MqttTestClient,
+        caplog: pytest.LogCaptureFixture) -> None:
+    limited.ingest.rejections = rejections = RejectLog(window_s=4)
+    topic = f"v1.1/Datastreams({make_datastream(client)['@iot.id']})/Observations"
+    for number in range(40):  # 20 too large, 20 not JSON
+        publisher.publish(topic, b"x" * 600 if number % 2 else b"{broken")
+    wait_until(lambda: _handled(limited) == 40)
+    summary = "more MQTT messages rejected"
+    wait_until(lambda: rejections.flush() or any(summary in r.getMessage() for r in caplog.records), timeout=10)
+    lines = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(lines) == 11
+    counts = re.fullmatch(r"30 more MQTT messages rejected in 4 s, not logged one by one "
+                          r"\(BadRequest (\d+), PayloadTooLarge (\d+)\)", lines[-1])
+    assert counts is not None and int(counts[1]) + int(counts[2]) == 30  # the first 10 were logged alone
 
 
 def test_messages_beyond_the_pace_of_a_topic_wait_and_are_all_stored(
