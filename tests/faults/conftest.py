@@ -82,7 +82,7 @@ class Server:
         self.env = dict(os.environ, STA_DATABASE_URL=database_url, STA_MQTT_URL=mqtt_url,
                         STA_HTTP_PORT=str(self.port), STA_HTTP_HOST="127.0.0.1", STA_LOG_LEVEL="INFO",
                         STA_MQTT_CLIENT_ID=client_id, STA_DB_CONNECT_TIMEOUT_S="2",
-                        STA_DB_POOL_TIMEOUT_S="3", STA_MQTT_REGISTRY_GRACE_S="2",
+                        STA_DB_POOL_TIMEOUT_S="3",
                         STA_MQTT_INGEST_REPORT_S="1", STA_AUTH=env.pop("STA_AUTH", "off"), **env)
         self.env.pop("STA_SERVICE_ROOT_URL", None)
         self.process: subprocess.Popen[bytes] | None = None

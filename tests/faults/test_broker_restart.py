@@ -48,7 +48,7 @@ def test_broker_restart_keeps_http_up_and_resumes_mqtt(db: Engine, broker: Broke
     outage_ids = {ident for _, _, ident in during}
     wait_for(lambda: outage_ids <= set(subscriber.ids), 30, "the notifications of the outage")
     subscriber.subscribe()  # clients subscribe again on (re)connect; this one once the server is back
-    time.sleep(3)  # past the registry's former grace period (2 s in these tests): nothing is forgotten
+    time.sleep(3)  # a registry rebuilt after a reconnect once forgot the rest after a grace period
     publisher = Publisher(broker)
     publisher.publish(stream, range(MESSAGES))
     expected = created + len(during) + MESSAGES
@@ -81,7 +81,7 @@ def test_subscribers_reconnecting_before_and_after_the_server_are_all_notified(
     wait_for(lambda: server.log().count("connected to MQTT broker") >= 2, 30, "the server's reconnect")
     late = Subscriber(broker, topic, clean=True)  # subscribes once the server is back
     wait_for(lambda: late.subscribed >= 1, 10, "the late subscription")
-    time.sleep(3)  # past the registry's former grace period (2 s in these tests): nothing is forgotten
+    time.sleep(3)  # a registry rebuilt after a reconnect once forgot the rest after a grace period
     before = max(early.ids + early_clean.ids)
     publisher = Publisher(broker)
     publisher.publish(stream, range(MESSAGES))
