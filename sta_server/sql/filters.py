@@ -122,12 +122,13 @@ class FilterCompiler:
         return self._scoped(build)
 
     def visit_InCollection(self, node: ast.InCollection) -> Typed:
-        """`9 in properties/intArray`: the JSON array holds the value (JSON containment)."""
+        """`9 in properties/intArray`, `4 in result`: the JSON array holds the value (JSON containment)."""
         def build() -> Typed:
             collection = self.compile(node.collection)
-            if collection.type != "json":
+            array = collection.json if collection.type == "result" else collection.expr
+            if collection.type not in ("json", "result") or array is None:
                 raise InvalidQuery("'in' needs a list in parentheses or a JSON array member")
-            return Typed(collection.expr.op("@>", is_comparison=True)(as_jsonb(self.compile(node.left))), "bool")
+            return Typed(array.op("@>", is_comparison=True)(as_jsonb(self.compile(node.left))), "bool")
 
         return self._scoped(build)
 

@@ -164,3 +164,14 @@ def test_multi_observation_result_elements(md_world: World) -> None:
     body = fetch(client, "Observations", **{"$filter": "result[0] lt 3", "$orderby": "result[0] desc",
                                             "$select": "result[0]"})
     assert body["value"] == [{"result": {"0": 2}}, {"result": {"0": 1}}, {"result": {"0": 0}}]
+
+
+def test_value_in_a_multi_observation_result(md_world: World) -> None:
+    assert matching(md_world, "Observations", "7 in result or 24 in result") == {7, 24}
+
+
+def test_interval_literal_in_an_expanded_filter(world: World) -> None:
+    client, ids = world
+    expand = f"Observations($filter=validTime lt {w.I700_800};$select=id;$orderby=id)"
+    body = fetch(client, f"Datastreams({ids['Datastreams'][0]})", **{"$expand": expand, "$select": "id"})
+    assert [ids["Observations"].index(o["@iot.id"]) for o in body["Observations"]] == [8, 9, 23]
