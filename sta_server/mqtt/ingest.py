@@ -179,11 +179,10 @@ class Ingest:
                 return
 
     def _by_publisher(self, batch: list[Incoming]) -> list[list[Incoming]]:
-        if self.publishers is None:
-            return [batch]
         groups: dict[str, list[Incoming]] = {}
         for message in batch:
-            groups.setdefault(self.publishers.key(message.topic, message.publisher), []).append(message)
+            key = "" if self.publishers is None else self.publishers.key(message.topic, message.publisher)
+            groups.setdefault(key, []).append(message)
         return list(groups.values())
 
     def store(self, batch: list[Incoming]) -> None:
@@ -195,10 +194,18 @@ class Ingest:
                 self.store(group)
             return
         self._batch, self._rejected = IngestStats(), []
-        principal = self._principal(batch)
-        if principal is None:
-            self._refuse(batch)
-            return
+        who = MQTT_INGEST if self.publishers is None else self.publishers.resolve(batch[0].topic, batch[0].publisher)
+        if isinstance(who, str):  # nobody who may create anything published these
+            for message in batch:
+                self._reject(message, "Forbidden", who)
+        else:
+            self._store_as(who, batch)
+        with self._stats_lock:
+            self.stats.add(self._batch)
+        for message in batch:
+            message.ack()
+
+    def _store_as(self, principal: Principal, batch: list[Incoming]) -> None:
         with acting_as(principal), transaction(self.engine, self.bus) as conn:
             fresh = self._claim(conn, batch, principal.name)
             requests = [self._request(message) for message in fresh]
@@ -211,26 +218,6 @@ class Ingest:
                 self._count(message, request, outcome)
             release_messages(conn, [m.key for m in self._rejected if m.key is not None], principal.name)
         self._batch.batches += 1
-        with self._stats_lock:
-            self.stats.add(self._batch)
-        for message in batch:
-            message.ack()
-
-    def _principal(self, batch: list[Incoming]) -> Principal | None:
-        if self.publishers is None:
-            return MQTT_INGEST
-        return self.publishers.principal(self.publishers.key(batch[0].topic, batch[0].publisher))
-
-    def _refuse(self, batch: list[Incoming]) -> None:
-        """Nobody who may create anything published these: rejected (and acknowledged)."""
-        assert self.publishers is not None
-        reason = self.publishers.refusal(self.publishers.key(batch[0].topic, batch[0].publisher))
-        for message in batch:
-            self._reject(message, "Forbidden", reason)
-        with self._stats_lock:
-            self.stats.add(self._batch)
-        for message in batch:
-            message.ack()
 
     def _claim(self, conn: Connection, batch: list[Incoming], owner: str) -> list[Incoming]:
         """The messages to store: those without a key, and the first of each key not stored yet

@@ -129,6 +129,11 @@ class Publishers:
             return f"user:{publisher}" if publisher else "anonymous"
         return f"topic:{_owning_entity(topic) or ''}"
 
+    def resolve(self, topic: str, publisher: str | None) -> Principal | str:
+        """The principal a message of `publisher` on `topic` is stored as, or why nobody may."""
+        key = self.key(topic, publisher)
+        return self.principal(key) or self.refusal(key)
+
     def principal(self, key: str) -> Principal | None:
         """None: nobody who may create anything (the messages are rejected)."""
         kind, _, name = key.partition(":")
