@@ -3,6 +3,7 @@ for the server's user, the `$SYS` log feed, the project's broker plugin (broker_
 stamp, client ids bound to users); optionally persistent (sessions survive a restart)."""
 from __future__ import annotations
 
+import atexit
 import os
 import pathlib
 import shutil
@@ -72,8 +73,9 @@ def plugin_library() -> pathlib.Path:
     """broker_plugin/sta_identity.c built once per test process (as scripts/services.sh builds it),
     in a folder the broker's own user can read."""
     stamp = PLUGIN_SOURCE.stat().st_mtime
-    if stamp not in _built:
+    if stamp not in _built or not _built[stamp].exists():
         folder = pathlib.Path(tempfile.mkdtemp(prefix="sta-test-plugin-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         os.chmod(folder, 0o755)
         target = folder / "sta_identity.so"
         subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(target), str(PLUGIN_SOURCE),
