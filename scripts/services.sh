@@ -362,7 +362,7 @@ persistent_client_expiration 1d
 # alarm at half of either (STA_MQTT_BROKER_QUEUE_MESSAGES / _BYTES must match these).
 max_queued_messages ${STA_MQTT_BROKER_QUEUE_MESSAGES:-1000000}
 max_queued_bytes ${STA_MQTT_BROKER_QUEUE_BYTES:-268435456}
-# $SYS counters (queue size, drops) every 10 s: the server's alarm reads them
+# \$SYS counters (queue size, drops) every 10 s: the server's alarm reads them
 sys_interval 10
 # hostile input (docs/limits.md): larger packets disconnect their sender; the server's own limit on
 # creates is STA_MQTT_MAX_MESSAGE_BYTES, this leaves room for notifications of any entity
@@ -461,7 +461,8 @@ _sta_mqtt_build_plugin() {  # broker_plugin/sta_identity.c -> $STA_MQTT_PLUGIN, 
     sta_log "Mosquitto: building the broker plugin $STA_MQTT_PLUGIN"
     gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$STA_MQTT_PLUGIN.tmp" "$STA_MQTT_PLUGIN_SRC" -lcrypto \
         || { sta_die "building $STA_MQTT_PLUGIN_SRC failed"; return 1; }
-    chmod 0755 "$STA_MQTT_PLUGIN.tmp" && mv -f "$STA_MQTT_PLUGIN.tmp" "$STA_MQTT_PLUGIN"
+    chmod 0755 "$STA_MQTT_PLUGIN.tmp" && mv -f "$STA_MQTT_PLUGIN.tmp" "$STA_MQTT_PLUGIN" \
+        && plugin_built=1  # a running broker must be restarted to load it (the caller's local)
 }
 
 _sta_start_mosquitto_locked() {
@@ -480,6 +481,7 @@ _sta_start_mosquitto_locked() {
     fi
 
     _sta_mqtt_check_tls || return 1
+    local plugin_built=""
     _sta_mqtt_build_plugin || return 1
     _sta_mqtt_write_auth || return 1
     [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl" \
@@ -489,13 +491,13 @@ _sta_start_mosquitto_locked() {
     chmod 0644 "$tmp"
 
     if pid="$(_sta_mqtt_pid)"; then
-        if cmp -s "$tmp" "$STA_MQTT_CONF"; then
+        if cmp -s "$tmp" "$STA_MQTT_CONF" && [[ -z "$plugin_built" ]]; then
             rm -f "$tmp"
             sta_log "Mosquitto: reusing the running project broker (pid $pid, port $port)"
             _sta_mqtt_export "$port"
             return 0
         fi
-        sta_log "Mosquitto: configuration changed, restarting the project broker"
+        sta_log "Mosquitto: configuration or plugin changed, restarting the project broker"
         _sta_stop_mosquitto_pid "$pid" || { rm -f "$tmp"; return 1; }
     fi
     mv -f "$tmp" "$STA_MQTT_CONF" || return 1
