@@ -154,9 +154,8 @@ def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult)
     found: dict[tuple[str, int], Any] = {}
     for table_name, ids in wanted.items():
         table = TABLES[table_name]
-        columns = [table.c.id]
-        if table_name == "multi_datastreams":
-            columns.append(table.c.multi_observation_data_types)
+        multi = table_name == "multi_datastreams"
+        columns = [table.c.id, *([table.c.multi_observation_data_types] if multi else [])]
         for row in conn.execute(select(*columns).where(table.c.id.in_(ids))):
             found[(table_name, row[0])] = row[1] if len(row) > 1 else None
     kept = []
@@ -179,8 +178,7 @@ def _fits(values: dict[str, Any], data_types: Any) -> bool:
 
 
 def trusted(principal: Principal) -> bool:
-    """An administrator over HTTP may link any feature. Scoped users may not, and neither may any
-    MQTT publisher (devices publish there; an administrator links features by HTTP)."""
+    """An administrator over HTTP may link any feature; scoped users and MQTT publishers may not."""
     return principal.unrestricted and principal.channel != "mqtt"
 
 
@@ -272,8 +270,12 @@ def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> Non
     for table in {table for table, _ in by_stream}:
         side_effects.extend_streams(conn, table, {
             stream: _extent(members) for (t, stream), members in by_stream.items() if t == table})
-    rollups.mark_dirty_hours(conn, {(item.stream[1], item.values["phenomenon_time_start"]) for item in pending
-                                    if item.stream[0] == "datastreams"})
+    hours = {(item.stream[1], item.values["phenomenon_time_start"]) for item in pending
+             if item.stream[0] == "datastreams"}
+    if len(hours) == 1:  # a single POST: the cached statement
+        rollups.mark_dirty(conn, "datastreams", *next(iter(hours)), next(iter(hours))[1])
+    else:
+        rollups.mark_dirty_hours(conn, hours)
 
 
 def _copy(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

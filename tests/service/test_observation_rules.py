@@ -53,6 +53,9 @@ class AgentPublishers:
     def refusal(self, key: str) -> str:
         return "never"
 
+    def resolve(self, topic: str, publisher: str | None) -> Principal:
+        return self.principal(self.key(topic, publisher))
+
 
 @dataclass
 class World:
