@@ -111,8 +111,10 @@ def parse_path(version: str, path: str) -> ResourcePath:
             ref = True
         elif segment == "$value" and prop is not None:
             value = True
-        elif prop is not None:
+        elif prop is not None and not segment.startswith("$"):
             members.extend(_member(prop, segment, with_key=True))
+        elif prop is not None:
+            raise InvalidPath(f"'{segment}' cannot follow the property '{prop.name}'", target=segment)
         elif steps[-1].is_collection:
             raise InvalidPath(f"'{segment}' cannot follow the collection '{segments[index - 1]}'")
         else:
