@@ -142,33 +142,39 @@ class Dispatcher:
         raise MethodNotAllowed(f"{req.method} is not supported")
 
     def create_many(self, conn: Connection, reqs: list[ApiRequest]) -> list[Outcome | StaError]:
-        """Many creates in one transaction (MQTT ingest): Observations the rule set takes as they
-        are go to it in one call per version; every other request runs alone on a SAVEPOINT. A
-        request's own fault answers its StaError; a database condition (a statement timeout, an
-        outage: `transient`) is raised, for the caller to retry the whole."""
-        results: list[Outcome | StaError | None] = [None] * len(reqs)
-        direct: dict[str, list[tuple[int, Item]]] = {}
+        """Many creates in one transaction (MQTT ingest), in order: each run of Observations the
+        rule set takes as they are goes to it in one call; any other request runs alone on a
+        SAVEPOINT. A request's own fault answers its StaError; a database condition (a statement
+        timeout, an outage: `transient`) is raised, for the caller to retry the whole."""
+        results: list[Outcome | StaError] = []
+        run: list[Item] = []
         for index, req in enumerate(reqs):
+            failed: StaError | None = None
             try:
                 item = self._direct(req)
             except StaError as error:
-                results[index] = error
-                continue
+                item, failed = None, error
+            if run and (item is None or req.version != reqs[index - 1].version):
+                results += self._store_run(conn, run, reqs[index - 1].version)
+                run = []
             if item is not None:
-                direct.setdefault(req.version, []).append((index, item))
-        for version, members in direct.items():
-            try:
-                stored: list[int | StaError] = create_rows(conn, [item for _, item in members], version).outcomes
-            except StaError as error:  # e.g. the principal may not create Observations at all
-                if error.transient:
-                    raise
-                stored = [error] * len(members)
-            root = self.context(version, {}).links
-            for (index, _), outcome in zip(members, stored, strict=True):
-                results[index] = outcome if isinstance(outcome, StaError) else Outcome(
-                    201, None, {"Location": root.self_link(OBSERVATION, outcome)})
-        return [result if result is not None else self._alone(conn, req)
-                for req, result in zip(reqs, results, strict=True)]
+                run.append(item)
+            else:
+                results.append(failed if failed is not None else self._alone(conn, req))
+        if run:
+            results += self._store_run(conn, run, reqs[-1].version)
+        return results
+
+    def _store_run(self, conn: Connection, run: list[Item], version: str) -> list[Outcome | StaError]:
+        try:
+            stored: list[int | StaError] = create_rows(conn, run, version).outcomes
+        except StaError as error:  # e.g. the principal may not create Observations at all
+            if error.transient:
+                raise
+            stored = [error] * len(run)
+        root = self.context(version, {}).links
+        return [outcome if isinstance(outcome, StaError) else Outcome(
+            201, None, {"Location": root.self_link(OBSERVATION, outcome)}) for outcome in stored]
 
     @staticmethod
     def _direct(req: ApiRequest) -> Item | None:
