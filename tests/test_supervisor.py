@@ -13,7 +13,6 @@ import pytest
 from sta_server import supervisor
 from sta_server.supervisor import Supervisor
 
-
 SPAWNED: list[int] = []
 
 
