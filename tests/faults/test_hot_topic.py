@@ -1,6 +1,7 @@
-"""A per-topic pace never drops what the broker acknowledged: with a pace of 2,000/s (burst 1,000)
-a backlog on one topic redelivered after the server was away, and a publisher offering the same
-topic as fast as it can meanwhile, are all stored; nothing is rejected, the excess waits."""
+"""A per-topic pace never drops what the broker acknowledged: with a pace of 500/s (burst 500) a
+backlog on one topic redelivered after the server was away, and a publisher offering the same topic
+as fast as it can meanwhile (thousands a second), are all stored; nothing is rejected, the excess
+waits. (The pace is low so that it holds messages back even on a busy machine.)"""
 from __future__ import annotations
 
 import threading
@@ -10,9 +11,9 @@ from sqlalchemy import Engine
 
 from tests.faults.conftest import Broker, Publisher, Server, make_stream, stored, wait_for
 
-BACKLOG = 6000
-HOT = 6000
-PACE = {"STA_MQTT_RATE_PER_TOPIC": "2000", "STA_MQTT_BURST_PER_TOPIC": "1000"}
+BACKLOG = 3000
+HOT = 3000
+PACE = {"STA_MQTT_RATE_PER_TOPIC": "500", "STA_MQTT_BURST_PER_TOPIC": "500"}
 
 
 def test_hot_topic_and_redelivered_backlog_are_all_stored(db: Engine, broker: Broker,
@@ -33,4 +34,4 @@ def test_hot_topic_and_redelivered_backlog_are_all_stored(db: Engine, broker: Br
     assert stored(db, stream) == (BACKLOG + HOT, BACKLOG + HOT)
     wait_for(lambda: server.ingest_counter("accepted") == BACKLOG + HOT, 10, "the last ingest report")
     assert server.ingest_counter("rejected") == 0
-    assert server.ingest_counter("paced") > 1000  # the pace did hold messages back (thousands)
+    assert server.ingest_counter("paced") > BACKLOG  # the pace did hold messages back
