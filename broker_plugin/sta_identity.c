@@ -3,10 +3,15 @@
  * published a message, binds client ids to users, and makes unknown user names cost as much as
  * wrong passwords.  docs/mqtt.md ("Who publishes") and docs/security.md describe the model.
  *
- *   MOSQ_EVT_MESSAGE     every PUBLISH a client sends: any user property named `sta-publisher`
- *                        the client put there is removed, and `sta-publisher` = the user name the
- *                        broker authenticated is added (nothing for anonymous clients).  The server
- *                        takes the publisher of a create only from this property.
+ *   MOSQ_EVT_MESSAGE     every PUBLISH a client sends: any user property named `sta-publisher` or
+ *                        `sta-stamp` the client put there is removed, and `sta-publisher` = the
+ *                        user name the broker authenticated is added (nothing for anonymous
+ *                        clients), with `sta-stamp` = hex HMAC-SHA256 under the stamp secret of
+ *                        (user, topic, idempotency key or "", payload), each preceded by its length
+ *                        (4 bytes, big-endian).  The server takes the publisher of a create only from
+ *                        a stamped property: a will message never passes this event (Mosquitto 2.0
+ *                        sends it with the client's own properties), so a forged name in a will has
+ *                        no valid stamp.
  *   MOSQ_EVT_BASIC_AUTH  runs before the password file check:
  *                        - a client id must be the user name or start with `<user name>:` (user
  *                          names never hold ':'); an anonymous client's id must hold no ':' and
@@ -27,6 +32,10 @@
  *   plugin_opt_password_file /path/to/passwd     (the same file as `password_file`)
  *   plugin_opt_acl_file /path/to/acl             (the same file as `acl_file`)
  *   plugin_opt_reload_file /path/to/reloaded     (optional: "<pid> <reloads>" after each reload)
+ *   plugin_opt_stamp_secret_file /path/to/stamp.secret  (the HMAC key: the file's first line;
+ *                                                the server reads the same file.  Without it
+ *                                                messages carry no `sta-stamp`, and a server with
+ *                                                STA_MQTT_IDENTITY=broker refuses their creates)
  *
  * Mosquitto 2.0.11 keeps the properties a plugin leaves in the event (src/plugin.c,
  * plugin__handle_message: `stored->properties = event_data.properties`): the list is rebuilt
@@ -40,7 +49,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -48,6 +59,10 @@
 #include <mqtt_protocol.h>
 
 #define PUBLISHER_PROPERTY "sta-publisher"
+#define STAMP_PROPERTY "sta-stamp"
+#define KEY_PROPERTY "idempotency-key"
+#define STAMP_BYTES 32
+#define MAX_SECRET 512
 #define DEFAULT_ITERATIONS 100000
 #define HASH_BYTES 64
 #define SALT_BYTES 12
@@ -63,6 +78,8 @@ struct sta_state {
 	char *password_file;
 	char *acl_file;
 	char *reload_file;
+	unsigned char secret[MAX_SECRET];
+	size_t secret_length;      /* 0: no stamp secret, messages are not stamped */
 	unsigned long reloads;
 	struct name_set passwords;  /* users of the password file */
 	struct name_set acl_users;  /* users of the ACL file's `user` lines */
@@ -231,8 +248,9 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_PLUGIN_DEFER;  /* the password file decides */
 }
 
-/* Copy one property of a stored PUBLISH (the kinds Mosquitto keeps) unless it is a publisher stamp. */
-static int copy_property(mosquitto_property **target, const mosquitto_property *property)
+/* Copy one property of a stored PUBLISH (the kinds Mosquitto keeps) unless it is a publisher stamp;
+ * the first idempotency key's value into *key (the caller frees it). */
+static int copy_property(mosquitto_property **target, const mosquitto_property *property, char **key)
 {
 	int identifier = mosquitto_property_identifier(property);
 	char *name = NULL, *value = NULL;
@@ -246,8 +264,12 @@ static int copy_property(mosquitto_property **target, const mosquitto_property *
 			if(mosquitto_property_read_string_pair(property, identifier, &name, &value, false) == NULL){
 				return MOSQ_ERR_NOMEM;
 			}
-			if(strcmp(name, PUBLISHER_PROPERTY) != 0){
+			if(strcmp(name, PUBLISHER_PROPERTY) != 0 && strcmp(name, STAMP_PROPERTY) != 0){
 				rc = mosquitto_property_add_string_pair(target, identifier, name, value);
+			}
+			if(*key == NULL && strcmp(name, KEY_PROPERTY) == 0){
+				*key = value;
+				value = NULL;
 			}
 			break;
 		case MQTT_PROP_CONTENT_TYPE:
@@ -278,29 +300,108 @@ static int copy_property(mosquitto_property **target, const mosquitto_property *
 	return rc;
 }
 
+static bool mac_field(EVP_MAC_CTX *mac, const void *data, size_t length)
+{
+	unsigned char prefix[4];
+
+	prefix[0] = (unsigned char)(length >> 24);
+	prefix[1] = (unsigned char)(length >> 16);
+	prefix[2] = (unsigned char)(length >> 8);
+	prefix[3] = (unsigned char)length;
+	return EVP_MAC_update(mac, prefix, sizeof(prefix)) == 1 && (length == 0 || EVP_MAC_update(mac, data, length) == 1);
+}
+
+/* hex HMAC-SHA256(secret, user, topic, key, payload) into `hex` (2 * STAMP_BYTES + 1 bytes). */
+static bool compute_stamp(const char *user, const char *topic, const char *key, const void *payload,
+		uint32_t payloadlen, char *hex)
+{
+	EVP_MAC *algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *mac = algorithm ? EVP_MAC_CTX_new(algorithm) : NULL;
+	OSSL_PARAM params[2];
+	unsigned char digest[STAMP_BYTES];
+	size_t length = 0, i;
+	bool ok;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = mac != NULL && EVP_MAC_init(mac, state.secret, state.secret_length, params) == 1
+		&& mac_field(mac, user, strlen(user)) && mac_field(mac, topic, strlen(topic))
+		&& mac_field(mac, key ? key : "", key ? strlen(key) : 0) && mac_field(mac, payload, payloadlen)
+		&& EVP_MAC_final(mac, digest, &length, sizeof(digest)) == 1 && length == STAMP_BYTES;
+	EVP_MAC_CTX_free(mac);
+	EVP_MAC_free(algorithm);
+	for(i = 0; ok && i < STAMP_BYTES; i++){
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	}
+	return ok;
+}
+
+static int add_stamp(mosquitto_property **stamped, const struct mosquitto_evt_message *ed, const char *user,
+		const char *key)
+{
+	char hex[2 * STAMP_BYTES + 1];
+	int rc = mosquitto_property_add_string_pair(stamped, MQTT_PROP_USER_PROPERTY, PUBLISHER_PROPERTY, user);
+
+	if(rc != MOSQ_ERR_SUCCESS || state.secret_length == 0){
+		return rc;
+	}
+	if(!compute_stamp(user, ed->topic, key, ed->payload, ed->payloadlen, hex)){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "sta_identity: HMAC-SHA256 failed");
+		return MOSQ_ERR_UNKNOWN;
+	}
+	return mosquitto_property_add_string_pair(stamped, MQTT_PROP_USER_PROPERTY, STAMP_PROPERTY, hex);
+}
+
 static int on_message(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_message *ed = event_data;
 	const char *user = mosquitto_client_username(ed->client);
 	const mosquitto_property *property;
 	mosquitto_property *stamped = NULL;
+	char *key = NULL;
 	int rc = MOSQ_ERR_SUCCESS;
 
 	(void)event;
 	(void)userdata;
 	for(property = ed->properties; property != NULL && rc == MOSQ_ERR_SUCCESS;
 			property = mosquitto_property_next(property)){
-		rc = copy_property(&stamped, property);
+		rc = copy_property(&stamped, property, &key);
 	}
 	if(rc == MOSQ_ERR_SUCCESS && user != NULL){
-		rc = mosquitto_property_add_string_pair(&stamped, MQTT_PROP_USER_PROPERTY, PUBLISHER_PROPERTY, user);
+		rc = add_stamp(&stamped, ed, user, key);
 	}
+	mosquitto_free(key);
 	if(rc != MOSQ_ERR_SUCCESS){
 		mosquitto_property_free_all(&stamped);
 		return rc;  /* the message is dropped rather than passed on unstamped */
 	}
 	mosquitto_property_free_all(&ed->properties);
 	ed->properties = stamped;
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* The stamp secret: the first line of the file (surrounding white space dropped). */
+static int read_secret(const char *path)
+{
+	FILE *file = fopen(path, "r");
+	char line[MAX_SECRET];
+	size_t length;
+
+	if(file == NULL || fgets(line, sizeof(line), file) == NULL){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "sta_identity: cannot read the stamp secret %s", path);
+		if(file != NULL){
+			fclose(file);
+		}
+		return MOSQ_ERR_INVAL;
+	}
+	fclose(file);
+	length = strcspn(line, " \t\r\n");
+	if(length < 16){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "sta_identity: the stamp secret in %s is too short", path);
+		return MOSQ_ERR_INVAL;
+	}
+	memcpy(state.secret, line, length);
+	state.secret_length = length;
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -360,6 +461,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 			state.acl_file = strdup(options[i].value);
 		}else if(strcmp(options[i].key, "reload_file") == 0){
 			state.reload_file = strdup(options[i].value);
+		}else if(strcmp(options[i].key, "stamp_secret_file") == 0 && read_secret(options[i].value) != MOSQ_ERR_SUCCESS){
+			return MOSQ_ERR_INVAL;  /* the broker does not start: better than unstamped messages */
 		}
 	}
 	*userdata = &state;
@@ -385,6 +488,7 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	mosquitto_callback_unregister(state.id, MOSQ_EVT_RELOAD, on_reload, NULL);
 	forget_names(&state.passwords);
 	forget_names(&state.acl_users);
+	OPENSSL_cleanse(state.secret, sizeof(state.secret));
 	free(state.password_file);
 	free(state.acl_file);
 	free(state.reload_file);

@@ -348,6 +348,8 @@ plugin_opt_password_file $STA_MQTT_DIR/passwd
 plugin_opt_acl_file $STA_MQTT_DIR/acl
 # rewritten after each reload (SIGHUP): the server waits for it after changing passwd/acl
 plugin_opt_reload_file $STA_MQTT_DIR/reloaded
+# the HMAC key of the stamp (user property sta-stamp) that makes sta-publisher unforgeable
+plugin_opt_stamp_secret_file $STA_MQTT_DIR/stamp.secret
 
 persistence true
 persistence_location $STA_MQTT_DIR/data/
@@ -448,6 +450,13 @@ _sta_mqtt_write_auth() {  # the server user's password (kept across runs), base 
     else
         cp "$ROOT/scripts/mosquitto.acl" "$STA_MQTT_DIR/acl.base" || return 1
     fi
+    # the broker plugin's HMAC key for the publisher stamp (kept across runs; the server reads it
+    # from STA_MQTT_AUTH_DIR: security/publisher_stamp.py)
+    if [[ ! -s "$STA_MQTT_DIR/stamp.secret" ]]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$STA_MQTT_DIR/stamp.secret" \
+            && echo >>"$STA_MQTT_DIR/stamp.secret") || return 1
+    fi
+    chmod 0600 "$STA_MQTT_DIR/stamp.secret" || return 1
     # the base files alone until the server (or `sta-admin broker sync`) adds its users; neither
     # is world-readable (the server keeps each file's mode and owner when it rewrites them)
     cp -p "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/passwd" && cp "$STA_MQTT_DIR/acl.base" "$STA_MQTT_DIR/acl" \
@@ -485,7 +494,7 @@ _sta_start_mosquitto_locked() {
     _sta_mqtt_build_plugin || return 1
     _sta_mqtt_write_auth || return 1
     [[ -n "${mquser:-}" ]] && chown "$mquser:" "$STA_MQTT_DIR/passwd" "$STA_MQTT_DIR/acl" \
-        "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/acl.base"
+        "$STA_MQTT_DIR/passwd.base" "$STA_MQTT_DIR/acl.base" "$STA_MQTT_DIR/stamp.secret"
     tmp="$(mktemp "$STA_MQTT_DIR/.conf.XXXXXX")" || return 1
     _sta_mqtt_write_conf "$port" "$tmp"
     chmod 0644 "$tmp"

@@ -1,11 +1,13 @@
 """A Mosquitto of the tests' own: a free port, the project ACL (scripts/mosquitto.acl), a password
 for the server's user, the `$SYS` log feed, the project's broker plugin (broker_plugin/: publisher
-stamp, client ids bound to users); optionally persistent (sessions survive a restart)."""
+stamp with its HMAC secret `stamp.secret`, client ids bound to users); optionally persistent
+(sessions survive a restart)."""
 from __future__ import annotations
 
 import atexit
 import os
 import pathlib
+import secrets
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,7 @@ plugin {plugin}
 plugin_opt_password_file {folder}/passwd
 plugin_opt_acl_file {folder}/acl
 plugin_opt_reload_file {folder}/reloaded
+plugin_opt_stamp_secret_file {folder}/stamp.secret
 {persistence}
 log_dest topic
 log_type error
@@ -128,8 +131,10 @@ class Broker:
         shutil.copy(os.path.join(ROOT, "scripts", "mosquitto.acl"), self.folder / "acl")
         subprocess.run(["mosquitto_passwd", "-b", "-c", str(self.folder / "passwd"), "sta-server", self.secret],
                        check=True, stdout=subprocess.DEVNULL)
+        # the publisher stamp's HMAC key (broker_plugin/, security/publisher_stamp.py), beside passwd
+        (self.folder / "stamp.secret").write_text(secrets.token_hex(32) + "\n")
         os.chmod(self.folder / "mosquitto.conf", 0o644)
-        for name in ("acl", "passwd"):
+        for name in ("acl", "passwd", "stamp.secret"):
             private(self.folder / name)
         self.process: subprocess.Popen[bytes] | None = None
 

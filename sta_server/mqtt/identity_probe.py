@@ -18,13 +18,17 @@ from paho.mqtt.properties import Properties
 
 from sta_server.mqtt.connection import ClientTls, broker_address
 from sta_server.security.mqtt_identity import PROBE_TOPIC, PUBLISHER_PROPERTY, IdentityProbe, bind_client_id
+from sta_server.security.publisher_stamp import STAMP_PROPERTY, StampCheck
 
 log = logging.getLogger(__name__)
+UNVERIFIED = "(no valid sta-stamp: is the plugin's stamp_secret_file the server's?)"
 
 
-def broker_stamps(url: str, tls_files: ClientTls, timeout_s: float = 10.0) -> list[str] | None:
-    """The `sta-publisher` values the broker leaves on a message whose publisher forged one;
-    None when the broker cannot be asked (unreachable, refused, no answer in time)."""
+def broker_stamps(url: str, tls_files: ClientTls, timeout_s: float = 10.0,
+                  stamps: StampCheck | None = None) -> list[str] | None:
+    """The `sta-publisher` values the broker leaves on a message whose publisher forged one (with
+    `stamps`: followed by UNVERIFIED unless the first carries a valid `sta-stamp`); None when the
+    broker cannot be asked (unreachable, refused, no answer in time)."""
     host, port, user, password, tls = broker_address(url)
     client_id = bind_client_id(user, f"identity-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     topic = f"{PROBE_TOPIC}/{client_id}"
@@ -37,8 +41,7 @@ def broker_stamps(url: str, tls_files: ClientTls, timeout_s: float = 10.0) -> li
     forged = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     forged.UserProperty = [(PUBLISHER_PROPERTY, IdentityProbe.FORGED)]
     client.on_subscribe = lambda c, u, mid, codes, p: c.publish(topic, b"", qos=1, properties=forged)
-    client.on_message = lambda c, u, m: answers.put(
-        [value for name, value in getattr(m.properties, "UserProperty", None) or [] if name == PUBLISHER_PROPERTY])
+    client.on_message = lambda c, u, m: answers.put(_names(m, stamps))
     client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, 1) if not rc.is_failure else None
     try:
         client.connect(host, port, keepalive=30)
@@ -52,13 +55,23 @@ def broker_stamps(url: str, tls_files: ClientTls, timeout_s: float = 10.0) -> li
         client.loop_stop()
 
 
-def ask_in_background(url: str, tls_files: ClientTls, probe: IdentityProbe) -> None:
+def _names(message: paho.MQTTMessage, stamps: StampCheck | None) -> list[str]:
+    properties = getattr(message.properties, "UserProperty", None) or []
+    names = [value for name, value in properties if name == PUBLISHER_PROPERTY]
+    stamp = next((value for name, value in properties if name == STAMP_PROPERTY), None)
+    if stamps is not None and not (names and stamps.verified(names[0], stamp, message.topic, None,
+                                                             bytes(message.payload))):
+        names.append(UNVERIFIED)
+    return names
+
+
+def ask_in_background(url: str, tls_files: ClientTls, probe: IdentityProbe, stamps: StampCheck | None = None) -> None:
     """Ask until the broker answers (every 5 s): meanwhile the ingest waits rather than guess."""
 
     def run() -> None:
-        while (stamps := broker_stamps(url, tls_files)) is None:
+        while (names := broker_stamps(url, tls_files, stamps=stamps)) is None:
             threading.Event().wait(5.0)
-        probe.answer(stamps)
+        probe.answer(names)
 
     probe.sent()
     threading.Thread(target=run, name="sta-identity-probe", daemon=True).start()

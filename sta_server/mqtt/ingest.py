@@ -45,6 +45,7 @@ class Incoming:
     ack: Callable[[], None]
     key: str | None = None  # the `idempotency-key` user property: a redelivery is stored once
     publisher: str | None = None  # the `sta-publisher` user property the broker plugin stamps
+    unstamped: bool = False  # it named a publisher without a valid `sta-stamp` (security/publisher_stamp.py)
 
 
 @dataclass
@@ -181,7 +182,8 @@ class Ingest:
     def _by_publisher(self, batch: list[Incoming]) -> list[list[Incoming]]:
         groups: dict[str, list[Incoming]] = {}
         for message in batch:
-            key = "" if self.publishers is None else self.publishers.key(message.topic, message.publisher)
+            key = ("" if self.publishers is None
+                   else self.publishers.key(message.topic, message.publisher, message.unstamped))
             groups.setdefault(key, []).append(message)
         return list(groups.values())
 
@@ -194,7 +196,9 @@ class Ingest:
                 self.store(group)
             return
         self._batch, self._rejected = IngestStats(), []
-        who = MQTT_INGEST if self.publishers is None else self.publishers.resolve(batch[0].topic, batch[0].publisher)
+        first = batch[0]
+        who = MQTT_INGEST if self.publishers is None else self.publishers.resolve(first.topic, first.publisher,
+                                                                                  first.unstamped)
         if isinstance(who, str):  # nobody who may create anything published these
             for message in batch:
                 self._reject(message, "Forbidden", who)

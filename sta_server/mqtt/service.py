@@ -20,6 +20,7 @@ from sta_server.mqtt.notify import Notifier
 from sta_server.mqtt.registry_store import RegistryStore
 from sta_server.mqtt.subscriptions import LOG_TOPICS, SubscriptionRegistry
 from sta_server.security.mqtt_identity import PUBLISHER_PROPERTY, IdentityProbe, Publishers, TopicAccess
+from sta_server.security.publisher_stamp import STAMP_PROPERTY, StampCheck
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 
@@ -57,6 +58,8 @@ class MqttService:
         # does the broker name publishers (STA_MQTT_IDENTITY=broker)? see IdentityProbe
         self.probe = IdentityProbe(broker_address(settings.mqtt_url)[2])
         probing = ingest and settings.auth and settings.mqtt_identity == "broker"
+        # a publisher's name is believed only with the plugin's stamp (security/publisher_stamp.py)
+        self.stamps = StampCheck(settings) if probing else None
         # Mosquitto 2.0 lets more than Receive Maximum through after acks: at the queue's high-water
         # mark the network thread stops reading (never blocks), so the broker keeps the rest.
         self.ingest = Ingest(engine, bus, key_retention_h=settings.idempotency_retention_h,
@@ -81,7 +84,8 @@ class MqttService:
             self.connection.hold_reading(self.ingest.queue.full)
         if probing:  # asked after each connect: the broker may have restarted without its plugin
             tls_files, url = ClientTls.from_settings(settings), settings.mqtt_url
-            self.connection.on_connected = lambda generation: ask_in_background(url, tls_files, self.probe)
+            self.connection.on_connected = lambda generation: ask_in_background(url, tls_files, self.probe,
+                                                                                self.stamps)
         self.notifier = Notifier(engine, self.registry, self.connection, settings.base_url,
                                  settings.default_top)
         bus.subscribe(self.notifier)
@@ -125,7 +129,9 @@ class MqttService:
         if is_own_message(message):
             self.connection.ack(mid, qos, generation)
             return
-        self.ingest.submit(Incoming(message.topic, bytes(message.payload),
-                                    lambda: self.connection.ack(mid, qos, generation),
-                                    user_property(message, IDEMPOTENCY_PROPERTY),
-                                    user_property(message, PUBLISHER_PROPERTY)))
+        body, key = bytes(message.payload), user_property(message, IDEMPOTENCY_PROPERTY)
+        publisher = user_property(message, PUBLISHER_PROPERTY)
+        unstamped = self.stamps is not None and publisher is not None and not self.stamps.verified(
+            publisher, user_property(message, STAMP_PROPERTY), message.topic, key, body)
+        self.ingest.submit(Incoming(message.topic, body, lambda: self.connection.ack(mid, qos, generation),
+                                    key, None if unstamped else publisher, unstamped))

@@ -122,16 +122,18 @@ class Publishers:
         self.engine, self.settings, self.probe = engine, settings, probe
         self._cache = _Expiring(settings.auth_cache_s)
 
-    def key(self, topic: str, publisher: str | None) -> str:
+    def key(self, topic: str, publisher: str | None, unstamped: bool = False) -> str:
+        """`unstamped`: the message named a publisher without the plugin's valid stamp (a will,
+        security/publisher_stamp.py): nobody, when publishers are named by the broker."""
         if not self.settings.auth:
             return f"open:{publisher or 'anonymous'}"
         if self.settings.mqtt_identity == "broker" and (self.probe is None or self.probe.trust()):
-            return f"user:{publisher}" if publisher else "anonymous"
+            return "unstamped" if unstamped else f"user:{publisher}" if publisher else "anonymous"
         return f"topic:{_owning_entity(topic) or ''}"
 
-    def resolve(self, topic: str, publisher: str | None) -> Principal | str:
+    def resolve(self, topic: str, publisher: str | None, unstamped: bool = False) -> Principal | str:
         """The principal a message of `publisher` on `topic` is stored as, or why nobody may."""
-        key = self.key(topic, publisher)
+        key = self.key(topic, publisher, unstamped)
         return self.principal(key) or self.refusal(key)
 
     def principal(self, key: str) -> Principal | None:
@@ -150,6 +152,9 @@ class Publishers:
     def refusal(self, key: str) -> str:
         if key == "anonymous":
             return "anonymous clients may not create entities"
+        if key == "unstamped":
+            return ("the message names a publisher without a valid broker stamp (sta-stamp): a will message, "
+                    "or a broker without the stamp secret")
         if key == "topic:":
             return ("creates on collection topics and SenML need a broker that names the publisher "
                     "(STA_MQTT_IDENTITY=broker, broker_plugin/)")

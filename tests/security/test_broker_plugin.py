@@ -17,6 +17,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from sta_server.security.passwords import hash_password
+from sta_server.security.publisher_stamp import compute_stamp, read_secret
 from tests.mosquitto import Broker
 from tests.mqtt.conftest import wait_until
 
@@ -69,7 +70,8 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
     server.subscribe("v1.1/#", 1)
     assert subscribed.get(timeout=5)
     forged = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    forged.UserProperty = [("sta-publisher", "admin"), ("idempotency-key", "k"), ("sta-publisher", "root")]
+    forged.UserProperty = [("sta-publisher", "admin"), ("idempotency-key", "k"), ("sta-publisher", "root"),
+                           ("sta-stamp", "0" * 64), ("idempotency-key", "second")]
     forged.ContentType = "application/json"
     forged.CorrelationData = b"\x01\x02"
     for client_id, user, secret in (("dev:box", "dev", "dev-pw"), ("plain-anon", None, None)):
@@ -79,9 +81,13 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
         publisher.disconnect()
         publisher.loop_stop()
     by_dev, by_anonymous = (_properties(received.get(timeout=5)) for _ in range(2))
-    assert by_dev == {"user": [("idempotency-key", "k"), ("sta-publisher", "dev")],
+    # the stamp: HMAC-SHA256 of (user, topic, first idempotency key, payload) under the broker's secret
+    stamp = compute_stamp(read_secret(broker.folder / "stamp.secret") or b"", "dev", "v1.1/Things", "k", b"{}")
+    assert by_dev == {"user": [("idempotency-key", "k"), ("idempotency-key", "second"), ("sta-publisher", "dev"),
+                               ("sta-stamp", stamp)],
                       "content_type": "application/json", "correlation": b"\x01\x02"}
-    assert by_anonymous["user"] == [("idempotency-key", "k")]  # anonymous: no publisher at all
+    # anonymous: no publisher at all, and no stamp
+    assert by_anonymous["user"] == [("idempotency-key", "k"), ("idempotency-key", "second")]
     server.disconnect()
     server.loop_stop()
 
