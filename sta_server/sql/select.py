@@ -115,19 +115,25 @@ def _ordered_collection(stmt: Select[Any], path: ResourcePath, query: Query, lin
                         top: int) -> Select[Any]:
     """A navigation over an ordered link (`MultiDatastreams(1)/ObservedProperties`): joined to the
     link table, in the order given at create, an entity as often as it is linked."""
-    assert link.link_table and link.this_column and link.other_column and link.order_column
+    assert link.this_column and link.order_column
+    if query.skiptoken:
+        raise InvalidQuery("$skiptoken only pages queries ordered by plain properties", target="$skiptoken")
+    pairs = TABLES[str(link.link_table)]
+    stmt = _on_ordered_link(stmt, path, query, link).order_by(pairs.c[link.this_column], pairs.c[link.order_column])
+    return stmt.offset(query.skip).limit(top + 1)
+
+
+def _on_ordered_link(stmt: Select[Any], path: ResourcePath, query: Query, link: NavLink) -> Select[Any]:
+    """`stmt` over the path's entities joined to the rows of the ordered link (and $filter)."""
+    assert link.link_table and link.this_column and link.other_column
     entity_type = path.entity_type
     table = table_of(entity_type)
     pairs = TABLES[link.link_table]
     parent_ids = path_ids(ResourcePath(path.version, path.steps[:-1]))
     assert parent_ids is not None
     stmt = stmt.select_from(table.join(pairs, pairs.c[link.other_column] == table.c.id))
-    stmt = _apply_options(stmt.where(pairs.c[link.this_column].in_(parent_ids)), entity_type, table,
+    return _apply_options(stmt.where(pairs.c[link.this_column].in_(parent_ids)), entity_type, table,
                           query, path.version)
-    if query.skiptoken:
-        raise InvalidQuery("$skiptoken only pages queries ordered by plain properties", target="$skiptoken")
-    stmt = stmt.order_by(pairs.c[link.this_column], pairs.c[link.order_column])
-    return stmt.offset(query.skip).limit(top + 1)
 
 
 def page_keys(path: ResourcePath, query: Query) -> list[SortKey] | None:
@@ -139,6 +145,9 @@ def page_keys(path: ResourcePath, query: Query) -> list[SortKey] | None:
 
 
 def count_select(path: ResourcePath, query: Query) -> Select[Any]:
+    link = _ordered_link(path, query)
+    if link is not None:  # an entity linked twice is listed, and counted, twice
+        return _on_ordered_link(select(func.count()), path, query, link)
     return select(func.count()).select_from(matching_ids(path, query).subquery())
 
 

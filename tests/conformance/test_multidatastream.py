@@ -168,3 +168,13 @@ def test_put_may_send_the_observed_properties_back_unchanged(client: FlaskClient
     swapped = {**body, "ObservedProperties": [{"@iot.id": props[0]}, {"@iot.id": props[1]}]}
     assert client.put(f"/v1.1/MultiDatastreams({multi})", json=swapped).status_code == 400
     assert _ids(get(client, f"MultiDatastreams({multi})/ObservedProperties")) == [props[1], props[0]]
+
+
+def test_count_matches_the_listed_observed_properties(client: FlaskClient, md_world: dict[str, Any]) -> None:
+    twice = md_world["multis"][3]  # ObservedProperty 1 twice
+    body = get(client, f"MultiDatastreams({twice})/ObservedProperties", **{"$count": "true"})
+    assert body["@iot.count"] == len(body["value"]) == 2
+    paged = get(client, f"MultiDatastreams({md_world['multis'][1]})/ObservedProperties", **{"$top": "1"})
+    assert _ids(paged) == [md_world["props"][0]]
+    next_page = client.get(paged["@iot.nextLink"].removeprefix("http://sta.test/api")).get_json()
+    assert _ids(next_page) == [md_world["props"][1]]
