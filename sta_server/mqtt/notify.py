@@ -19,6 +19,7 @@ from sta_server.mqtt.subscriptions import SubscriptionRegistry
 from sta_server.mqtt.topics import TopicRequest
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
+from sta_server.serialize.entity import member_value
 from sta_server.service.context import RequestContext
 from sta_server.service.events import EntityChanged
 from sta_server.service.read import ids_on_path
@@ -60,8 +61,11 @@ def base_topics(event: EntityChanged, version: str) -> Iterator[str]:
 
 def routed_by_key(path: ResourcePath) -> bool:
     """Topics that base_topics finds from an event alone: entity sets, entities, their properties,
-    and `Datastreams(7)/Observations` (the new entity's own key names the parent)."""
-    if len(path.steps) == 1 or path.prop is not None:
+    and `Datastreams(7)/Observations` (the new entity's own key names the parent). Not members of
+    JSON properties (`Things(1)/properties/mode`): those are looked for among the subscriptions."""
+    if path.prop is not None:
+        return len(path.steps) == 1 and not path.members
+    if len(path.steps) == 1:
         return True
     parent, last = path.steps[0], path.steps[-1]
     return (len(path.steps) == 2 and parent.link is None and parent.id is not None and last.id is None
@@ -82,11 +86,18 @@ def relative_deliveries(conn: Connection, groups: list[list[TopicRequest]],
     found: list[Delivery] = []
     for requests in groups:
         path = requests[0].path
-        concerned = {event.id: event for event in events if event.change in ("created", "updated")
-                     and event.entity_type == path.entity_type and event.entity_type.since <= path.version}
+        concerned = {event.id: event for event in events if event.entity_type == path.entity_type
+                     and event.entity_type.since <= path.version and _concerns(event, path)}
         for ident in ids_on_path(conn, path, concerned) if concerned else ():
             found.extend(Delivery(request, concerned[ident]) for request in requests)
     return found
+
+
+def _concerns(event: EntityChanged, path: ResourcePath) -> bool:
+    """A new or changed entity concerns a path to entities; a property path, only a change of it."""
+    if path.prop is None:
+        return event.change in ("created", "updated")
+    return event.change == "updated" and path.prop.name in event.fields
 
 
 def deliveries(registry: SubscriptionRegistry, events: list[EntityChanged],
@@ -192,7 +203,7 @@ class Notifier:
         prop = request.path.prop
         if prop is not None:
             name = "@iot.id" if prop.kind is Kind.ID else prop.name
-            entity = {name: entity.get(name)}
+            entity = {request.path.member_name: member_value(entity.get(name), request.path.members)}
         return json.dumps(entity, separators=(",", ":")).encode()
 
     def _deleted(self, delivery: Delivery) -> bytes:

@@ -142,3 +142,17 @@ def test_put_reaches_the_suites_relative_topics(http: FlaskClient, mqtt: MqttTes
         mqtt.subscribe(topic)
     expected = _update(http, "PUT", f"{kind}s({ids[kind]})", BODIES[kind])
     assert _expect_all(mqtt, topics) == dict.fromkeys(topics, expected)
+
+
+def test_member_and_navigated_property_topics(http: FlaskClient, mqtt: MqttTestClient) -> None:
+    ids = _ids(http)
+    member = f"v1.1/Things({ids['Thing']})/properties/mode"
+    navigated = f"v1.1/Datastreams({ids['Datastream']})/Thing/name"
+    for topic in (member, navigated):
+        mqtt.subscribe(topic)
+    _update(http, "PATCH", f"Things({ids['Thing']})", {"name": "ESS 1d", "properties": {"mode": "eco", "n": 2}})
+    assert _expect_all(mqtt, [member, navigated]) == {member: {"mode": "eco"}, navigated: {"name": "ESS 1d"}}
+    mqtt.subscribe(f"v1.1/Things({ids['Thing']})")
+    _update(http, "PATCH", f"Things({ids['Thing']})", {"description": "only this"})
+    mqtt.expect(f"v1.1/Things({ids['Thing']})")  # the update has been published by now
+    mqtt.expect_nothing(member)
