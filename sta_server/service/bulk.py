@@ -28,10 +28,11 @@ from sqlalchemy.exc import DBAPIError
 from sta_server.errors import IncompleteEntity, InvalidEntity, StaError
 from sta_server.model import REGISTRY
 from sta_server.query.path import ResourcePath
-from sta_server.security.principal import Principal, authorize, current
+from sta_server.security.principal import authorize, current
+from sta_server.service import observation_features as features
 from sta_server.service.body import is_reference, parse_body, reference_id
 from sta_server.service.database_errors import classify, is_input_error
-from sta_server.service.events import EntityChanged, created_in, record, savepoint
+from sta_server.service.events import EntityChanged, record, savepoint
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.bulk import copy_rows
 from sta_server.sql.policies import scope, unscope
@@ -39,21 +40,20 @@ from sta_server.sql.tables import TABLES
 
 log = logging.getLogger(__name__)
 OBSERVATION = REGISTRY.type("Observation")
-FEATURE_OF_INTEREST = REGISTRY.type("FeatureOfInterest")
 _STREAM_LINKS = {"Datastream": "datastreams", "MultiDatastream": "multi_datastreams"}
 _LINKS = ("Datastream", "MultiDatastream", "FeatureOfInterest")
 _observations = TABLES["observations"]
 _features = TABLES["features"]
-_labels = TABLES["thing_labels"]
 
 Item = tuple[ResourcePath | None, Any]  # (the POST's path or None, its body)
+Stream = tuple[str, int]  # (stream table, id)
 
 
 @dataclass
 class Pending:
     index: int
     values: dict[str, Any]
-    stream: tuple[str, int]
+    stream: Stream
 
 
 @dataclass
@@ -88,11 +88,16 @@ def takes(path: ResourcePath, body: Any) -> bool:
             and all(is_reference(body[name]) for name in _LINKS if body.get(name) is not None))
 
 
-def create_observations(conn: Connection, items: list[Item], version: str = "1.1") -> BulkResult:
+def create_observations(conn: Connection, items: list[Item], version: str = "1.1", *, isolate: bool = True,
+                        seen: frozenset[tuple[str, int]] = frozenset()) -> BulkResult:
     """Store the Observations `items` describe (the caller owns the transaction). When the database
     refuses the batch for a row's value (a DataError, an IntegrityError), every row is tried on
-    its own; a database condition (timeout, outage) is raised for the caller to retry."""
+    its own; a database condition (timeout, outage) is raised for the caller to retry. Without
+    `isolate` (a single POST) no SAVEPOINT is taken and every database error is raised. `seen`:
+    (type name, id) of Datastreams the request has just found under the principal's rights."""
     authorize("create", "Observation")
+    if not isolate:
+        return _create(conn, items, version, seen)
     try:
         with savepoint(conn):
             return _create(conn, items, version)
@@ -108,7 +113,8 @@ def create_observations(conn: Connection, items: list[Item], version: str = "1.1
     return BulkResult(outcomes)
 
 
-def _create(conn: Connection, items: list[Item], version: str) -> BulkResult:
+def _create(conn: Connection, items: list[Item], version: str,
+            seen: frozenset[tuple[str, int]] = frozenset()) -> BulkResult:
     result = BulkResult([IncompleteEntity()] * len(items))
     pending: list[Pending] = []
     for index, (path, body) in enumerate(items):
@@ -116,7 +122,7 @@ def _create(conn: Connection, items: list[Item], version: str) -> BulkResult:
             pending.append(_parse(index, path, body, version))
         except StaError as error:
             result.outcomes[index] = error
-    pending = _check_streams(conn, pending, result)
+    pending = _check_streams(conn, pending, result, seen)
     pending = _with_features(conn, pending, result)
     if pending:
         _insert(conn, pending, result)
@@ -146,12 +152,16 @@ def _parse(index: int, path: ResourcePath | None, body: Any, version: str) -> Pe
     return Pending(index, values, stream)
 
 
-def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
+def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult,
+                   seen: frozenset[tuple[str, int]]) -> list[Pending]:
     """Streams are read under the principal's row-level security: one it cannot see is missing."""
     wanted: dict[str, set[int]] = defaultdict(set)
-    for item in pending:
-        wanted[item.stream[0]].add(item.stream[1])
     found: dict[tuple[str, int], Any] = {}
+    for item in pending:
+        if item.stream[0] == "datastreams" and ("Datastream", item.stream[1]) in seen:
+            found[item.stream] = None  # found by the request's path just now
+        else:
+            wanted[item.stream[0]].add(item.stream[1])
     for table_name, ids in wanted.items():
         table = TABLES[table_name]
         multi = table_name == "multi_datastreams"
@@ -177,18 +187,17 @@ def _fits(values: dict[str, Any], data_types: Any) -> bool:
     return isinstance(result, list) and len(result) == len(data_types or [])
 
 
-def trusted(principal: Principal) -> bool:
-    """An administrator over HTTP may link any feature; scoped users and MQTT publishers may not."""
-    return principal.unrestricted and principal.channel != "mqtt"
-
-
 def _with_features(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
     given = {item.values["feature_of_interest_id"] for item in pending
              if item.values.get("feature_of_interest_id") is not None}
     existing = set(conn.execute(select(_features.c.id).where(_features.c.id.in_(given))).scalars()) if given else set()
-    foreign = _foreign_features(conn, pending) if given and not trusted(current()) else set()
-    generated = _generated_features(conn, {item.stream for item in pending
-                                           if item.values.get("feature_of_interest_id") is None})
+    wanted: dict[Stream, set[int]] = defaultdict(set)
+    for item in pending:
+        if item.values.get("feature_of_interest_id") is not None:
+            wanted[item.stream].add(item.values["feature_of_interest_id"])
+    foreign = features.foreign(conn, wanted) if given and not features.trusted(current()) else set()
+    generated = features.generated(conn, {item.stream for item in pending
+                                          if item.values.get("feature_of_interest_id") is None})
     kept = []
     for item in pending:
         feature = item.values.get("feature_of_interest_id")
@@ -206,48 +215,6 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
             continue
         kept.append(item)
     return kept
-
-
-def _foreign_features(conn: Connection, pending: list[Pending]) -> set[tuple[tuple[str, int], int]]:
-    """Features given by id that the stream's own site may not see (under its Thing's labels and
-    the same row-level security as HTTP): else an agent could link its Observations to another
-    household's feature and read it through them. Streams of unlabelled Things are visible to
-    administrators only, so they are not checked."""
-    wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
-    fresh = created_in(conn, FEATURE_OF_INTEREST)
-    for item in pending:
-        feature = item.values.get("feature_of_interest_id")
-        if feature is not None and feature not in fresh:
-            wanted[item.stream].add(feature)
-    foreign: set[tuple[tuple[str, int], int]] = set()
-    for (table_name, stream), features in wanted.items():
-        stream_table = TABLES[table_name]
-        labels = [str(label) for label in conn.execute(
-            select(_labels.c.label).join(stream_table, stream_table.c.thing_id == _labels.c.thing_id)
-            .where(stream_table.c.id == stream)).scalars()]
-        if not labels:
-            continue
-        inner = conn.begin_nested()
-        try:
-            scope(conn, labels)
-            seen = set(conn.execute(select(_features.c.id).where(_features.c.id.in_(features))).scalars())
-        finally:
-            inner.rollback()  # ends the scoping too
-        foreign |= {((table_name, stream), feature) for feature in features - seen}
-    return foreign
-
-
-def _generated_features(conn: Connection, streams: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
-    """The generated FeatureOfInterest of each stream, one query per stream table (new ones are
-    announced like any created entity)."""
-    found: dict[tuple[str, int], int] = {}
-    for table in {table for table, _ in streams}:
-        ids = {ident for t, ident in streams if t == table}
-        for stream, (feature, created) in side_effects.streams_features(conn, table, ids).items():
-            found[(table, stream)] = feature
-            if created:
-                record(conn, EntityChanged(FEATURE_OF_INTEREST, feature, "created"))
-    return found
 
 
 _COLUMNS = [c.name for c in _observations.c if c.name != "id"]

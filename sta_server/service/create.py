@@ -54,7 +54,7 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
                   seen: frozenset[tuple[str, int]] = frozenset()) -> int:
     """`seen`: (type name, id) of entities this request has just found, not looked up again."""
     if entity_type is bulk.OBSERVATION:
-        return create_observation(conn, body, version)
+        return create_observation(conn, body, version, seen)
     authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     for link in entity_type.links:
@@ -71,9 +71,11 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
     return ident
 
 
-def create_observation(conn: Connection, body: Any, version: str) -> int:
+def create_observation(conn: Connection, body: Any, version: str,
+                       seen: frozenset[tuple[str, int]] = frozenset()) -> int:
     """An Observation by the one rule set (service/bulk.py), once its nested new Datastream,
-    MultiDatastream or FeatureOfInterest (a deep insert) exist and are linked by id."""
+    MultiDatastream or FeatureOfInterest (a deep insert) exist and are linked by id. A database
+    error is raised, not isolated: it fails the request (or the change set) anyway."""
     authorize("create", "Observation")
     if isinstance(body, dict):
         body = dict(body)
@@ -81,7 +83,7 @@ def create_observation(conn: Connection, body: Any, version: str) -> int:
             value = body.get(link.name)
             if link.fk is not None and isinstance(value, dict) and not is_reference(value) and link.since <= version:
                 body[link.name] = {"@iot.id": resolve_one(conn, link, value, version)}
-    outcome = bulk.create_observations(conn, [(None, body)], version).outcomes[0]
+    outcome = bulk.create_observations(conn, [(None, body)], version, isolate=False, seen=seen).outcomes[0]
     if isinstance(outcome, StaError):
         raise outcome
     return outcome

@@ -44,7 +44,7 @@ class AgentPublishers:
 
     user = "agent"
 
-    def key(self, topic: str, publisher: str | None) -> str:
+    def key(self, topic: str, *who: object) -> str:  # (publisher, …): whatever the ingest passes
         return self.user
 
     def principal(self, key: str) -> Principal:
@@ -53,8 +53,8 @@ class AgentPublishers:
     def refusal(self, key: str) -> str:
         return "never"
 
-    def resolve(self, topic: str, publisher: str | None) -> Principal:
-        return self.principal(self.key(topic, publisher))
+    def resolve(self, topic: str, *who: object) -> Principal:
+        return self.principal(self.key(topic, *who))
 
 
 @dataclass
