@@ -34,12 +34,6 @@ historical = TABLES["historical_locations"]
 hist_links = TABLES["locations_historical_locations"]
 
 
-def thing_location_feature(conn: Connection, stream_table: str, stream_id: int) -> tuple[int, bool] | None:
-    """The FeatureOfInterest generated from the Location of a stream's Thing, and whether it was
-    created now (else reused). None when the Thing has no Location."""
-    return streams_features(conn, stream_table, {stream_id}).get(stream_id)
-
-
 def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) -> dict[int, tuple[int, bool]]:
     """For many streams at once: the FeatureOfInterest generated from each stream's Thing's first
     GeoJSON Location (created when missing; the flag says so); Locations in other encodings (an
@@ -103,12 +97,6 @@ def delete_orphan_historical_locations(conn: Connection) -> None:
     """HistoricalLocations whose every Location was deleted go with them."""
     conn.execute(delete(historical).where(~exists().where(
         hist_links.c.historical_location_id == historical.c.id)))
-
-
-def extend_stream(conn: Connection, stream_table: str, stream_id: int, start: datetime,
-                  end: datetime | None, result_time: datetime | None, feature_id: int) -> None:
-    """Grow a stream's phenomenonTime, resultTime and observedArea by one new Observation."""
-    extend_streams(conn, stream_table, {stream_id: Extent(start, end or start, result_time, result_time, [feature_id])})
 
 
 @dataclass(frozen=True)
