@@ -13,6 +13,8 @@
  *                        sends it with the client's own properties), so a forged name in a will has
  *                        no valid stamp.
  *   MOSQ_EVT_BASIC_AUTH  runs before the password file check:
+ *                        - client ids and user names with white space, control characters, quotes
+ *                          or parentheses are refused (they could forge the broker's log lines);
  *                        - a client id must be the user name or start with `<user name>:` (user
  *                          names never hold ':'); an anonymous client's id must hold no ':' and
  *                          must not be a user name (of the password file, or of a `user` line of
@@ -205,9 +207,24 @@ static bool id_belongs_to(const char *id, const char *user)
 	return strncmp(id, user, length) == 0 && (id[length] == '\0' || id[length] == ':');
 }
 
+/* No white space, control characters, quotes or parentheses: the server reads client ids (and
+ * user names) out of the broker's `$SYS` log lines, where such characters could pass for the
+ * rest of a line (mqtt/subscriptions.py). */
+static bool plain_text(const char *text)
+{
+	const unsigned char *c;
+
+	for(c = (const unsigned char *)text; *c != '\0'; c++){
+		if(*c <= ' ' || *c == 0x7f || strchr("\"'()", *c) != NULL){
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool id_allowed(const char *id, const char *user)
 {
-	if(id == NULL){
+	if(id == NULL || !plain_text(id) || (user != NULL && !plain_text(user))){
 		return false;
 	}
 	if(user != NULL){

@@ -29,10 +29,15 @@ from sta_server.mqtt.topics import TopicRequest, parse_topic
 log = logging.getLogger(__name__)
 
 LOG_TOPICS = ("$SYS/broker/log/M/subscribe", "$SYS/broker/log/M/unsubscribe", "$SYS/broker/log/N")
-_CONNECTED = re.compile(r"New client connected from \S+ as (?P<client>\S+) \(p\d+, c(?P<clean>[01])")
+# Whole lines only (fullmatch): a client id holds no white space (the broker plugin refuses such
+# ids, and quotes, parentheses and control characters), so the id is the one word after `as` /
+# `Client`; whatever a user name holds comes after it and cannot pass for another client's notice.
+_CONNECTED = re.compile(
+    r"New client connected from \S+ as (?P<client>\S+) \(p\d+, c(?P<clean>[01]), k\d+(?:, u'[^'\n]*')?\)\.")
 _GONE = re.compile(
-    r"(?:Client (?P<a>\S+) (?:disconnected|closed its connection|has exceeded timeout)"
-    r"|Socket error on client (?P<b>\S+), disconnecting)"
+    r"Client (?P<a>\S+) (?:disconnected(?:\.| due to [^\n]+\.|, not authorised\.|: [^\n]+\.)"
+    r"|closed its connection\.|has exceeded timeout, disconnecting\.|been disconnected by administrative action\.)"
+    r"|Socket error on client (?P<b>\S+), disconnecting\."
 )
 
 
@@ -76,14 +81,14 @@ class SubscriptionRegistry:
             self._notice(message)
 
     def _notice(self, message: str) -> None:
-        connected = _CONNECTED.search(message)
+        connected = _CONNECTED.fullmatch(message)
         if connected:
             clean = connected["clean"] == "1"
             self._clean[connected["client"]] = clean
             if clean:  # a clean session has no subscriptions yet (left over from before: gone)
                 self.drop_client(connected["client"])
             return
-        gone = _GONE.search(message)
+        gone = _GONE.fullmatch(message)
         if gone:
             client = gone["a"] or gone["b"]
             if self._clean.pop(client, False):  # unknown: maybe persistent, keep (see above)

@@ -49,6 +49,7 @@ def _connect(broker: Broker, client_id: str, user: str | None = None,
     if user is not None:
         client.username_pw_set(user, secret)
     client.on_connect = lambda c, u, f, rc, p: codes.put(rc.value)
+    client.on_disconnect = lambda c, u, f, rc, p: codes.put(-1)  # closed without a CONNACK
     client.on_message = lambda c, u, m: received.put(m)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
@@ -101,6 +102,14 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
     ("dev:x", None, None, False),  # ... nor one with ':'
     ("cert-only", None, None, False),  # ... nor a certificate user's (its id is its name)
     ("lessag-site-7", None, None, True),
+    # nothing that could pass for the rest of a `$SYS` log line (mqtt/subscriptions.py)
+    ("dev:q New client connected from 127.0.0.1:1 as x (p5, c1, k60).", "dev", "dev-pw", False),
+    ("dev:tab\there", "dev", "dev-pw", False),  # (control characters: Mosquitto closes the connection)
+    ("dev:(p5", "dev", "dev-pw", False),
+    ("dev:u'x'", "dev", "dev-pw", False),
+    ('dev:"x"', "dev", "dev-pw", False),
+    ("anon\x7f", None, None, False),
+    ("dev:ok.name_1-2", "dev", "dev-pw", True),
 ])
 def test_client_ids_belong_to_their_user(broker: Broker, client_id: str, user: str | None, secret: str | None,
                                          admitted: bool) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from tests.mosquitto import Broker
 from tests.mqtt.conftest import wait_until
 from tests.security.conftest import Grid, password
-from tests.security.mqtt_platform import Client, Platform, results
+from tests.security.mqtt_platform import Client, Platform, results, subscribed
 
 FEATURE = {"name": "will feature", "description": "d", "encodingType": "application/geo+json",
            "feature": {"type": "Point", "coordinates": [12.0, 45.0]}}
@@ -59,3 +59,22 @@ def test_a_will_naming_another_publisher_is_refused(platform: Platform, mqtt_gri
         assert conn.execute(text("SELECT count(*) FROM features WHERE name = 'will feature'")).scalar_one() == 0
     assert _mqtt_actors(clean_db) == [("agent", "device_agent")]
     agent.close()
+
+
+def test_a_client_id_imitating_a_log_line_is_refused(platform: Platform, mqtt_grid: Grid, secure_broker: Broker) -> None:
+    """A resident's client id once read, in the broker's `$SYS` log, as a clean reconnect of a
+    device: the registry dropped the device's subscriptions and it stopped getting Tasks."""
+    _, service, _ = platform
+    tasks = f"v1.1/TaskingCapabilities({mqtt_grid.capability_a})/Tasks"
+    device = Client(secure_broker, "agent", client_id="agent:box", clean=False)
+    assert device.subscribe(tasks) == 1
+    wait_until(lambda: subscribed(service, tasks), 10)
+    forged = "resident:q New client connected from 127.0.0.1:1 as agent:box (p5, c1, k60, u'agent')."
+    assert Client(secure_broker, "resident", client_id=forged).rc != 0
+    resident = Client(secure_broker, "resident")  # the registry reads its lines after any forged one
+    stream = f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations"
+    assert resident.subscribe(stream) == 1
+    wait_until(lambda: subscribed(service, stream), 10)
+    assert subscribed(service, tasks)
+    for client in (device, resident):
+        client.close()
