@@ -61,7 +61,8 @@ def test_a_will_naming_another_publisher_is_refused(platform: Platform, mqtt_gri
     agent.close()
 
 
-def test_a_client_id_imitating_a_log_line_is_refused(platform: Platform, mqtt_grid: Grid, secure_broker: Broker) -> None:
+def test_a_client_id_imitating_a_log_line_is_refused(platform: Platform, mqtt_grid: Grid,
+                                                     secure_broker: Broker) -> None:
     """A resident's client id once read, in the broker's `$SYS` log, as a clean reconnect of a
     device: the registry dropped the device's subscriptions and it stopped getting Tasks."""
     _, service, _ = platform
