@@ -111,16 +111,16 @@ class Dispatcher:
 
     def execute_once(self, conn: Connection, req: ApiRequest, key: str) -> Outcome:
         """A POST with an idempotency key: the first one runs, its retries get the first answer."""
-        # The sender is part of the fingerprint: another user's retry with the same key is refused,
-        # never answered with the first user's entity.
-        target = f"{current().name} {req.version}/{req.resource}?{sorted(req.params.items())}"
-        replay = begin_once(conn, key, fingerprint(req.method, target, req.body))
+        # Keys are the sender's own (service/idempotency.py): another user's equal key is another key.
+        owner = current().name
+        target = f"{owner} {req.version}/{req.resource}?{sorted(req.params.items())}"
+        replay = begin_once(conn, key, fingerprint(req.method, target, req.body), owner)
         if replay is not None:
             headers = {"Location": replay.location} if replay.location else {}
             return Outcome(replay.status, replay.body, headers)
         outcome = self.execute(conn, req)
         if not outcome.text and outcome.content_type is None:
-            finish_once(conn, key, Answer(outcome.status, outcome.body, outcome.headers.get("Location")))
+            finish_once(conn, key, Answer(outcome.status, outcome.body, outcome.headers.get("Location")), owner)
         return outcome
 
     def execute(self, conn: Connection, req: ApiRequest) -> Outcome:

@@ -40,10 +40,12 @@ def fingerprint(method: str, target: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def begin_once(conn: Connection, key: str, print_: str) -> Answer | None:
-    """Claim `key` for this transaction (None: go ahead, then `finish_once`), or the answer of the
-    request that already used it."""
-    if claim_keys(conn, HTTP_SCOPE, [check_key(key)], print_):
+def begin_once(conn: Connection, key: str, print_: str, owner: str) -> Answer | None:
+    """Claim `owner`'s `key` for this transaction (None: go ahead, then `finish_once`), or the
+    answer of `owner`'s request that already used it. Keys are the sender's own (`owner`, the
+    principal's name): another user's equal key is another key, neither refused nor revealed."""
+    key = message_key(owner, check_key(key))
+    if claim_keys(conn, HTTP_SCOPE, [key], print_):
         return None
     row = read_key(conn, HTTP_SCOPE, key)
     if row is None:  # pruned between the two statements: extremely unlikely, treat as in use
@@ -55,14 +57,14 @@ def begin_once(conn: Connection, key: str, print_: str) -> Answer | None:
     return Answer(int(row.status), row.body, row.location)
 
 
-def finish_once(conn: Connection, key: str, answer: Answer) -> None:
-    """Keep the answer with the key, in the same transaction as the writes it reports."""
-    record_answer(conn, HTTP_SCOPE, key, answer.status, answer.body, answer.location)
+def finish_once(conn: Connection, key: str, answer: Answer, owner: str) -> None:
+    """Keep the answer with `owner`'s key, in the same transaction as the writes it reports."""
+    record_answer(conn, HTTP_SCOPE, message_key(owner, key), answer.status, answer.body, answer.location)
 
 
 def message_key(owner: str, key: str) -> str:
-    """The stored form of an MQTT message key: the publisher's (`owner`) own, so that one
-    publisher's key never suppresses another's message (SHA-256 of both, 64 characters)."""
+    """The stored form of a key (an HTTP request's or an MQTT message's): the sender's (`owner`)
+    own, so that one user's key never suppresses or answers another's (SHA-256 of both, 64 characters)."""
     return hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()
 
 
