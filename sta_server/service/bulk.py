@@ -69,15 +69,23 @@ def stream_of(path: ResourcePath | None, body: Any) -> tuple[str, int] | None:
     if path is not None and len(path.steps) == 2 and path.steps[0].id is not None:
         table = _STREAM_LINKS.get(path.steps[0].entity_type.name)
         if table and path.last.link is not None and path.last.link.name == "Observations":
-            other = [name for name, t in _STREAM_LINKS.items() if t != table and isinstance(body, dict)
-                     and body.get(name) is not None]
-            return None if other else (table, path.steps[0].id)  # both kinds: not exactly one
-    named = [name for name in _STREAM_LINKS if isinstance(body, dict) and body.get(name) is not None]
+            named = _named_streams(body)
+            if named and named != [path.steps[0].entity_type.name]:
+                return None  # both kinds: not exactly one
+            given = body[named[0]] if named else None
+            if given is not None and not (is_reference(given) and reference_id(given, named[0]) == path.steps[0].id):
+                raise InvalidEntity(f"'{named[0]}' names another {named[0]} than the path", target=named[0])
+            return table, path.steps[0].id
+    named = _named_streams(body)
     if len(named) != 1:
         return None
     if not is_reference(body[named[0]]):
         raise InvalidEntity(f"'{named[0]}' must link an existing entity by '@iot.id' here", target=named[0])
     return _STREAM_LINKS[named[0]], reference_id(body[named[0]], named[0])
+
+
+def _named_streams(body: Any) -> list[str]:
+    return [name for name in _STREAM_LINKS if isinstance(body, dict) and body.get(name) is not None]
 
 
 def takes(path: ResourcePath, body: Any) -> bool:

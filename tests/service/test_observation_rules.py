@@ -65,6 +65,7 @@ class World:
     publishers: AgentPublishers
     stream_a: int
     stream_b: int
+    stream_a2: int
     multi_a: int
     feature_b: int
     location_a: dict[str, Any]
@@ -100,6 +101,7 @@ def world(settings: Settings, clean_db: Engine) -> World:
                               "Locations": [TEXT_LOCATION, LOCATION, {**TEXT_LOCATION, "name": "directions"}]})
     stream_a = post("Datastreams", datastream_body("A power", Thing={"@iot.id": thing_a["@iot.id"]},
                                                    properties={"senmlName": "a/power"}))
+    stream_a2 = post("Datastreams", datastream_body("A energy", Thing={"@iot.id": thing_a["@iot.id"]}))
     multi_a = post("MultiDatastreams", multi_datastream_body(Thing={"@iot.id": thing_a["@iot.id"]}))
     thing_b = post("Things", {"name": "B", "description": "site B", "Locations": [
         {**LOCATION, "location": {"type": "Point", "coordinates": [12.0, 45.0]}}]})
@@ -115,7 +117,8 @@ def world(settings: Settings, clean_db: Engine) -> World:
         users.label_things(conn, SETUP, [thing_b["@iot.id"]], add=["site:B"])
     publishers = AgentPublishers()
     ingest = Ingest(clean_db, bus, publishers=publishers)  # type: ignore[arg-type]
-    found = World(client, clean_db, ingest, publishers, stream_a["@iot.id"], stream_b["@iot.id"], multi_a["@iot.id"],
+    found = World(client, clean_db, ingest, publishers, stream_a["@iot.id"], stream_b["@iot.id"], stream_a2["@iot.id"],
+                  multi_a["@iot.id"],
                   feature_b["@iot.id"], LOCATION)
     bus.subscribe(found.events.extend)
     return found
@@ -137,7 +140,10 @@ def _http(world: World, path: str, body: Any, key: str | None, content_type: str
 def _stream_path(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     body = dict(body)
     name = "Datastream" if "Datastream" in body else "MultiDatastream"
-    return f"{name}s({body.pop(name)['@iot.id']})/Observations", body
+    path = f"{name}s({body.pop(name)['@iot.id']})/Observations"
+    if f"{name}@body" in body:  # what the body names besides the path
+        body[name] = body.pop(f"{name}@body")
+    return path, body
 
 
 def send_post(world: World, body: dict[str, Any], key: str | None) -> None:
@@ -243,6 +249,11 @@ def exactly_one_stream(world: World, send: Send) -> None:
                            "MultiDatastream": {"@iot.id": world.multi_a}, "result": [1, 2], "phenomenonTime": TIME})
 
 
+def path_and_body_name_one_stream(world: World, send: Send) -> None:
+    _refused(world, send, {"Datastream": {"@iot.id": world.stream_a}, "Datastream@body": {"@iot.id": world.stream_a2},
+                           "result": 1, "phenomenonTime": TIME})
+
+
 def stream_visible(world: World, send: Send) -> None:
     _refused(world, send, {"Datastream": {"@iot.id": world.stream_b}, "result": 1, "phenomenonTime": TIME})
 
@@ -317,6 +328,7 @@ Rule = Callable[[World, Send], None]
 APPLIES: dict[Rule, set[str]] = {
     stream_required: ALL - NAVIGATION - SENML,  # a stream topic or a SenML name always names one
     exactly_one_stream: ALL - SENML,
+    path_and_body_name_one_stream: NAVIGATION,  # the body names another stream than the path
     stream_visible: ALL,
     multi_datastream_result: ALL - SENML,  # SenML records map to Datastreams
     feature_visible_to_stream_site: ALL - SENML,  # SenML names no FeatureOfInterest
