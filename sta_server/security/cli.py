@@ -95,11 +95,12 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--password-file", help="read the password from this file")
 
 
-def run(conn: Connection, args: argparse.Namespace, actor: Principal) -> Any:
-    """Carry out one command; returns what to print (JSON-able) or None."""
+def run(conn: Connection, args: argparse.Namespace, actor: Principal, reserved: frozenset[str] = frozenset()) -> Any:
+    """Carry out one command; returns what to print (JSON-able) or None. `reserved`: user names
+    nobody may take (the broker's own users: security/broker_files.py)."""
     key = (args.group, args.command)
     if key == ("user", "add"):
-        ident = users.add_user(conn, actor, args.name, args.role, _password(args), args.grant)
+        ident = users.add_user(conn, actor, args.name, args.role, _password(args), args.grant, reserved)
         return {"id": ident, "name": args.name, "role": args.role}
     if key == ("user", "change"):
         disabled = True if args.disable else False if args.enable else None
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     actor = Principal(getpass.getuser(), "admin", channel="cli")
     try:
         with engine.begin() as conn:
-            output = run(conn, args, actor)
+            output = run(conn, args, actor, broker_files.reserved_names(settings))
         if settings.mqtt_auth_dir:
             with engine.connect() as conn:
                 broker_files.sync(conn, settings)

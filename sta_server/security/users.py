@@ -3,7 +3,8 @@
 Every change is written to the audit trail by the caller's principal (security/audit.py)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,8 @@ from sta_server.sql.tables import TABLES
 users = TABLES[User.__tablename__]
 tokens = TABLES[ApiToken.__tablename__]
 labels = TABLES[ThingLabel.__tablename__]
+NAME_LIMIT = min(64, NAME_MAX_LENGTH)
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9._-]{{1,{NAME_LIMIT}}}")
 
 
 @dataclass(frozen=True)
@@ -33,16 +36,29 @@ class UserInfo:
     password_hash: str | None
 
 
-def _check(name: str, role: str | None = None) -> None:
-    if not name or len(name) > NAME_MAX_LENGTH or any(c in name for c in ":\n\r#\t ") or name.startswith("$"):
-        raise BadRequest(f"'{name}' is not a valid user name (no spaces, ':', '#', at most {NAME_MAX_LENGTH})")
+def valid_name(name: str) -> bool:
+    """Letters, digits, '.', '_' and '-', 1 to 64: a name that is safe as a broker user name, a
+    client id prefix (`<user>:…`), a line of the password and ACL files and in a log line."""
+    return NAME_PATTERN.fullmatch(name) is not None
+
+
+def _check(name: str, role: str | None = None, reserved: Collection[str] = ()) -> None:
+    if not valid_name(name):
+        raise BadRequest(f"'{name}' is not a valid user name (1 to {NAME_LIMIT} letters, digits, '.', '_', '-')")
+    if name in reserved:
+        raise BadRequest(f"'{name}' is reserved (a user of the broker's own files, such as the server's)")
+    _check_role(role)
+
+
+def _check_role(role: str | None) -> None:
     if role is not None and role not in ROLES:
         raise BadRequest(f"Unknown role '{role}'; one of {', '.join(ROLES)}")
 
 
 def add_user(conn: Connection, actor: Principal, name: str, role: str, password: str | None = None,
-             grants: Iterable[str] = ()) -> int:
-    _check(name, role)
+             grants: Iterable[str] = (), reserved: Collection[str] = ()) -> int:
+    """`reserved`: names no user may take (security/broker_files.py:reserved_names)."""
+    _check(name, role, reserved)
     if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
         raise BadRequest(f"User '{name}' exists")
     ident = int(conn.execute(insert(users).values(
@@ -74,7 +90,7 @@ def change_user(conn: Connection, actor: Principal, name: str, *, role: str | No
                 password: str | None = None, add_grants: Iterable[str] = (), remove_grants: Iterable[str] = (),
                 disabled: bool | None = None) -> None:
     user = get_user(conn, name)
-    _check(name, role)
+    _check_role(role)
     values: dict[str, object] = {}
     detail: dict[str, object] = {}
     if role is not None:
