@@ -11,7 +11,9 @@
  *                        (4 bytes, big-endian).  The server takes the publisher of a create only from
  *                        a stamped property: a will message never passes this event (Mosquitto 2.0
  *                        sends it with the client's own properties), so a forged name in a will has
- *                        no valid stamp.
+ *                        no valid stamp.  The retain flag is cleared: a create kept by the broker
+ *                        would be stored again whenever the server resubscribes, and delivered to
+ *                        whoever may read its topic later (after a Datastream moved to another site).
  *   MOSQ_EVT_BASIC_AUTH  runs before the password file check:
  *                        - client ids and user names with white space, control characters, quotes
  *                          or parentheses are refused (they could forge the broker's log lines);
@@ -394,6 +396,7 @@ static int on_message(int event, void *event_data, void *userdata)
 	}
 	mosquitto_property_free_all(&ed->properties);
 	ed->properties = stamped;
+	ed->retain = false;  /* a create is stored once: never kept for (re)subscribers (plugin__handle_message keeps it) */
 	return MOSQ_ERR_SUCCESS;
 }
 

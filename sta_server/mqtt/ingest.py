@@ -118,11 +118,8 @@ class Ingest:
     def submit(self, message: Incoming) -> None:
         """Queue a message (never blocks); one that can never be stored is rejected at once."""
         refusal = self.limits.check(len(message.payload))
-        if refusal is not None:  # rejected before it is queued: counted, acknowledged, not stored
-            with self._stats_lock:
-                self.stats.add(IngestStats(rejected=1, reasons={refusal.code: 1}))
-            self.rejections.note(message.topic, refusal.code, refusal.reason)
-            message.ack()
+        if refusal is not None:
+            self.refuse(message, refusal.code, refusal.reason)
             return
         delay = self.limits.delay(message.topic)
         if delay > 0:
@@ -130,6 +127,13 @@ class Ingest:
                 self.stats.paced += 1
         self.queue.put(message, delay)
         self.max_queued = max(self.max_queued, self.queue.qsize())
+
+    def refuse(self, message: Incoming, code: str, reason: str) -> None:
+        """Rejected before it is queued: counted, logged (rate-limited), acknowledged, not stored."""
+        with self._stats_lock:
+            self.stats.add(IngestStats(rejected=1, reasons={code: 1}))
+        self.rejections.note(message.topic, code, reason)
+        message.ack()
 
     def _run(self) -> None:
         while True:
@@ -181,10 +185,8 @@ class Ingest:
 
     def _by_publisher(self, batch: list[Incoming]) -> list[list[Incoming]]:
         groups: dict[str, list[Incoming]] = {}
-        for message in batch:
-            key = ("" if self.publishers is None
-                   else self.publishers.key(message.topic, message.publisher, message.unstamped))
-            groups.setdefault(key, []).append(message)
+        for m in batch:
+            groups.setdefault("" if self.publishers is None else self.publishers.key_of(m), []).append(m)
         return list(groups.values())
 
     def store(self, batch: list[Incoming]) -> None:
@@ -196,9 +198,7 @@ class Ingest:
                 self.store(group)
             return
         self._batch, self._rejected = IngestStats(), []
-        first = batch[0]
-        who = MQTT_INGEST if self.publishers is None else self.publishers.resolve(first.topic, first.publisher,
-                                                                                  first.unstamped)
+        who = MQTT_INGEST if self.publishers is None else self.publishers.resolve(batch[0])
         if isinstance(who, str):  # nobody who may create anything published these
             for message in batch:
                 self._reject(message, "Forbidden", who)

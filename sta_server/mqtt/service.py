@@ -27,6 +27,10 @@ from sta_server.settings import Settings
 log = logging.getLogger(__name__)
 CREATE_TOPICS = ("v1.1/#", "v1.0/#")
 IDEMPOTENCY_PROPERTY = "idempotency-key"
+# The server subscribes without Retain As Published: only a copy the broker kept and hands over on
+# (re)subscribing has the flag. It is never stored: it was stored when it was published, and its
+# Datastream may have moved since (the project's broker plugin clears `retain` on every message).
+RETAINED = "a retained message is not a create (it was stored when it was published)"
 
 
 def create_subscriptions(shared_group: str | None) -> list[tuple[str, SubscribeOptions]]:
@@ -133,5 +137,9 @@ class MqttService:
         publisher = user_property(message, PUBLISHER_PROPERTY)
         unstamped = self.stamps is not None and publisher is not None and not self.stamps.verified(
             publisher, user_property(message, STAMP_PROPERTY), message.topic, key, body)
-        self.ingest.submit(Incoming(message.topic, body, lambda: self.connection.ack(mid, qos, generation),
-                                    key, None if unstamped else publisher, unstamped))
+        incoming = Incoming(message.topic, body, lambda: self.connection.ack(mid, qos, generation),
+                            key, None if unstamped else publisher, unstamped)
+        if message.retain:  # a retained copy, stored when it was published (and stale: see RETAINED)
+            self.ingest.refuse(incoming, "Retained", RETAINED)
+            return
+        self.ingest.submit(incoming)

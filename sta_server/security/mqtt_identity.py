@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -114,6 +114,17 @@ class IdentityProbe:
         return self.trusted
 
 
+class Published(Protocol):
+    """What names the publisher of an MQTT create (mqtt/ingest.py:Incoming)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def publisher(self) -> str | None: ...
+    @property
+    def unstamped(self) -> bool: ...
+
+
 class Publishers:
     """The principal each MQTT create runs with. `key` is pure (messages are grouped by it before
     a transaction starts); `principal` looks the key up, cached for STA_AUTH_CACHE_S."""
@@ -131,9 +142,12 @@ class Publishers:
             return "unstamped" if unstamped else f"user:{publisher}" if publisher else "anonymous"
         return f"topic:{_owning_entity(topic) or ''}"
 
-    def resolve(self, topic: str, publisher: str | None, unstamped: bool = False) -> Principal | str:
-        """The principal a message of `publisher` on `topic` is stored as, or why nobody may."""
-        key = self.key(topic, publisher, unstamped)
+    def key_of(self, message: Published) -> str:
+        return self.key(message.topic, message.publisher, message.unstamped)
+
+    def resolve(self, message: Published) -> Principal | str:
+        """The principal a message is stored as, or why nobody may."""
+        key = self.key_of(message)
         return self.principal(key) or self.refusal(key)
 
     def principal(self, key: str) -> Principal | None:

@@ -4,18 +4,30 @@ Real broker with the project's plugin, users generated from the user store."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import paho.mqtt.client as paho
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, text
 
+from sta_server.security.broker_files import sync
+from sta_server.settings import Settings
 from tests.mosquitto import Broker
 from tests.mqtt.conftest import wait_until
 from tests.security.conftest import Grid, password
-from tests.security.mqtt_platform import Client, Platform, results, subscribed
+from tests.security.mqtt_platform import (
+    Client,
+    Platform,
+    results,
+    start_platform,
+    start_secure_broker,
+    subscribed,
+    wait_for_acl,
+)
 
 FEATURE = {"name": "will feature", "description": "d", "encodingType": "application/geo+json",
            "feature": {"type": "Point", "coordinates": [12.0, 45.0]}}
@@ -79,3 +91,55 @@ def test_a_client_id_imitating_a_log_line_is_refused(platform: Platform, mqtt_gr
     assert subscribed(service, tasks)
     for client in (device, resident):
         client.close()
+
+
+def _publish_retained(client: Client, topic: str, body: Any) -> None:
+    client.client.publish(topic, json.dumps(body), qos=1, retain=True).wait_for_publish(5)
+
+
+def test_the_broker_keeps_no_create_for_later_subscribers(platform: Platform, mqtt_grid: Grid,
+                                                          secure_broker: Broker, clean_db: Engine) -> None:
+    """The plugin clears `retain`: a create is stored once and never handed to whoever subscribes
+    later (the server resubscribing after a broker restart, a new site after a Datastream moved)."""
+    topic = f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations"
+    agent = Client(secure_broker, "agent")
+    _publish_retained(agent, topic, {"result": 21})
+    wait_until(lambda: 21 in results(clean_db), 10)
+    later = Client(secure_broker, "agent")
+    assert later.subscribe(topic) == 1
+    agent.publish(topic, {"result": 22})  # anything retained would come before this one
+    assert [body["result"] for _, body in later.until(topic)] == [22]
+    assert results(clean_db).count(21) == 1
+    for client in (agent, later):
+        client.close()
+
+
+@pytest.fixture
+def plain_broker() -> Iterator[Broker]:
+    broker = start_secure_broker(plugin=False)
+    yield broker
+    broker.remove()
+
+
+def test_a_retained_copy_is_not_stored_again(plain_broker: Broker, secure_settings: Settings, secure_app: Any,
+                                             grid: Grid, clean_db: Engine) -> None:
+    """A broker without the plugin keeps a retained create: a server that subscribes afresh (a
+    restart, another ingest process) gets the copy with the retain flag, and refuses it."""
+    (_, first, settings), stop = start_platform(plain_broker, secure_settings, clean_db, identity="topic")
+    topic = f"v1.1/Datastreams({grid.stream_a})/Observations"
+    try:
+        with clean_db.connect() as conn:
+            sync(conn, settings)
+        wait_for_acl(plain_broker, f"topic readwrite {topic}")
+        agent = Client(plain_broker, "agent")
+        _publish_retained(agent, topic, {"result": 23})
+        wait_until(lambda: 23 in results(clean_db), 10)
+        agent.close()
+    finally:
+        stop()
+    (_, second, _), stop = start_platform(plain_broker, secure_settings, clean_db, identity="topic")
+    try:
+        wait_until(lambda: second.ingest.stats.reasons.get("Retained", 0) == 1, 10)
+        assert results(clean_db).count(23) == 1
+    finally:
+        stop()
