@@ -143,3 +143,22 @@ def test_a_retained_copy_is_not_stored_again(plain_broker: Broker, secure_settin
         assert results(clean_db).count(23) == 1
     finally:
         stop()
+
+
+def test_a_body_naming_another_stream_than_its_topic_is_refused(platform: Platform, mqtt_grid: Grid,
+                                                                secure_broker: Broker, clean_db: Engine,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """As over HTTP (400, "names another Datastream than the path"): rejected, logged, counted;
+    never stored into the topic's stream (nor the other one)."""
+    _, service, _ = platform
+    before = service.ingest.stats.reasons.get("InvalidEntity", 0)
+    topic = f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations"
+    agent = Client(secure_broker, "agent")
+    agent.publish(topic, {"result": 24, "Datastream": {"@iot.id": mqtt_grid.stream_b}})
+    agent.publish(topic, {"result": 25, "Datastream": {"@iot.id": mqtt_grid.stream_a}})  # the same: fine
+    wait_until(lambda: 25 in results(clean_db), 10)
+    assert service.ingest.stats.reasons.get("InvalidEntity", 0) == before + 1
+    assert 24 not in results(clean_db)
+    assert any("names another Datastream than the path" in r.getMessage() for r in caplog.records
+               if r.levelname == "WARNING")
+    agent.close()
