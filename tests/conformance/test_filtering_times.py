@@ -146,6 +146,13 @@ def test_datastream_time_relation(world: World, expression: str, expected: set[i
     assert matching(world, "Datastreams", expression) == expected
 
 
+def test_interval_literal_in_an_expanded_filter(world: World) -> None:
+    client, ids = world
+    expand = f"Observations($filter=validTime lt {w.I700_800};$select=id;$orderby=id)"
+    body = fetch(client, f"Datastreams({ids['Datastreams'][0]})", **{"$expand": expand, "$select": "id"})
+    assert [ids["Observations"].index(o["@iot.id"]) for o in body["Observations"]] == [8, 9, 23]
+
+
 @pytest.fixture(scope="module")
 def md_world(settings: Settings, engine: Engine) -> Iterator[World]:
     yield from w.time_world(settings, engine, "MultiDatastreams")
@@ -168,10 +175,3 @@ def test_multi_observation_result_elements(md_world: World) -> None:
 
 def test_value_in_a_multi_observation_result(md_world: World) -> None:
     assert matching(md_world, "Observations", "7 in result or 24 in result") == {7, 24}
-
-
-def test_interval_literal_in_an_expanded_filter(world: World) -> None:
-    client, ids = world
-    expand = f"Observations($filter=validTime lt {w.I700_800};$select=id;$orderby=id)"
-    body = fetch(client, f"Datastreams({ids['Datastreams'][0]})", **{"$expand": expand, "$select": "id"})
-    assert [ids["Observations"].index(o["@iot.id"]) for o in body["Observations"]] == [8, 9, 23]
