@@ -162,3 +162,24 @@ def test_a_body_naming_another_stream_than_its_topic_is_refused(platform: Platfo
     assert any("names another Datastream than the path" in r.getMessage() for r in caplog.records
                if r.levelname == "WARNING")
     agent.close()
+
+
+def test_a_broker_with_another_secret_is_not_trusted(plain_broker: Broker, secure_settings: Settings,
+                                                     secure_app: Any, clean_db: Engine) -> None:
+    """The identity probe's answer must carry a stamp that verifies with the server's secret: a
+    broker whose plugin stamps with another secret (or none) does not name publishers for it."""
+    broker = start_secure_broker()
+    try:
+        (broker.folder / "stamp.secret").write_text("f" * 64 + "\n")  # not the one the plugin read
+        (_, service, _), stop = start_platform(broker, secure_settings, clean_db, identity="broker")
+        try:
+            assert service.probe.trust() is False
+        finally:
+            stop()
+        (_, service, _), stop = start_platform(plain_broker, secure_settings, clean_db, identity="broker")
+        try:
+            assert service.probe.trust() is False  # no plugin: no stamp at all
+        finally:
+            stop()
+    finally:
+        broker.remove()
