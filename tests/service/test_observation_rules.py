@@ -47,14 +47,17 @@ class AgentPublishers:
     def key(self, topic: str, *who: object) -> str:  # (publisher, …): whatever the ingest passes
         return self.user
 
+    def key_of(self, message: object) -> str:  # the ingest passes the message
+        return self.user
+
     def principal(self, key: str) -> Principal:
         return Principal(key, "device_agent", frozenset(AGENTS[key]), channel="mqtt")
 
     def refusal(self, key: str) -> str:
         return "never"
 
-    def resolve(self, topic: str, *who: object) -> Principal:
-        return self.principal(self.key(topic, *who))
+    def resolve(self, message: object) -> Principal:
+        return self.principal(self.key_of(message))
 
 
 @dataclass
