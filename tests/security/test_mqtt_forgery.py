@@ -33,13 +33,14 @@ FEATURE = {"name": "will feature", "description": "d", "encodingType": "applicat
            "feature": {"type": "Point", "coordinates": [12.0, 45.0]}}
 
 
-def _drop_with_will(broker: Broker, user: str, topic: str, body: Any, **user_properties: str) -> None:
+def _drop_with_will(broker: Broker, user: str, topic: str, body: Any, retain: bool = False,
+                    **user_properties: str) -> None:
     """Connect with an MQTT v5 will and drop the socket without DISCONNECT: the broker sends the will."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{user}:will", protocol=paho.MQTTv5)
     client.username_pw_set(user, password(user))
     will = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
     will.UserProperty = list(user_properties.items())
-    client.will_set(topic, json.dumps(body), qos=1, properties=will)
+    client.will_set(topic, json.dumps(body), qos=1, retain=retain, properties=will)
     assert client.connect("127.0.0.1", broker.port) == 0
     while not client.is_connected():
         client.loop(0.1)
@@ -71,6 +72,33 @@ def test_a_will_naming_another_publisher_is_refused(platform: Platform, mqtt_gri
         assert conn.execute(text("SELECT count(*) FROM features WHERE name = 'will feature'")).scalar_one() == 0
     assert _mqtt_actors(clean_db) == [("agent", "device_agent")]
     agent.close()
+
+
+def test_a_retained_will_is_never_stored(secure_settings: Settings, secure_app: Any, grid: Grid,
+                                        clean_db: Engine) -> None:
+    """A will with `retain` (which the plugin cannot clear) and a forged publisher: refused when it
+    is sent, and again when a server subscribes afresh (a restart) and gets the retained copy.
+    (A broker of its own: the retained will stays there.)"""
+    broker = start_secure_broker()
+    topic = f"v1.1/Datastreams({grid.stream_a})/Observations"
+    try:
+        (_, service, settings), stop = start_platform(broker, secure_settings, clean_db)
+        try:
+            with clean_db.connect() as conn:
+                sync(conn, settings)
+            wait_for_acl(broker, f"topic readwrite {topic}")
+            _drop_with_will(broker, "agent", topic, {"result": 33}, retain=True, **{"sta-publisher": "admin"})
+            wait_until(lambda: service.ingest.stats.reasons.get("Forbidden", 0) == 1, 10)
+        finally:
+            stop()
+        (_, restarted, _), stop = start_platform(broker, secure_settings, clean_db)
+        try:
+            wait_until(lambda: restarted.ingest.stats.reasons.get("Retained", 0) == 1, 10)
+        finally:
+            stop()
+        assert 33 not in results(clean_db)
+    finally:
+        broker.remove()
 
 
 def test_a_client_id_imitating_a_log_line_is_refused(platform: Platform, mqtt_grid: Grid,
