@@ -2,8 +2,10 @@
 subscriber's client id (docs/mqtt.md, "Who publishes"; docs/security.md).
 
 The project's broker runs the plugin of `broker_plugin/`: it replaces any `sta-publisher` user
-property of a PUBLISH with the user name the broker authenticated, and admits a client id only when
-it is the user name or starts with `<user name>:` (anonymous clients: no ':' and no user's name).
+property of a PUBLISH with the user name the broker authenticated, signed by `sta-stamp` (an HMAC
+the server checks, security/publisher_stamp.py: a will message, which skips the plugin, has no valid
+one), and admits a client id only when it is the user name or starts with `<user name>:`
+(anonymous clients: no ':' and no user's name).
 With `STA_MQTT_IDENTITY=broker` (set by scripts/services.sh for that broker) a create runs as that
 user — the same role permissions and row-level security as over HTTP. With any other broker
 (`STA_MQTT_IDENTITY=topic`, the default: the property could be forged there) a create runs as the
