@@ -17,13 +17,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import MethodNotAllowed, StaError
 from sta_server.mqtt.flow import IngestQueue, RejectLog
+from sta_server.mqtt.ingest_retry import store_with_retry
 from sta_server.mqtt.limits import MessageLimits
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
 from sta_server.security.mqtt_identity import Publishers
 from sta_server.security.principal import Principal, acting_as
 from sta_server.serialize.senml import media_type_of
-from sta_server.service.database_errors import classify
 from sta_server.service.dispatch import ApiRequest, Dispatcher, Outcome
 from sta_server.service.events import EventBus, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
@@ -156,32 +156,8 @@ class Ingest:
             self._prune_keys()
 
     def _store_with_retry(self, batch: list[Incoming]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                self.store(batch)
-                return
-            except Exception as error:  # classified as for HTTP (service/database_errors.py)
-                known = classify(error)
-                if known is not None and known.transient:  # timeout, outage: keep unacknowledged, retry
-                    log.warning("database condition during MQTT ingest (%s); retrying in %.1fs",
-                                known.code, delay)
-                    time.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                    continue
-                if len(batch) == 1:  # bad input the database refused, or a bug: rejected alone
-                    code = known.code if known is not None else "InternalError"
-                    log.log(logging.WARNING if known else logging.ERROR, "MQTT message on %s cannot be "
-                            "stored (%s); rejected", batch[0].topic, code, exc_info=known is None)
-                    with self._stats_lock:
-                        self.stats.add(IngestStats(rejected=1, reasons={code: 1}))
-                    batch[0].ack()
-                    return
-                log.warning("MQTT batch failed (%s); storing its %d messages one by one",
-                            type(error).__name__, len(batch), exc_info=known is None)
-                for message in batch:
-                    self._store_with_retry([message])
-                return
+        """Nothing acknowledged is dropped for the database's condition (mqtt/ingest_retry.py)."""
+        store_with_retry(batch, self.store, self.refuse)
 
     def _by_publisher(self, batch: list[Incoming]) -> list[list[Incoming]]:
         groups: dict[str, list[Incoming]] = {}

@@ -7,12 +7,14 @@ The answer is a StaError; its `transient` flag is what MQTT ingest acts on:
 |----------------------------------------------------|---------------------|------|----------------------|
 | statement timeout (57014)                          | QueryTimeout        | 503  | retry, not acked     |
 | connection lost, pool timeout, server shutting down,| ServiceUnavailable  | 503  | retry, not acked     |
-| out of resources, deadlock, serialization failure  |                     |      |                      |
+| out of resources, deadlock, serialization failure, |                     |      |                      |
+| read-only database (25006), lock not available,    |                     |      |                      |
+| system or internal error (58…, XX…)                |                     |      |                      |
 | row-level security refusal (42501)                 | Forbidden           | 403  | reject, log, ack     |
 | data error (class 22: a value the column cannot hold)| BadRequest        | 400  | reject, log, ack     |
 | NOT NULL violation (23502)                         | BadRequest          | 400  | reject, log, ack     |
 | other integrity errors (class 23)                  | Conflict            | 409  | reject, log, ack     |
-| anything else                                      | None (a bug)        | 500  | reject alone, ack    |
+| anything else                                      | None (a bug)        | 500  | see mqtt/ingest_retry.py |
 """
 from __future__ import annotations
 
@@ -30,9 +32,10 @@ QUERY_CANCELED = "57014"
 INSUFFICIENT_PRIVILEGE = "42501"
 NOT_NULL_VIOLATION = "23502"
 # connection exceptions (08…), shutdown / cannot connect now (57P…), insufficient resources (53…),
-# serialization failure and deadlock (40…), lock not available (55P03): the database's condition
-_TRANSIENT_CLASSES = ("08", "57P", "53", "40")
-_TRANSIENT_STATES = ("55P03",)
+# serialization failure and deadlock (40…), a read-only or failed transaction (25…: a hot standby,
+# default_transaction_read_only), object not in prerequisite state / lock not available (55…),
+# system and internal errors (58…, XX…): the database's condition, never the request's fault
+_TRANSIENT_CLASSES = ("08", "57P", "53", "40", "25", "55", "58", "XX")
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -72,7 +75,7 @@ def _by_state(state: str) -> StaError | None:
     if state == QUERY_CANCELED:
         log.warning("statement timeout")
         return QueryTimeout()
-    if state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES:
+    if state.startswith(_TRANSIENT_CLASSES):
         log.warning("database busy or unavailable (SQLSTATE %s)", state)
         return ServiceUnavailable()
     if state == INSUFFICIENT_PRIVILEGE:

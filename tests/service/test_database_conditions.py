@@ -154,3 +154,64 @@ def test_database_errors_mean_the_same_whichever_call_raised_them(
 
 def test_an_unknown_error_is_no_database_condition() -> None:
     assert classify(ValueError("a bug")) is None
+
+
+@contextmanager
+def read_only(engine: Engine, *pools: Engine) -> Iterator[None]:
+    """The database turns read-only (as a hot standby or `default_transaction_read_only` does) for the
+    connections opened from now on; the pools are emptied so that they open new ones."""
+    database = engine.url.database
+
+    def alter(setting: str) -> None:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f'ALTER DATABASE "{database}" {setting}')
+        for pool in pools:
+            pool.dispose()
+
+    alter("SET default_transaction_read_only = on")
+    try:
+        yield
+    finally:
+        alter("RESET default_transaction_read_only")
+
+
+def test_a_write_to_a_read_only_database_is_503_not_500(
+        settings: Settings, clean_db: Engine, stream: int) -> None:
+    engine = make_engine(settings)
+    try:
+        client = create_app(settings, engine).test_client()
+        with read_only(clean_db, engine):
+            response = client.post(f"/v1.1/Datastreams({stream})/Observations", json={"result": 1})
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"]["code"] == "ServiceUnavailable"
+    finally:
+        engine.dispose()
+
+
+def test_mqtt_creates_while_the_database_is_read_only_are_kept_and_stored_afterwards(
+        settings: Settings, clean_db: Engine, stream: int, broker_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Red team: a hot standby / read-only window made the ingest reject and acknowledge every create."""
+    engine = make_engine(settings)
+    mqtt_settings = replace(settings, mqtt_url=broker_url, mqtt_client_id=f"sta-test-{uuid.uuid4().hex[:8]}")
+    service = MqttService(mqtt_settings, engine, EventBus())
+    service.start()
+    publisher = None
+    try:
+        assert service.connection.connected.wait(5)
+        publisher = MqttTestClient(broker_url, service)
+        before = _count(clean_db)
+        caplog.set_level(logging.WARNING, logger="sta_server.mqtt.ingest_retry")
+        with read_only(clean_db, engine):
+            for value in range(3):
+                publisher.publish(f"v1.1/Datastreams({stream})/Observations", {"result": value})
+            wait_until(lambda: any("ServiceUnavailable" in r.getMessage() for r in caplog.records), timeout=20)
+            assert _count(clean_db) == before  # not stored, and not given up: retried
+        wait_until(lambda: _count(clean_db) == before + 3, timeout=30)
+        stats = service.ingest.stats
+        assert stats.rejected == 0 and stats.accepted == 3, stats
+    finally:
+        if publisher is not None:
+            publisher.close()
+        service.stop()
+        engine.dispose()
