@@ -64,6 +64,7 @@
 
 #define PUBLISHER_PROPERTY "sta-publisher"
 #define STAMP_PROPERTY "sta-stamp"
+#define ORIGIN_PROPERTY "sta-origin"  /* the server's notifications; no client may claim it */
 #define KEY_PROPERTY "idempotency-key"
 #define STAMP_BYTES 32
 #define MAX_SECRET 512
@@ -82,6 +83,7 @@ struct sta_state {
 	char *password_file;
 	char *acl_file;
 	char *reload_file;
+	char *server_user;  /* plugin_opt_server_user: the one user whose messages keep `sta-origin` */
 	unsigned char secret[MAX_SECRET];
 	size_t secret_length;      /* 0: no stamp secret, messages are not stamped */
 	unsigned long reloads;
@@ -269,7 +271,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
 /* Copy one property of a stored PUBLISH (the kinds Mosquitto keeps) unless it is a publisher stamp;
  * the first idempotency key's value into *key (the caller frees it). */
-static int copy_property(mosquitto_property **target, const mosquitto_property *property, char **key)
+static int copy_property(mosquitto_property **target, const mosquitto_property *property, char **key,
+		bool from_server)
 {
 	int identifier = mosquitto_property_identifier(property);
 	char *name = NULL, *value = NULL;
@@ -283,7 +286,8 @@ static int copy_property(mosquitto_property **target, const mosquitto_property *
 			if(mosquitto_property_read_string_pair(property, identifier, &name, &value, false) == NULL){
 				return MOSQ_ERR_NOMEM;
 			}
-			if(strcmp(name, PUBLISHER_PROPERTY) != 0 && strcmp(name, STAMP_PROPERTY) != 0){
+			if(strcmp(name, PUBLISHER_PROPERTY) != 0 && strcmp(name, STAMP_PROPERTY) != 0
+					&& (from_server || strcmp(name, ORIGIN_PROPERTY) != 0)){
 				rc = mosquitto_property_add_string_pair(target, identifier, name, value);
 			}
 			if(*key == NULL && strcmp(name, KEY_PROPERTY) == 0){
@@ -379,12 +383,13 @@ static int on_message(int event, void *event_data, void *userdata)
 	mosquitto_property *stamped = NULL;
 	char *key = NULL;
 	int rc = MOSQ_ERR_SUCCESS;
+	bool from_server = user != NULL && state.server_user != NULL && strcmp(user, state.server_user) == 0;
 
 	(void)event;
 	(void)userdata;
 	for(property = ed->properties; property != NULL && rc == MOSQ_ERR_SUCCESS;
 			property = mosquitto_property_next(property)){
-		rc = copy_property(&stamped, property, &key);
+		rc = copy_property(&stamped, property, &key, from_server);
 	}
 	if(rc == MOSQ_ERR_SUCCESS && user != NULL){
 		rc = add_stamp(&stamped, ed, user, key);
@@ -479,6 +484,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 			state.password_file = strdup(options[i].value);
 		}else if(strcmp(options[i].key, "acl_file") == 0){
 			state.acl_file = strdup(options[i].value);
+		}else if(strcmp(options[i].key, "server_user") == 0){
+			state.server_user = strdup(options[i].value);
 		}else if(strcmp(options[i].key, "reload_file") == 0){
 			state.reload_file = strdup(options[i].value);
 		}else if(strcmp(options[i].key, "stamp_secret_file") == 0 && read_secret(options[i].value) != MOSQ_ERR_SUCCESS){
@@ -512,6 +519,8 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	free(state.password_file);
 	free(state.acl_file);
 	free(state.reload_file);
+	free(state.server_user);
+	state.server_user = NULL;
 	state.password_file = state.acl_file = state.reload_file = NULL;
 	return MOSQ_ERR_SUCCESS;
 }

@@ -350,6 +350,8 @@ plugin_opt_acl_file $STA_MQTT_DIR/acl
 plugin_opt_reload_file $STA_MQTT_DIR/reloaded
 # the HMAC key of the stamp (user property sta-stamp) that makes sta-publisher unforgeable
 plugin_opt_stamp_secret_file $STA_MQTT_DIR/stamp.secret
+# the only user whose messages may carry sta-origin (the server's notifications)
+plugin_opt_server_user sta-server
 
 persistence true
 persistence_location $STA_MQTT_DIR/data/

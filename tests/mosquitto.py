@@ -28,6 +28,7 @@ plugin_opt_password_file {folder}/passwd
 plugin_opt_acl_file {folder}/acl
 plugin_opt_reload_file {folder}/reloaded
 plugin_opt_stamp_secret_file {folder}/stamp.secret
+plugin_opt_server_user sta-server
 {persistence}
 log_dest topic
 log_type error

@@ -72,7 +72,7 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
     assert subscribed.get(timeout=5)
     forged = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     forged.UserProperty = [("sta-publisher", "admin"), ("idempotency-key", "k"), ("sta-publisher", "root"),
-                           ("sta-stamp", "0" * 64), ("idempotency-key", "second")]
+                           ("sta-stamp", "0" * 64), ("idempotency-key", "second"), ("sta-origin", "server")]
     forged.ContentType = "application/json"
     forged.CorrelationData = b"\x01\x02"
     for client_id, user, secret in (("dev:box", "dev", "dev-pw"), ("plain-anon", None, None)):
@@ -89,6 +89,11 @@ def test_every_message_names_its_authenticated_publisher(broker: Broker) -> None
                       "content_type": "application/json", "correlation": b"\x01\x02"}
     # anonymous: no publisher at all, and no stamp
     assert by_anonymous["user"] == [("idempotency-key", "k"), ("idempotency-key", "second")]
+    # `sta-origin=server` (what subscribers tell notifications by) is kept for the server's user only
+    origin = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    origin.UserProperty = [("sta-origin", "server")]
+    server.publish("v1.1/Things", b"{}", qos=1, properties=origin).wait_for_publish(5)
+    assert ("sta-origin", "server") in _properties(received.get(timeout=5))["user"]
     server.disconnect()
     server.loop_stop()
 
