@@ -100,10 +100,9 @@ def test_the_same_write_in_a_batch_answers_503_query_timeout(
     assert answer["status"] == 503 and answer["body"]["error"]["code"] == "QueryTimeout"
 
 
-def test_an_mqtt_create_waiting_on_a_lock_is_kept_and_stored_once_the_lock_goes(
-        slow: tuple[Settings, Engine], clean_db: Engine, stream: int, broker_url: str,
-        caplog: pytest.LogCaptureFixture) -> None:
-    settings, engine = slow
+@contextmanager
+def ingesting(settings: Settings, engine: Engine, broker_url: str) -> Iterator[tuple[MqttService, MqttTestClient]]:
+    """An MQTT service storing creates through `engine`, and a publisher."""
     mqtt_settings = replace(settings, mqtt_url=broker_url, mqtt_client_id=f"sta-test-{uuid.uuid4().hex[:8]}")
     service = MqttService(mqtt_settings, engine, EventBus())
     service.start()
@@ -111,8 +110,20 @@ def test_an_mqtt_create_waiting_on_a_lock_is_kept_and_stored_once_the_lock_goes(
     try:
         assert service.connection.connected.wait(5)
         publisher = MqttTestClient(broker_url, service)
+        yield service, publisher
+    finally:
+        if publisher is not None:
+            publisher.close()
+        service.stop()
+
+
+def test_an_mqtt_create_waiting_on_a_lock_is_kept_and_stored_once_the_lock_goes(
+        slow: tuple[Settings, Engine], clean_db: Engine, stream: int, broker_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings, engine = slow
+    with ingesting(settings, engine, broker_url) as (service, publisher):
         before = _count(clean_db)
-        caplog.set_level(logging.WARNING, logger="sta_server.mqtt.ingest")
+        caplog.set_level(logging.WARNING, logger="sta_server.mqtt.ingest_retry")
         with locked_stream(clean_db, stream):
             publisher.publish(f"v1.1/Datastreams({stream})/Observations", {"result": 42})
             wait_until(lambda: any("QueryTimeout" in r.getMessage() for r in caplog.records), timeout=20)
@@ -120,10 +131,6 @@ def test_an_mqtt_create_waiting_on_a_lock_is_kept_and_stored_once_the_lock_goes(
         wait_until(lambda: _count(clean_db) == before + 1, timeout=30)
         stats = service.ingest.stats
         assert stats.rejected == 0 and stats.accepted == 1, stats
-    finally:
-        if publisher is not None:
-            publisher.close()
-        service.stop()
 
 
 class _Orig(Exception):
@@ -193,25 +200,17 @@ def test_mqtt_creates_while_the_database_is_read_only_are_kept_and_stored_afterw
         caplog: pytest.LogCaptureFixture) -> None:
     """Red team: a hot standby / read-only window made the ingest reject and acknowledge every create."""
     engine = make_engine(settings)
-    mqtt_settings = replace(settings, mqtt_url=broker_url, mqtt_client_id=f"sta-test-{uuid.uuid4().hex[:8]}")
-    service = MqttService(mqtt_settings, engine, EventBus())
-    service.start()
-    publisher = None
     try:
-        assert service.connection.connected.wait(5)
-        publisher = MqttTestClient(broker_url, service)
-        before = _count(clean_db)
-        caplog.set_level(logging.WARNING, logger="sta_server.mqtt.ingest_retry")
-        with read_only(clean_db, engine):
-            for value in range(3):
-                publisher.publish(f"v1.1/Datastreams({stream})/Observations", {"result": value})
-            wait_until(lambda: any("ServiceUnavailable" in r.getMessage() for r in caplog.records), timeout=20)
-            assert _count(clean_db) == before  # not stored, and not given up: retried
-        wait_until(lambda: _count(clean_db) == before + 3, timeout=30)
-        stats = service.ingest.stats
-        assert stats.rejected == 0 and stats.accepted == 3, stats
+        with ingesting(settings, engine, broker_url) as (service, publisher):
+            before = _count(clean_db)
+            caplog.set_level(logging.WARNING, logger="sta_server.mqtt.ingest_retry")
+            with read_only(clean_db, engine):
+                for value in range(3):
+                    publisher.publish(f"v1.1/Datastreams({stream})/Observations", {"result": value})
+                wait_until(lambda: any("ServiceUnavailable" in r.getMessage() for r in caplog.records), timeout=20)
+                assert _count(clean_db) == before  # not stored, and not given up: retried
+            wait_until(lambda: _count(clean_db) == before + 3, timeout=30)
+            stats = service.ingest.stats
+            assert stats.rejected == 0 and stats.accepted == 3, stats
     finally:
-        if publisher is not None:
-            publisher.close()
-        service.stop()
         engine.dispose()
