@@ -8,8 +8,7 @@ The answer is a StaError; its `transient` flag is what MQTT ingest acts on:
 | statement timeout (57014)                          | QueryTimeout        | 503  | retry, not acked     |
 | connection lost, pool timeout, server shutting down,| ServiceUnavailable  | 503  | retry, not acked     |
 | out of resources, deadlock, serialization failure, |                     |      |                      |
-| read-only database (25006), lock not available,    |                     |      |                      |
-| system or internal error (58…, XX…)                |                     |      |                      |
+| read-only database (25006), lock not available     |                     |      |                      |
 | row-level security refusal (42501)                 | Forbidden           | 403  | reject, log, ack     |
 | data error (class 22: a value the column cannot hold)| BadRequest        | 400  | reject, log, ack     |
 | NOT NULL violation (23502)                         | BadRequest          | 400  | reject, log, ack     |
@@ -32,10 +31,13 @@ QUERY_CANCELED = "57014"
 INSUFFICIENT_PRIVILEGE = "42501"
 NOT_NULL_VIOLATION = "23502"
 # connection exceptions (08…), shutdown / cannot connect now (57P…), insufficient resources (53…),
-# serialization failure and deadlock (40…), a read-only or failed transaction (25…: a hot standby,
-# default_transaction_read_only), object not in prerequisite state / lock not available (55…),
-# system and internal errors (58…, XX…): the database's condition, never the request's fault
-_TRANSIENT_CLASSES = ("08", "57P", "53", "40", "25", "55", "58", "XX")
+# serialization failure and deadlock (40…): the database's condition. Of the rest, only the states
+# that cannot be a request's (or our code's) fault: a read-only database (25006: a hot standby,
+# default_transaction_read_only), an idle transaction timed out (25P03), an object in use (55006),
+# a lock not available (55P03). Other system or internal errors (58…, XX…) stay unexplained: MQTT
+# ingest retries them while every message fails and rejects a lone one in the end (mqtt/ingest_retry.py)
+_TRANSIENT_CLASSES = ("08", "57P", "53", "40")
+_TRANSIENT_STATES = ("25006", "25P03", "55006", "55P03")
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -75,7 +77,7 @@ def _by_state(state: str) -> StaError | None:
     if state == QUERY_CANCELED:
         log.warning("statement timeout")
         return QueryTimeout()
-    if state.startswith(_TRANSIENT_CLASSES):
+    if state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES:
         log.warning("database busy or unavailable (SQLSTATE %s)", state)
         return ServiceUnavailable()
     if state == INSUFFICIENT_PRIVILEGE:
