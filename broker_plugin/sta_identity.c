@@ -83,6 +83,7 @@ struct sta_state {
 	char *password_file;
 	char *acl_file;
 	char *reload_file;
+	EVP_MAC *hmac;  /* fetched once at start (a fetch per message would be a lookup in every PUBLISH) */
 	char *server_user;  /* plugin_opt_server_user: the one user whose messages keep `sta-origin` */
 	unsigned char secret[MAX_SECRET];
 	size_t secret_length;      /* 0: no stamp secret, messages are not stamped */
@@ -338,8 +339,7 @@ static bool mac_field(EVP_MAC_CTX *mac, const void *data, size_t length)
 static bool compute_stamp(const char *user, const char *topic, const char *key, const void *payload,
 		uint32_t payloadlen, char *hex)
 {
-	EVP_MAC *algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *mac = algorithm ? EVP_MAC_CTX_new(algorithm) : NULL;
+	EVP_MAC_CTX *mac = state.hmac ? EVP_MAC_CTX_new(state.hmac) : NULL;
 	OSSL_PARAM params[2];
 	unsigned char digest[STAMP_BYTES];
 	size_t length = 0, i;
@@ -352,7 +352,6 @@ static bool compute_stamp(const char *user, const char *topic, const char *key, 
 		&& mac_field(mac, key ? key : "", key ? strlen(key) : 0) && mac_field(mac, payload, payloadlen)
 		&& EVP_MAC_final(mac, digest, &length, sizeof(digest)) == 1 && length == STAMP_BYTES;
 	EVP_MAC_CTX_free(mac);
-	EVP_MAC_free(algorithm);
 	for(i = 0; ok && i < STAMP_BYTES; i++){
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	}
@@ -477,6 +476,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
 	int i, rc;
 
 	memset(&state, 0, sizeof(state));
+	state.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	state.id = identifier;
 	state.iterations = DEFAULT_ITERATIONS;
 	for(i = 0; i < option_count; i++){
@@ -520,6 +520,8 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
 	free(state.acl_file);
 	free(state.reload_file);
 	free(state.server_user);
+	EVP_MAC_free(state.hmac);
+	state.hmac = NULL;
 	state.server_user = NULL;
 	state.password_file = state.acl_file = state.reload_file = NULL;
 	return MOSQ_ERR_SUCCESS;
