@@ -48,13 +48,8 @@ def _http_error(error: HTTPException) -> Response:
     return response
 
 
-def database_error(error: Exception) -> StaError | None:
-    """The error a database failure answers with (service/database_errors.py); None for a bug."""
-    return classify(error)
-
-
 def _db_unavailable(error: Exception) -> Response:
-    known = database_error(error)
+    known = classify(error)  # service/database_errors.py; None for a bug
     return _unknown(error) if known is None else _respond(known)
 
 

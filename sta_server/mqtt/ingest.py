@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sta_server.errors import MethodNotAllowed, StaError
 from sta_server.mqtt.flow import IngestQueue, RejectLog
@@ -24,6 +22,7 @@ from sta_server.query.ast import Query
 from sta_server.security.mqtt_identity import Publishers
 from sta_server.security.principal import Principal, acting_as
 from sta_server.serialize.senml import media_type_of
+from sta_server.service.database_errors import classify
 from sta_server.service.dispatch import ApiRequest, Dispatcher, Outcome
 from sta_server.service.events import EventBus, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
@@ -34,7 +33,6 @@ from sta_server.settings import Settings
 MQTT_INGEST = Principal("mqtt-publisher", "admin", channel="mqtt")
 log = logging.getLogger(__name__)
 SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 PRUNE_EVERY_S = 600.0
 
 
@@ -233,7 +231,10 @@ class Ingest:
         try:
             with self.engine.begin() as conn:
                 pruned = forget_old_keys(conn, self.key_retention)
-        except DATABASE_DOWN:
+        except Exception as error:  # the database's condition: pruned on a later round
+            known = classify(error)
+            if known is None or not known.transient:
+                raise
             return
         if pruned:
             log.info("forgot %d idempotency keys older than %s", pruned, self.key_retention)

@@ -31,7 +31,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.security.principal import authorize, current
 from sta_server.service import observation_features as features
 from sta_server.service.body import is_reference, parse_body, reference_id
-from sta_server.service.database_errors import classify, is_input_error
+from sta_server.service.database_errors import classify
 from sta_server.service.events import EntityChanged, record, savepoint
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.bulk import copy_rows
@@ -110,10 +110,11 @@ def create_observations(conn: Connection, items: list[Item], version: str = "1.1
         with savepoint(conn):
             return _create(conn, items, version)
     except DBAPIError as error:
-        if not is_input_error(error):
+        known = classify(error)
+        if known is None or known.transient:  # a bug or the database's condition: not the rows' fault
             raise
         if len(items) == 1:
-            return BulkResult([classify(error) or StaError()])  # an input error: never None
+            return BulkResult([known])
         log.info("bulk Observation insert refused (%s); row by row", type(error.orig).__name__)
     outcomes: list[int | StaError] = []
     for item in items:

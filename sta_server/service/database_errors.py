@@ -93,14 +93,3 @@ def _by_state(state: str) -> StaError | None:
         return Conflict("The request conflicts with stored data (an entity it links went away?)")
     return None
 
-
-def is_transient(error: BaseException) -> bool:
-    """Retry later (and, over MQTT, leave the message unacknowledged)?"""
-    known = classify(error)
-    return known is not None and known.transient
-
-
-def is_input_error(error: BaseException) -> bool:
-    """The request's own fault, told by the database (bad value, broken link, refused row)."""
-    known = classify(error)
-    return known is not None and not known.transient
