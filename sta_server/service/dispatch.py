@@ -32,7 +32,7 @@ from sta_server.service.create import create
 from sta_server.service.create_observations import create_observations
 from sta_server.service.database_errors import classify
 from sta_server.service.delete import delete
-from sta_server.service.events import EventBus, savepoint, transaction
+from sta_server.service.events import EventBus, begin_request, savepoint, transaction
 from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
 from sta_server.service.read import read, read_entity
 from sta_server.service.senml import ingest_pack
@@ -125,6 +125,7 @@ class Dispatcher:
 
     def execute(self, conn: Connection, req: ApiRequest) -> Outcome:
         """Run one request on `conn` (the caller owns the transaction); raises StaError."""
+        begin_request(conn)
         action = ACTIONS.get(req.resource.strip("/"))
         if action is not None:
             return action(self, conn, req)
@@ -166,6 +167,7 @@ class Dispatcher:
         return results
 
     def _store_run(self, conn: Connection, run: list[Item], version: str) -> list[Outcome | StaError]:
+        begin_request(conn)
         try:
             stored: list[int | StaError] = create_rows(conn, run, version).outcomes
         except StaError as error:  # e.g. the principal may not create Observations at all

@@ -14,6 +14,7 @@ from sta_server.security.audit import record_events
 
 log = logging.getLogger(__name__)
 _KEY = "sta_events"
+_REQUEST_START = "sta_request_start"  # index into the events where the current request began
 
 Change = Literal["created", "updated", "deleted"]
 
@@ -50,9 +51,16 @@ def record(conn: Connection, event: EntityChanged) -> None:
     conn.info.setdefault(_KEY, []).append(event)
 
 
+def begin_request(conn: Connection) -> None:
+    """A request starts on `conn`: `created_in` counts what it creates from here (a transaction may
+    hold many requests: an MQTT batch, a `$batch` change set)."""
+    conn.info[_REQUEST_START] = len(conn.info.get(_KEY, []))
+
+
 def created_in(conn: Connection, entity_type: EntityType) -> set[int]:
-    """Ids of the entities of a type this transaction has created so far."""
-    return {e.id for e in conn.info.get(_KEY, []) if e.entity_type is entity_type and e.change == "created"}
+    """Ids of the entities of a type the current request (see `begin_request`) has created so far."""
+    events = conn.info.get(_KEY, [])[conn.info.get(_REQUEST_START, 0):]
+    return {e.id for e in events if e.entity_type is entity_type and e.change == "created"}
 
 
 @contextmanager
@@ -73,6 +81,7 @@ def transaction(engine: Engine, bus: EventBus | None) -> Iterator[Connection]:
     go to `bus` only once it has committed."""
     with engine.connect() as conn:
         conn.info.pop(_KEY, None)
+        conn.info.pop(_REQUEST_START, None)
         try:
             with conn.begin():
                 yield conn
@@ -80,5 +89,6 @@ def transaction(engine: Engine, bus: EventBus | None) -> Iterator[Connection]:
             events: list[EntityChanged] = conn.info.pop(_KEY, [])
         finally:
             conn.info.pop(_KEY, None)
+            conn.info.pop(_REQUEST_START, None)
     if bus is not None and events:
         bus.publish(events)

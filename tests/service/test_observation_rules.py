@@ -350,3 +350,25 @@ CASES = [pytest.param(rule, channel, id=f"{rule.__name__}-{channel}")
 @pytest.mark.parametrize(("rule", "channel"), CASES)
 def test_every_observation_rule_on_every_channel(world: World, rule: Rule, channel: str) -> None:
     rule(world, CHANNELS[channel])
+
+
+
+def test_a_feature_created_by_an_earlier_request_of_the_same_change_set_is_not_the_requests_own(
+        world: World) -> None:
+    """Review: features created earlier in the same transaction (a `$batch` change set, an MQTT
+    batch) counted as the linking request's own. Site B's first Observation without a feature
+    generates one (its id is predictable); the next request linked it from site A's stream."""
+    world.publishers.user = "agent-ab"
+    with world.engine.connect() as conn:
+        next_feature = int(conn.execute(select(func.max(TABLES["features"].c.id))).scalar_one()) + 1
+    generates_b = {"id": "b", "atomicityGroup": "g", "method": "post",
+                   "url": f"Datastreams({world.stream_b})/Observations", "body": {"result": 1, "phenomenonTime": TIME}}
+    links_a = {"id": "a", "atomicityGroup": "g", "method": "post", "dependsOn": ["b"],
+               "url": f"Datastreams({world.stream_a})/Observations",
+               "body": {"result": 2, "phenomenonTime": TIME, "FeatureOfInterest": {"@iot.id": next_feature}}}
+    before = world.last_id()
+    response = world.client.post("/v1.1/$batch", json={"requests": [generates_b, links_a]},
+                                 headers=basic("agent-ab"))
+    assert response.status_code < 500, response.get_data(as_text=True)
+    stored = world.new_observations(before)
+    assert all(row["datastream_id"] != world.stream_a for row in stored), stored
