@@ -26,8 +26,8 @@ cd "$ROOT"
 failed=()
 
 if [[ "${STA_SKIP_LINT:-0}" != 1 ]]; then
-    sta_log "ruff check sta_server tests"
-    "$VENV/bin/ruff" check sta_server tests || failed+=(ruff)
+    sta_log "ruff check"
+    "$VENV/bin/ruff" check sta_server sta_client clock adapters agents tests bench || failed+=(ruff)
 
     sta_log "mypy"
     "$VENV/bin/mypy" || failed+=(mypy)

@@ -38,8 +38,9 @@ def _lint_imports(folder: str | pathlib.Path, *contracts: str) -> subprocess.Com
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pathlib.Path]:
     """A copy of the package and of pyproject.toml, for imports the server must never have."""
     folder = tmp_path_factory.mktemp("contract")
-    shutil.copytree(os.path.join(ROOT, "sta_server"), folder / "sta_server",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in _config()["root_packages"]:
+        shutil.copytree(os.path.join(ROOT, package), folder / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(os.path.join(ROOT, "pyproject.toml"), folder / "pyproject.toml")
     yield folder
 
