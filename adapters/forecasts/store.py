@@ -1,0 +1,196 @@
+"""Forecast runs on the server, through `sta_client`: find-or-create the forecast Datastreams,
+write runs whole (replacing a re-run), mark a stream stale, read the latest / an earlier run.
+
+Writing a set of runs is one JSON `$batch` atomicity group (one transaction): a DELETE of every
+Observation that carries the same `parameters.run` on the same Datastreams (a re-run), then one
+`CreateObservations` with a dataArray group per Datastream. Runs are checked whole before anything
+is sent (`runs.check_run`); should the server still refuse single rows (CreateObservations keeps the
+others), the rows it stored are deleted again in one change set and `ForecastError` is raised, so a
+half-written run never stays.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import pandas as pd
+
+from adapters.forecasts import queries
+from adapters.forecasts.runs import COMPONENTS, ForecastError, ForecastRun, check_run, rows_of
+from sta_client.paths import EntityId, entity_path, id_from_link
+from sta_client.query import Query, string_literal
+from sta_client.requests import BatchItem
+from sta_client.responses import Page
+
+log = logging.getLogger(__name__)
+
+OM_MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+SENSOR_NAME = "S4G forecast adapters"
+
+
+class ForecastServer(Protocol):
+    """What the forecasts need of `sta_client.StaClient`."""
+
+    def create(self, path: str, body: Any, idempotency_key: str | None = None) -> EntityId: ...
+
+    def page(self, path: str, query: Query | None = None) -> Page: ...
+
+    def patch(self, path: str, body: Any) -> None: ...
+
+    def batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A forecast Datastream: found by `properties.key` on its Thing, created if missing."""
+
+    key: str
+    name: str
+    unit_name: str
+    unit_symbol: str
+    unit_definition: str
+    property_name: str
+    property_uri: str
+    sign_convention: str | None = None
+
+
+def find_or_create_stream(sta: ForecastServer, thing_id: EntityId, spec: StreamSpec) -> EntityId:
+    found = sta.page(entity_path("Things", thing_id, "Datastreams"), queries.by_key(spec.key)).values
+    if found:
+        return _id(found[0])
+    properties: dict[str, Any] = {"key": spec.key, "forecast": True}
+    if spec.sign_convention:
+        properties["signConvention"] = spec.sign_convention
+    body = {"name": spec.name, "description": f"forecast: {spec.name}", "observationType": OM_MEASUREMENT,
+            "unitOfMeasurement": {"name": spec.unit_name, "symbol": spec.unit_symbol,
+                                  "definition": spec.unit_definition},
+            "properties": properties, "Thing": {"@iot.id": thing_id},
+            "Sensor": _sensor(sta), "ObservedProperty": _observed_property(sta, spec)}
+    created = sta.create("Datastreams", body)
+    log.info("created forecast Datastream %s (%s) on Thing %s", created, spec.key, thing_id)
+    return created
+
+
+def find_or_create_forecast_thing(sta: ForecastServer, key: str, name: str,
+                                  latitude: float | None = None, longitude: float | None = None) -> EntityId:
+    """A `forecast` Thing (weather point, price zone) by `properties.key`."""
+    query = Query().filter(f"properties/kind eq 'forecast' and properties/key eq {string_literal(key)}")
+    found = sta.page("Things", query.select("id").top(1)).values
+    if found:
+        return _id(found[0])
+    body: dict[str, Any] = {"name": name, "description": f"forecast source {key}",
+                            "properties": {"kind": "forecast", "key": key}}
+    if latitude is not None and longitude is not None:
+        body["Locations"] = [{"name": name, "description": key, "encodingType": "application/geo+json",
+                              "location": {"type": "Point", "coordinates": [longitude, latitude]}}]
+    return sta.create("Things", body)
+
+
+def write_runs(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> int:
+    """Store runs whole (see module doc); returns the number of Observations written."""
+    if not runs:
+        return 0
+    for _, run in runs:
+        check_run(run)
+    deletes = [BatchItem("DELETE", f"Observations({oid})", atomicity_group="run")
+               for oid in _existing_members(sta, runs)]
+    groups = [{"Datastream": {"@iot.id": stream}, "components": list(COMPONENTS), "dataArray": rows_of(run)}
+              for stream, run in runs]
+    create = BatchItem("POST", "CreateObservations", body=groups, id="create", atomicity_group="run")
+    answers = sta.batch([*deletes, create])
+    links = _created_links(answers)
+    refused = [link for link in links if link == "error"]
+    if refused:
+        _remove(sta, [link for link in links if link != "error"])
+        raise ForecastError(f"the server refused {len(refused)} of {len(links)} forecast rows; the run was removed")
+    if deletes:
+        log.info("replaced run(s) %s: %s old Observations deleted", {r.run_id for _, r in runs}, len(deletes))
+    return len(links)
+
+
+def mark_stale(sta: ForecastServer, datastream_id: EntityId, since: datetime, reason: str) -> None:
+    """Keep the last good run and flag the Datastream: `properties.stale = true`, `staleSince`, `staleReason`."""
+    _merge_properties(sta, datastream_id, {"stale": True, "staleSince": since.isoformat(), "staleReason": reason})
+
+
+def mark_fresh(sta: ForecastServer, datastream_id: EntityId, run_id: str) -> None:
+    _merge_properties(sta, datastream_id, {"stale": False, "staleSince": None, "staleReason": None, "lastRun": run_id})
+
+
+def read_run(sta: ForecastServer, datastream_id: EntityId, issued_at: datetime) -> pd.Series:
+    """The steps of the run issued at `issued_at` (index: step start, UTC)."""
+    rows = sta.page(entity_path("Datastreams", datastream_id, "Observations"), queries.run_steps(issued_at)).values
+    starts = [pd.Timestamp(str(row["phenomenonTime"]).split("/")[0]) for row in rows]
+    return pd.Series([float(row["result"]) for row in rows], index=pd.DatetimeIndex(starts, tz="UTC"), dtype="float64")
+
+
+def read_latest(sta: ForecastServer, datastream_id: EntityId, at_or_before: datetime | None = None
+                ) -> tuple[datetime, pd.Series] | None:
+    """The latest run (issued at or before `at_or_before` if given): (issue time, steps), or None."""
+    query = queries.latest_issue() if at_or_before is None else queries.issue_at_or_before(at_or_before)
+    rows = sta.page(entity_path("Datastreams", datastream_id, "Observations"), query).values
+    if not rows:
+        return None
+    issued = pd.Timestamp(rows[0]["resultTime"]).to_pydatetime()
+    return issued, read_run(sta, datastream_id, issued)
+
+
+def _existing_members(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> list[EntityId]:
+    by_run: dict[str, list[EntityId]] = {}
+    for stream, run in runs:
+        by_run.setdefault(run.run_id, []).append(stream)
+    found: list[EntityId] = []
+    for run_id, streams in by_run.items():
+        found += [_id(row) for row in sta.page("Observations", queries.run_members(run_id, streams)).values]
+    return found
+
+
+def _created_links(answers: list[dict[str, Any]]) -> list[str]:
+    create = next((a for a in answers if a.get("id") == "create"), None)
+    if create is None or int(create.get("status", 0)) != 201:
+        failed = next((a for a in answers if int(a.get("status", 0)) >= 400), create)
+        raise ForecastError(f"forecast write refused, nothing stored: {failed}")
+    body = create.get("body")
+    if not isinstance(body, list):
+        raise ForecastError(f"CreateObservations answered {body!r}")
+    return [str(link) for link in body]
+
+
+def _remove(sta: ForecastServer, links: list[str]) -> None:
+    items = [BatchItem("DELETE", f"Observations({id_from_link(link)})", atomicity_group="undo") for link in links]
+    if items:
+        sta.batch(items)
+
+
+def _merge_properties(sta: ForecastServer, datastream_id: EntityId, changes: Mapping[str, Any]) -> None:
+    path = entity_path("Datastreams", datastream_id)
+    current = sta.page("Datastreams", Query().filter(f"id eq {datastream_id}").select("properties")).values
+    properties = dict((current[0].get("properties") or {}) if current else {})
+    properties.update(changes)
+    sta.patch(path, {"properties": {k: v for k, v in properties.items() if v is not None}})
+
+
+def _sensor(sta: ForecastServer) -> dict[str, Any]:
+    found = sta.page("Sensors", Query().filter(f"name eq {string_literal(SENSOR_NAME)}").select("id").top(1)).values
+    if found:
+        return {"@iot.id": _id(found[0])}
+    return {"name": SENSOR_NAME, "description": "DSF adapters: weather, PV, price, load and EV forecasts",
+            "encodingType": "text/html", "metadata": "docs/forecasts.md"}
+
+
+def _observed_property(sta: ForecastServer, spec: StreamSpec) -> dict[str, Any]:
+    query = Query().filter(f"definition eq {string_literal(spec.property_uri)}").select("id").top(1)
+    found = sta.page("ObservedProperties", query).values
+    if found:
+        return {"@iot.id": _id(found[0])}
+    return {"name": spec.property_name, "definition": spec.property_uri, "description": spec.property_name}
+
+
+def _id(entity: Mapping[str, Any]) -> EntityId:
+    value = entity.get("@iot.id", entity.get("id"))
+    if not isinstance(value, int | str):
+        raise ForecastError(f"entity without an id: {entity}")
+    return value
