@@ -28,7 +28,8 @@ def datastream(thing_id: int | str | None = None, name: str = "ESS power", **ext
                     metadata="https://example.org/meter.pdf")
     prop = ObservedProperty(name=unique("Active power"), definition="http://example.org/def/ActivePower",
                             description="AC active power")
-    owner = {"@iot.id": thing_id} if thing_id is not None else {**thing().to_json(), "Locations": [location().to_json()]}
+    owner = ({"@iot.id": thing_id} if thing_id is not None
+             else {**thing().to_json(), "Locations": [location().to_json()]})
     return Datastream(name=unique(name), description="stream", unit_of_measurement=WATT,
                       observation_type=MEASUREMENT,
                       links={"Thing": owner, "Sensor": sensor.to_json(), "ObservedProperty": prop.to_json()}, **extra)
