@@ -170,10 +170,11 @@ class NorthboundSpec:
     mqtt_url: str | None = None
 
     def resolve(self, environ: Mapping[str, str]) -> NorthboundSpec:
-        """Fill what the file left open from `SMX_SERVER_URL` / `SMX_MQTT_URL`, then the defaults."""
+        """Fill what the file left open from `STA_CLIENT_BASE_URL` / `STA_CLIENT_MQTT_URL` (the
+        client's own variables, sta_client/settings.py), then the project defaults."""
         return NorthboundSpec(
-            server_url=self.server_url or environ.get("SMX_SERVER_URL", "http://127.0.0.1:8080/v1.1"),
-            mqtt_url=self.mqtt_url or environ.get("SMX_MQTT_URL", "mqtt://127.0.0.1:18830"))
+            server_url=self.server_url or environ.get("STA_CLIENT_BASE_URL") or "http://127.0.0.1:8080/v1.1",
+            mqtt_url=self.mqtt_url or environ.get("STA_CLIENT_MQTT_URL") or "mqtt://127.0.0.1:18830")
 
 
 @dataclass(frozen=True)
