@@ -79,7 +79,8 @@ def _charging_probability(hours: np.ndarray, d: EvDistributions) -> np.ndarray:
         started = _normal_cdf((t - d.arrival_mean_h) / d.arrival_sd_h)
         ended = _normal_cdf((t - d.session_h - d.arrival_mean_h) / d.arrival_sd_h)
         total += started - ended
-    return np.clip(total, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(total, 0.0, 1.0)
+    return clipped
 
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:

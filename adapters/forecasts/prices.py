@@ -11,7 +11,9 @@ curve-type guide says. On top of it this module:
 """
 from __future__ import annotations
 
+import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +22,16 @@ import pandas as pd
 SUPPORTED_RESOLUTIONS = {"15min": timedelta(minutes=15), "60min": timedelta(hours=1)}
 EXPECTED_CURRENCY = "EUR"
 EXPECTED_UNIT = "MWH"
+# a representative point (lat, lon) per bidding zone: the price Thing's Location, from which the
+# server derives the Observations' FeatureOfInterest; other zones need a position configured
+ZONE_POINTS: dict[str, tuple[float, float]] = {
+    "10YDK-1--------W": (56.0, 9.3),  # DK1
+    "10YDK-2--------M": (55.5, 11.8),  # DK2
+    "10Y1001A1001A73I": (45.6, 10.5),  # IT-North
+    "10YRO-TEL------P": (45.9, 24.9),  # RO
+    "10Y1001A1001A82H": (51.0, 10.4),  # DE-LU
+    "10YAT-APG------L": (47.6, 14.1),  # AT
+}
 
 
 class PriceDocumentError(ValueError):
@@ -38,9 +50,12 @@ class PriceCurve:
 def parse_entsoe_prices(xml_text: str) -> PriceCurve:
     """The price curve of an A44 document (see module doc for what is refused)."""
     zone = _check_header(xml_text)
-    from entsoe.parsers import parse_prices
+    from entsoe import parsers
 
-    by_resolution = parse_prices(xml_text)
+    parse: Callable[[str], dict[str, pd.Series | None]] = parsers.parse_prices
+    with warnings.catch_warnings():  # entsoe-py reads the XML with bs4's HTML parser, on purpose
+        warnings.filterwarnings("ignore", message=".*XML.*")
+        by_resolution = parse(xml_text)
     present = {name: series for name, series in by_resolution.items() if series is not None and len(series) > 0}
     unsupported = set(present) - set(SUPPORTED_RESOLUTIONS)
     if unsupported:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from adapters.forecasts import queries
 from adapters.forecasts.runs import COMPONENTS, ForecastError, ForecastRun, check_run, rows_of
+from adapters.forecasts.streams import StreamSpec
 from sta_client.paths import EntityId, entity_path, id_from_link
 from sta_client.query import Query, string_literal
 from sta_client.requests import BatchItem
@@ -43,20 +43,6 @@ class ForecastServer(Protocol):
     def batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any]]: ...
 
 
-@dataclass(frozen=True)
-class StreamSpec:
-    """A forecast Datastream: found by `properties.key` on its Thing, created if missing."""
-
-    key: str
-    name: str
-    unit_name: str
-    unit_symbol: str
-    unit_definition: str
-    property_name: str
-    property_uri: str
-    sign_convention: str | None = None
-
-
 def find_or_create_stream(sta: ForecastServer, thing_id: EntityId, spec: StreamSpec) -> EntityId:
     found = sta.page(entity_path("Things", thing_id, "Datastreams"), queries.by_key(spec.key)).values
     if found:
@@ -76,16 +62,24 @@ def find_or_create_stream(sta: ForecastServer, thing_id: EntityId, spec: StreamS
 
 def find_or_create_forecast_thing(sta: ForecastServer, key: str, name: str,
                                   latitude: float | None = None, longitude: float | None = None) -> EntityId:
-    """A `forecast` Thing (weather point, price zone) by `properties.key`."""
+    """A `forecast` Thing (weather point, price zone) by `properties.key`. Its Location (a position is
+    needed: the server derives each Observation's FeatureOfInterest from it) is added when it is
+    known and missing."""
     query = Query().filter(f"properties/kind eq 'forecast' and properties/key eq {string_literal(key)}")
-    found = sta.page("Things", query.select("id").top(1)).values
+    found = sta.page("Things", query.select("id").expand("Locations", Query().select("id")).top(1)).values
+    location = None
+    if latitude is not None and longitude is not None:
+        location = {"name": name, "description": key, "encodingType": "application/geo+json",
+                    "location": {"type": "Point", "coordinates": [longitude, latitude]}}
     if found:
-        return _id(found[0])
+        thing = _id(found[0])
+        if location is not None and not found[0].get("Locations"):
+            sta.create(entity_path("Things", thing, "Locations"), location)
+        return thing
     body: dict[str, Any] = {"name": name, "description": f"forecast source {key}",
                             "properties": {"kind": "forecast", "key": key}}
-    if latitude is not None and longitude is not None:
-        body["Locations"] = [{"name": name, "description": key, "encodingType": "application/geo+json",
-                              "location": {"type": "Point", "coordinates": [longitude, latitude]}}]
+    if location is not None:
+        body["Locations"] = [location]
     return sta.create("Things", body)
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from adapters.forecasts.runs import ForecastError, ForecastRun, day_steps
 from adapters.forecasts.store import (
-    StreamSpec,
     find_or_create_forecast_thing,
     find_or_create_stream,
     mark_fresh,
@@ -19,6 +18,7 @@ from adapters.forecasts.store import (
     read_run,
     write_runs,
 )
+from adapters.forecasts.streams import StreamSpec
 from sta_client.http import StaClient
 
 SPEC = StreamSpec("ghi", "GHI forecast", "watt per square metre", "W/m2", "ucum:W/m2", "Global horizontal irradiance",
