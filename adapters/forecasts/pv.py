@@ -42,9 +42,11 @@ class PvParams:
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> PvParams:
-        """From Thing properties `peakPower_kWp` (or `kWp`), `tilt_deg`, `azimuth_deg`, `losses_pct`,
-        `inverterPower_kW`; a missing or non-positive peak power is a `PvParameterError`."""
-        kwp = properties.get("peakPower_kWp", properties.get("kWp"))
+        """From Thing properties `peakPower_kWp` (else `maxPower_W` / 1000), `tilt_deg`, `azimuth_deg`,
+        `losses_pct`, `inverterPower_kW`; a missing or non-positive peak power is a `PvParameterError`."""
+        kwp = properties.get("peakPower_kWp")
+        if kwp is None and isinstance(properties.get("maxPower_W"), int | float):
+            kwp = properties["maxPower_W"] / 1000.0
         if not isinstance(kwp, int | float) or kwp <= 0:
             raise PvParameterError(f"PV Thing without a positive peakPower_kWp: {kwp!r}")
         params = cls(float(kwp), float(properties.get("tilt_deg", 30.0)), float(properties.get("azimuth_deg", 180.0)),
