@@ -10,7 +10,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -21,13 +20,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sta_client.errors import MqttError
+from sta_client.messages import AckCallback, Handler, Notification, Publication, encode, user_properties_of
 from sta_client.paths import EntityId
-from sta_client.requests import body_json, new_key
+from sta_client.requests import new_key
 from sta_client.settings import ClientSettings
 from sta_client.tls import ssl_context
 from sta_client.topics import (
     IDEMPOTENCY_PROPERTY,
-    ORIGIN_PROPERTY,
     SENML_TOPIC,
     broker_address,
     client_id_for,
@@ -36,59 +35,7 @@ from sta_client.topics import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Publication:
-    """One QoS 1 publish: what was sent, and the broker's PUBACK reason code once it came."""
-
-    topic: str
-    payload: bytes
-    idempotency_key: str | None
-    user_properties: tuple[tuple[str, str], ...] = ()
-    mid: int = 0
-    reason_code: int | None = None
-    acked: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def wait(self, timeout: float) -> int:
-        """The PUBACK reason code (0 or 16: taken; ≥ 128: refused); MqttError when none came in time."""
-        if not self.acked.wait(timeout) or self.reason_code is None:
-            raise MqttError(-1, f"no PUBACK for {self.topic} within {timeout} s")
-        return self.reason_code
-
-    @property
-    def accepted(self) -> bool:
-        return self.reason_code is not None and self.reason_code < 128
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A message received on a subscription; `body` is the parsed JSON (None when it is not JSON),
-    `from_server` tells the server's notifications from other clients' creates on the same topic."""
-
-    topic: str
-    body: Any
-    payload: bytes
-    user_properties: Mapping[str, str]
-
-    @property
-    def from_server(self) -> bool:
-        return self.user_properties.get(ORIGIN_PROPERTY) == "server"
-
-
-AckCallback = Callable[[Publication, int], None]
-Handler = Callable[[Notification], None]
-
-
-def encode(payload: Any) -> bytes:
-    if isinstance(payload, bytes):
-        return payload
-    return json.dumps(body_json(payload), separators=(",", ":")).encode()
-
-
-def user_properties_of(properties: Properties | None) -> dict[str, str]:
-    pairs = getattr(properties, "UserProperty", None) or []
-    return {str(name): str(value) for name, value in pairs}
+__all__ = ["MqttSession", "Notification", "Publication"]
 
 
 class MqttSession:
