@@ -53,6 +53,8 @@ def commission(site: SiteSpec, store: EntityStore, now: datetime) -> SiteIds:
     existing = read_existing(store, site)
     plan = plan_site(site, existing, now)
     log.info("site %s: %s", site.id, describe(plan))
+    for warning in plan.warnings:
+        log.warning("site %s: %s", site.id, warning)
     if not plan.steps:
         return site_ids(site, existing)
     apply_plan(plan, store)

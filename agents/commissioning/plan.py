@@ -50,6 +50,7 @@ class Plan:
     steps: tuple[Step, ...]
     known: Mapping[Ref, EntityId]  # Refs of entities that exist already
     unchanged: int  # entities found as the file wants them
+    warnings: tuple[str, ...] = ()  # differences the server does not let a PATCH repair
 
     def count(self, action: Action) -> int:
         return sum(1 for step in self.steps if step.action is action)
@@ -63,6 +64,7 @@ class _Planner:
     steps: list[Step] = field(default_factory=list)
     known: dict[Ref, EntityId] = field(default_factory=dict)
     unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def link(self, value: Any) -> Any:
         """A Ref to an existing entity becomes `{"@iot.id": id}`; a Ref to one yet to create stays."""
@@ -214,6 +216,16 @@ def _things(planner: _Planner) -> None:
             planner.retire("Things", key, found)
 
 
+def _fixed_links(planner: _Planner, key: str, found: JSON, wanted: JSON) -> JSON:
+    """A MultiDatastream's ObservedProperties are fixed when it is created (the server refuses to
+    change them): a difference is reported, not patched. A new key makes a new MultiDatastream."""
+    if "ObservedProperties" not in wanted or not _differs(found, "ObservedProperties", wanted["ObservedProperties"]):
+        return wanted
+    planner.warnings.append(f"MultiDatastream {key}: its ObservedProperties differ from the site file's and "
+                            "cannot be changed; give it a new key to create it anew")
+    return {name: value for name, value in wanted.items() if name != "ObservedProperties"}
+
+
 def _streams(planner: _Planner, entity_set: str) -> None:
     found_streams = planner.existing.streams(entity_set)
     for device, key, body in _wanted_streams(planner.site, entity_set):
@@ -226,7 +238,7 @@ def _streams(planner: _Planner, entity_set: str) -> None:
             continue
         owner, entity = found
         move = None if owner == device.key else {"Thing": planner.link(Ref("Things", device.key))}
-        planner.patch(entity_set, key, entity, _linked(planner, body), move)
+        planner.patch(entity_set, key, entity, _fixed_links(planner, key, entity, _linked(planner, body)), move)
     wanted = {key for _, key, _ in _wanted_streams(planner.site, entity_set)}
     for key, (_, entity) in sorted(found_streams.items()):
         if key not in wanted:
@@ -240,4 +252,4 @@ def plan_site(site: SiteSpec, existing: Existing, now: datetime) -> Plan:
     _things(planner)
     for entity_set in STREAM_SETS:
         _streams(planner, entity_set)
-    return Plan(tuple(planner.steps), dict(planner.known), planner.unchanged)
+    return Plan(tuple(planner.steps), dict(planner.known), planner.unchanged, tuple(planner.warnings))

@@ -172,3 +172,22 @@ def test_site_ids_survive_a_json_round_trip(sta: Counted, tmp_path: pathlib.Path
     path = tmp_path / "ids.json"
     ids.write(path)
     assert SiteIds.read(path) == ids
+
+
+def test_a_changed_observed_property_relinks_a_datastream_and_is_reported_for_a_multidatastream(
+        sta: Counted, caplog: pytest.LogCaptureFixture) -> None:
+    text = site_text("fur-house")
+    ids = commission(parse_site(text, "a.yaml"), sta.client, NOW)
+    changed = text.replace("unit: V, observed_property: phase-voltage", "unit: V, observed_property: voltage").replace(
+        "{key: P_grid, name: PCC active power, unit: W, observed_property: active-power}",
+        "{key: P_grid, name: PCC active power, unit: W, observed_property: grid-power}")
+    assert commission(parse_site(changed, "a.yaml"), sta.client, NOW) == ids
+    stream = sta.client.get(entity_path("Datastreams", ids.datastreams["P_grid"]), Query().expand("ObservedProperty"))
+    assert stream["ObservedProperty"]["definition"] == "urn:s4g:op:grid-power"
+    multi = sta.client.get(entity_path("MultiDatastreams", ids.multidatastreams["V_grid"]),
+                           Query().expand("ObservedProperties"))
+    assert [op["definition"] for op in multi["ObservedProperties"]] == ["urn:s4g:op:phase-voltage"] * 3
+    assert "MultiDatastream V_grid: its ObservedProperties differ" in caplog.text
+    written = len(sta.transport.writes())
+    commission(parse_site(changed, "a.yaml"), sta.client, NOW)
+    assert sta.transport.writes()[written:] == []

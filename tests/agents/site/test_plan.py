@@ -141,3 +141,12 @@ def test_a_stream_moved_to_another_device_keeps_its_entity() -> None:
     assert move.action is Action.PATCH
     assert move.body["Thing"] == {"@iot.id": state.things["meter"]["@iot.id"]}
     assert move.path == f"Datastreams({state.things['ess']['Datastreams'][1]['@iot.id']})"
+
+
+def test_a_multidatastream_whose_observed_properties_changed_is_reported_not_patched() -> None:
+    changed = _site(BASE.replace("unit: V, observed_property: phase-voltage", "unit: V, observed_property: voltage"))
+    plan = plan_site(changed, server_state(_site()), NOW)
+    assert [(step.entity_set, step.changed) for step in plan.steps] == [  # `voltage` is new; nothing relinks
+        ("ObservedProperties", ()), ("MultiDatastreams", ("description", "name"))]  # (named after it)
+    assert plan.warnings == ("MultiDatastream V_grid: its ObservedProperties differ from the site file's and cannot "
+                             "be changed; give it a new key to create it anew",)
