@@ -45,7 +45,7 @@ def patch(path: str, body: Any) -> Call[None]:
 
 
 def delete(path: str) -> Call[None]:
-    return Call(requests.delete_request(path), responses.nothing)
+    return Call(requests.delete_request(path), responses.deleted)
 
 
 def create_observations(datastream_id: EntityId, components: Sequence[str], rows: Sequence[Sequence[Any]],

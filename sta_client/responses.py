@@ -17,11 +17,13 @@ ERROR_ROW = "error"
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer; header names lower-case."""
+    """An HTTP answer; header names lower-case; `retried`: an earlier attempt of the same request
+    failed (it may have reached the server)."""
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes = b""
+    retried: bool = False
 
     def json(self) -> Any:
         return json.loads(self.content) if self.content else None
@@ -98,6 +100,13 @@ def json_body(reply: Reply) -> Any:
 
 
 def nothing(reply: Reply) -> None:
+    checked(reply)
+
+
+def deleted(reply: Reply) -> None:
+    """A DELETE's answer; a 404 after a retry means an earlier attempt deleted it."""
+    if reply.status == 404 and reply.retried:
+        return
     checked(reply)
 
 

@@ -8,7 +8,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sta_client.errors import TransportError
 from sta_client.requests import Request
@@ -77,13 +77,13 @@ def exchange(request: Request, policy: RetryPolicy, clock: Callable[[], float] =
         except TransportError as error:
             failure, reply = error, None
         if reply is not None and not retryable_status(reply.status):
-            return reply
+            return replace(reply, retried=attempt > 1)
         wait = delay_s(policy, attempt, reply)
         if attempt >= policy.max_attempts or clock() - started + wait > policy.budget_s:
             if reply is None:
                 assert failure is not None
                 raise failure
-            return reply
+            return replace(reply, retried=attempt > 1)
         log.warning("%s %s: %s; retry %d in %.2f s", request.method, request.path,
                     failure if reply is None else f"status {reply.status}", attempt, wait)
         yield Sleep(wait)

@@ -51,6 +51,17 @@ def test_retry_after_a_lost_answer_creates_once(sta_process: RunningServer, faul
             assert _named(sta, record.name or "") == [new_id]
 
 
+def test_delete_whose_answer_was_lost_succeeds(sta_process: RunningServer) -> None:
+    with proxy(f"http://127.0.0.1:{sta_process.server.port}") as (state, port), \
+            StaClient(sta_process.settings(base_url=f"http://127.0.0.1:{port}/v1.1")) as sta:
+        new_id = sta.create("Things", thing())
+        state.lose, state.methods = 1, ("DELETE",)
+        sta.delete(f"Things({new_id})")  # the retry meets 404: the first attempt deleted it
+        assert state.counts[f"DELETE /v1.1/Things({new_id})"] == 2
+        with pytest.raises(NotFound):
+            sta.delete(f"Things({new_id})")  # a first attempt's 404 is an error
+
+
 def test_client_errors_are_never_retried(sta_process: RunningServer) -> None:
     with proxy(f"http://127.0.0.1:{sta_process.server.port}") as (state, port), \
             StaClient(sta_process.settings(base_url=f"http://127.0.0.1:{port}/v1.1")) as sta:
