@@ -16,7 +16,7 @@ import pathlib
 import sys
 from collections.abc import Mapping, Sequence
 
-from agents.commissioning import commission, describe, plan_site, read_existing
+from agents.commissioning import SiteIds, commission, describe, plan_site, read_existing
 from agents.site import SiteFileError, SiteSpec, load_site
 from clock import clock_from_env
 from sta_client import ClientSettings, StaClient, StaError
@@ -31,6 +31,19 @@ def client_settings(site: SiteSpec, environ: Mapping[str, str]) -> ClientSetting
     if site.northbound.mqtt_url:
         settings = dataclasses.replace(settings, mqtt_url=site.northbound.mqtt_url)
     return settings
+
+
+def label_commands(site: SiteSpec, ids: SiteIds) -> list[str]:
+    """The `sta-admin` commands that label the site's Things (`site:<id>`, `radial:<radial id>`), so that
+    its device agent, residents, aggregator and grid operator see them (docs/security.md); labels are
+    an administrator's act on the database, not an HTTP write, so commissioning only says what to run."""
+    site_radial = site.site_thing.properties.radial_id
+    by_radial: dict[str | None, list[str]] = {}
+    for device in site.devices:
+        by_radial.setdefault(device.properties.radial_id or site_radial, []).append(str(ids.things[device.key]))
+    return [" ".join(["sta-admin label add", *things, f"--label site:{site.id}",
+                      *([f"--label radial:{radial}"] if radial else [])])
+            for radial, things in by_radial.items()]
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -67,6 +80,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         log.error("site %s: the server answered %s", site.id, error)
         return 1
     log.info("site %s ids: %s", site.id, json.dumps(ids.to_json(), sort_keys=True))
+    for command in label_commands(site, ids):
+        log.info("site %s: label its Things (an administrator): %s", site.id, command)
     if args.ids is not None:
         ids.write(args.ids)
     return 0

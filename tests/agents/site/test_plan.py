@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agents.commission import label_commands
 from agents.commissioning import Action, Existing, plan_site, site_ids
 from agents.commissioning import desired as wire
 from agents.commissioning.desired import Ref
@@ -150,3 +151,14 @@ def test_a_multidatastream_whose_observed_properties_changed_is_reported_not_pat
         ("ObservedProperties", ()), ("MultiDatastreams", ("description", "name"))]  # (named after it)
     assert plan.warnings == ("MultiDatastream V_grid: its ObservedProperties differ from the site file's and cannot "
                              "be changed; give it a new key to create it anew",)
+
+
+def test_the_label_commands_give_site_and_radial_labels() -> None:
+    text = BASE.replace("properties: {contract_limit_in_w: 10000}",
+                        "properties: {contract_limit_in_w: 10000, radial_id: R1}").replace(
+        "    name: PCC meter\n", "    name: PCC meter\n    properties: {radial_id: R2}\n")
+    site = _site(text)
+    ids = site_ids(site, server_state(site))
+    assert label_commands(site, ids) == [
+        f"sta-admin label add {ids.things['site']} {ids.things['ess']} --label site:test-site --label radial:R1",
+        f"sta-admin label add {ids.things['meter']} --label site:test-site --label radial:R2"]
