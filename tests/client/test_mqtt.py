@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sta_client import AsyncMqttSession, MqttSession, Notification, Publication, Query, StaClient, entity_path
-from sta_client.topics import observations_topic
+from sta_client.topics import observations_topic, tasks_topic
 from tests.client.bodies import make_datastream
 from tests.client.conftest import RunningServer
 
@@ -134,3 +134,26 @@ def test_async_session_awaits_pubacks_and_hands_messages_to_the_loop(sta_process
             await mqtt.close()
     code, notification, in_loop = asyncio.run(run())
     assert code < 128 and notification.body["result"] == 5 and in_loop
+
+
+def test_tasks_reach_a_subscribed_agent(sta: StaClient, session: MqttSession) -> None:
+    owner = sta.create("Things", {"name": "ESS", "description": "d"})
+    capability = sta.create("TaskingCapabilities", {
+        "name": "Set-point", "description": "d", "taskingParameters": {}, "Thing": {"@iot.id": owner},
+        "Actuator": {"name": "Inverter", "description": "d", "encodingType": "text/plain", "metadata": "x"}})
+    got: queue.Queue[Notification] = queue.Queue()
+    session.subscribe(tasks_topic(capability), got.put)
+    sent: set[int] = set()
+
+    def heard() -> bool:  # until the server's registry knows the subscription
+        sent.add(int(sta.create_task(capability, {"powerSetpoint": -3000})))
+        try:
+            return bool(got.get(timeout=0.5).body["@iot.id"] in sent)
+        except queue.Empty:
+            return False
+    wait_until(heard, what="a Task notification")
+    assert session.publish_task(capability, {"powerSetpoint": 1500}, "ems/1").wait(10) < 128
+    while (task := got.get(timeout=15)).body["taskingParameters"] != {"powerSetpoint": 1500} \
+            or not task.from_server:
+        pass
+    assert task.body["@iot.id"] not in sent
