@@ -13,7 +13,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1.1"
 @dataclass(frozen=True)
 class ClientSettings:
     base_url: str = DEFAULT_BASE_URL
-    mqtt_url: str | None = None
+    mqtt_url: str | None = field(default=None, repr=False)  # may carry user:password
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
@@ -42,12 +42,20 @@ class ClientSettings:
     def from_env(cls, prefix: str = "STA_CLIENT_", environ: Mapping[str, str] | None = None) -> ClientSettings:
         """`<prefix>BASE_URL`, `MQTT_URL`, `USERNAME`, `PASSWORD`, `TOKEN`, `TLS_CERT_FILE`,
         `TLS_KEY_FILE`, `TLS_CA_FILE`, `TIMEOUT_S`, `CONNECT_TIMEOUT_S`, `RETRY_BUDGET_S`,
-        `MAX_ATTEMPTS`, `MQTT_CLIENT_ID`, `MQTT_SESSION_EXPIRY_S`, `MQTT_KEEPALIVE_S`."""
+        `MAX_ATTEMPTS`, `MQTT_CLIENT_ID`, `MQTT_SESSION_EXPIRY_S`, `MQTT_KEEPALIVE_S`; `PASSWORD_FILE` and
+        `TOKEN_FILE` name files holding the secret instead (first line)."""
         env = os.environ if environ is None else environ
 
         def text(name: str) -> str | None:
             value = env.get(prefix + name, "").strip()
             return value or None
+
+        def secret(name: str) -> str | None:
+            path = text(f"{name}_FILE")
+            if path is None:
+                return text(name)
+            with open(path, encoding="utf-8") as file:
+                return file.readline().strip() or None
 
         def number(name: str, default: float) -> float:
             value = text(name)
@@ -56,7 +64,7 @@ class ClientSettings:
         defaults = cls()
         return cls(
             base_url=(text("BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            mqtt_url=text("MQTT_URL"), username=text("USERNAME"), password=text("PASSWORD"), token=text("TOKEN"),
+            mqtt_url=text("MQTT_URL"), username=text("USERNAME"), password=secret("PASSWORD"), token=secret("TOKEN"),
             tls_cert_file=text("TLS_CERT_FILE"), tls_key_file=text("TLS_KEY_FILE"), tls_ca_file=text("TLS_CA_FILE"),
             timeout_s=number("TIMEOUT_S", defaults.timeout_s),
             connect_timeout_s=number("CONNECT_TIMEOUT_S", defaults.connect_timeout_s),

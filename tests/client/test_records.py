@@ -1,6 +1,7 @@
 """Pure parts of the client: entity records, settings, SenML packs, the retry rule and readers."""
 from __future__ import annotations
 
+import pathlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,11 +38,14 @@ def test_records_read_and_write_the_wire_form() -> None:
     assert len({kind.entity_set for kind in ENTITY_TYPES}) == 11
 
 
-def test_settings_from_env_keep_secrets_out_of_repr() -> None:
+def test_settings_from_env_keep_secrets_out_of_repr(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "token").write_text("sta_secret\n")
     settings = ClientSettings.from_env(environ={
         "STA_CLIENT_BASE_URL": "https://grid.example/v1.1/", "STA_CLIENT_USERNAME": "ops",
-        "STA_CLIENT_PASSWORD": "hunter2", "STA_CLIENT_TOKEN": "sta_secret", "STA_CLIENT_RETRY_BUDGET_S": "5"})
+        "STA_CLIENT_PASSWORD": "hunter2", "STA_CLIENT_TOKEN_FILE": str(tmp_path / "token"),
+        "STA_CLIENT_MQTT_URL": "mqtt://ops:hunter2@broker", "STA_CLIENT_RETRY_BUDGET_S": "5"})
     assert settings.base_url == "https://grid.example/v1.1" and settings.retry_budget_s == 5.0
+    assert settings.token == "sta_secret" and settings.password == "hunter2"
     assert "hunter2" not in repr(settings) and "sta_secret" not in repr(settings)
     with pytest.raises(ValueError):
         ClientSettings(password="x")
