@@ -41,12 +41,14 @@ from sta_client.mqtt_async import AsyncMqttSession
 from sta_client.paths import EntityId, entity_path
 from sta_client.query import Query, datetime_literal, literal, string_literal
 from sta_client.requests import BatchItem
+from sta_client.responses import Page, SenmlReport
 from sta_client.settings import ClientSettings
 
 __all__ = [
     "Actuator", "AsyncMqttSession", "AsyncStaClient", "BadRequest", "BatchItem", "ClientError", "ClientSettings",
     "Conflict", "Datastream", "Entity", "EntityId", "FeatureOfInterest", "Forbidden", "Location", "MqttError",
-    "MqttSession", "MultiDatastream", "NotFound", "Notification", "Observation", "ObservedProperty", "Publication",
+    "MqttSession", "MultiDatastream", "NotFound", "Notification", "Observation", "ObservedProperty", "Page",
+    "Publication", "SenmlReport",
     "Query", "Sensor", "ServerError", "ServerUnavailable", "StaError", "StaClient", "Task", "TaskingCapability",
     "Thing", "TooManyRequests", "TransportError", "Unauthorized", "datetime_literal", "entity_path", "literal",
     "string_literal",

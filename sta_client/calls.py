@@ -11,7 +11,7 @@ from sta_client.entities import E
 from sta_client.paths import EntityId, entity_path
 from sta_client.query import Query
 from sta_client.requests import BatchItem, Request
-from sta_client.responses import Page, Reply
+from sta_client.responses import Page, Reply, SenmlReport
 
 T = TypeVar("T")
 
@@ -58,9 +58,8 @@ def batch(items: Sequence[BatchItem]) -> Call[list[dict[str, Any]]]:
     return Call(requests.batch_request(items), responses.batch_responses)
 
 
-def post_senml(pack: Sequence[Mapping[str, Any]], key: str | None = None) -> Call[Any]:
-    """The server's ingest report (`accepted`, per-record results) as it answered."""
-    return Call(requests.senml_request(pack, key), responses.json_body)
+def post_senml(pack: Sequence[Mapping[str, Any]], key: str | None = None) -> Call[SenmlReport]:
+    return Call(requests.senml_request(pack, key), responses.senml_report)
 
 
 def create_task(capability_id: EntityId, parameters: Mapping[str, Any], key: str | None = None) -> Call[EntityId]:

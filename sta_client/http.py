@@ -19,7 +19,7 @@ from sta_client.errors import TransportError
 from sta_client.paths import EntityId, relative_link
 from sta_client.query import Query
 from sta_client.requests import BatchItem, Request
-from sta_client.responses import Page, Reply
+from sta_client.responses import Page, Reply, SenmlReport
 from sta_client.retry import Exchange, RetryPolicy, Send, exchange
 from sta_client.settings import ClientSettings
 from sta_client.tls import needs_tls, ssl_context
@@ -133,7 +133,7 @@ class StaClient:
     def batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any]]:
         return self.run(calls.batch(items))
 
-    def post_senml(self, pack: Sequence[Mapping[str, Any]], key: str | None = None) -> Any:
+    def post_senml(self, pack: Sequence[Mapping[str, Any]], key: str | None = None) -> SenmlReport:
         return self.run(calls.post_senml(pack, key))
 
     def create_task(self, capability_id: EntityId, parameters: Mapping[str, Any], key: str | None = None) -> EntityId:
@@ -215,7 +215,7 @@ class AsyncStaClient:
     async def batch(self, items: Sequence[BatchItem]) -> list[dict[str, Any]]:
         return await self.run(calls.batch(items))
 
-    async def post_senml(self, pack: Sequence[Mapping[str, Any]], key: str | None = None) -> Any:
+    async def post_senml(self, pack: Sequence[Mapping[str, Any]], key: str | None = None) -> SenmlReport:
         return await self.run(calls.post_senml(pack, key))
 
     async def create_task(self, capability_id: EntityId, parameters: Mapping[str, Any],

@@ -95,8 +95,21 @@ def created_ids(reply: Reply) -> list[EntityId | str]:
     return [ERROR_ROW if item == ERROR_ROW else id_from_link(str(item)) for item in body]
 
 
-def json_body(reply: Reply) -> Any:
-    return checked(reply).json()
+@dataclass(frozen=True)
+class SenmlReport:
+    """What the server did with a SenML pack: per record index, the new Observation or the reason."""
+
+    accepted: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+
+
+def senml_report(reply: Reply) -> SenmlReport:
+    """201 when a record was stored; a 400 that carries a report (nothing stored) is a report too."""
+    body = reply.json() if reply.status in (201, 400) and reply.content else None
+    if isinstance(body, dict) and "accepted" in body and "rejected" in body:
+        return SenmlReport(list(body["accepted"]), list(body["rejected"]))
+    checked(reply)
+    raise ValueError("a SenML answer without a report")
 
 
 def nothing(reply: Reply) -> None:

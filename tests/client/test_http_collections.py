@@ -75,7 +75,9 @@ def test_senml_pack_is_stored_by_name_and_unit(sta: StaClient) -> None:
                                                                       T0 + timedelta(seconds=60))])
     assert pack[0]["bn"] == f"{device}/" and pack[1]["t"] == 60
     report = sta.post_senml(pack)
-    assert report is not None
+    assert len(report.accepted) == 2 and report.rejected == []
+    refused = sta.post_senml(pack_from_tuples([(f"{device}/unknown", "W", 1.0, T0)]))
+    assert refused.accepted == [] and len(refused.rejected) == 1
     rows = list(sta.iter(entity_path("Datastreams", stream, "Observations"), Query().orderby("phenomenonTime")))
     assert [row["result"] for row in rows] == [-1200.0, -1100.0]
 
