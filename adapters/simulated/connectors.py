@@ -119,7 +119,10 @@ class SimulatedChargePoint:
 
 
 def build_house(device: str, options: Mapping[str, Any], clock: Clock) -> SimulatedHouse:
-    """A house from site-file options (units in the names; defaults: a 10 kWh / 5 kW battery, 6 kWp)."""
+    """A house from site-file options: the ESS device's properties (`max_capacity_wh`, `max_power_w`,
+    `min_soc_pct`, `max_soc_pct`), its place (`latitude_deg`, `longitude_deg`) and the connector's own
+    options (`pv_kwp`, `load_kwh_per_year`, `soc_pct` at start, `seed`, `cloudiness`, efficiencies, `keys`).
+    Defaults: a 10 kWh / 5 kW battery, 6 kWp, 4,000 kWh a year."""
     max_power_w = float(options.get("max_power_w", 5000))
     spec = BatterySpec(capacity_wh=float(options.get("max_capacity_wh", 10000)),
                        max_charge_w=float(options.get("max_charge_w", max_power_w)),
@@ -133,7 +136,8 @@ def build_house(device: str, options: Mapping[str, Any], clock: Clock) -> Simula
                 longitude_deg=float(options.get("longitude_deg", 9.0)),
                 cloudiness=float(options.get("cloudiness", 0.0)))
     seed = options.get("seed")
-    load = LoadSpec(annual_kwh=float(options.get("annual_kwh", 4000)), seed=None if seed is None else int(seed))
+    load = LoadSpec(annual_kwh=float(options.get("load_kwh_per_year", options.get("annual_kwh", 4000))),
+                    seed=None if seed is None else int(seed))
     return SimulatedHouse(device, clock, battery, pv, load, _keys(options))
 
 
