@@ -13,12 +13,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from adapters.connector import Command, CommandResult, Reading
-from agents.lessag.config import CapabilityRole, LessagConfig, Role
+from agents.lessag.config import CapabilityRole, LessagConfig, Role, config_from_site
 from agents.lessag.limits import ev_limit_w
 from agents.lessag.orders import Order, OrderBook
 from agents.lessag.strategies import EssSetPoint, EssState, Plan, decide
 from agents.lessag.tasks import Refusal, TaskRefused, parse_schedule, parse_setpoint
 from agents.plugin import SiteContext, TaskMessage
+from agents.site.model import PluginSpec, SiteSpec
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +144,8 @@ def _parse(task: TaskMessage, capability: CapabilityRole, now: datetime) -> Orde
 def _number(reading: Reading) -> float | None:
     value = reading.value
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def build_lessag(site: SiteSpec, plugin: PluginSpec) -> LessagPlugin:
+    """The plug-in of a site file's `plugins: - kind: lessag` entry."""
+    return LessagPlugin(config_from_site(site, plugin))
