@@ -152,6 +152,17 @@ class DeviceSpec:
     multidatastreams: tuple[MultiDatastreamSpec, ...] = ()
     capabilities: tuple[CapabilitySpec, ...] = ()
 
+    def connector_options(self) -> dict[str, Any]:
+        """The connector's options over defaults from the device: its ratings (`max_capacity_wh`,
+        `max_power_w`, `min_soc_pct`, `max_soc_pct`) and position (`latitude_deg`, `longitude_deg`)."""
+        ratings = {name: getattr(self.properties, name) for name in RATINGS}
+        defaults = {name: value for name, value in ratings.items() if value is not None}
+        defaults.update(latitude_deg=self.location.latitude, longitude_deg=self.location.longitude)
+        return {**defaults, **(self.connector.options if self.connector else {})}
+
+
+RATINGS = ("max_capacity_wh", "max_power_w", "min_soc_pct", "max_soc_pct")
+
 
 @dataclass(frozen=True)
 class PluginSpec:

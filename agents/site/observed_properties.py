@@ -45,6 +45,7 @@ _CATALOG = (
     _op("ev-soc", "EV state of charge", "State of charge of the connected EV", ocpp="SoC"),
     _op("ev-voltage", "Charge point voltage", "Voltage at a charge point", ocpp="Voltage"),
     _op("chargepoint-status", "Charge point status", "OCPP StatusNotification status", ocpp="StatusNotification"),
+    _op("ev-load-limit", "EV load limit", "Total EV charging power allowed on the site (LESSAg -> LEVChAg)"),
     _op("ev-load-forecast", "EV charging load forecast", "Forecast EV charging load (resultTime = issue)"),
     _op("er-mode", "Energy-router operation mode", "Operation mode 1-5 in force", iec61850="DRCC.DERStr"),
     _op("dc-bus-voltage", "DC bus voltage", "Voltage of the home DC bus", iec61850="MMDC.Vol"),

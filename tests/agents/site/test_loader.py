@@ -148,3 +148,11 @@ def test_yaml_merge_keys_are_overridden_by_the_mapping_own() -> None:
     site = parse_site(text, "test.yaml")
     assert site.device("meter2").name == "Second meter"
     assert site.device("meter2").kind is DeviceKind.METER
+
+
+def test_connector_options_default_to_the_device_ratings_and_position() -> None:
+    text = BASE.replace("    datastreams:\n      - {key: P_ess", "    connector: {kind: simulated-house, options: "
+                        "{pv_kwp: 5, max_power_w: 5000}}\n    datastreams:\n      - {key: P_ess", 1)
+    options = parse_site(text, "test.yaml").device("ess").connector_options()
+    assert options == {"max_capacity_wh": 9600, "max_power_w": 5000, "min_soc_pct": 5, "max_soc_pct": 100,
+                       "latitude_deg": 46.5, "longitude_deg": 11.35, "pv_kwp": 5}
