@@ -19,7 +19,8 @@ import pandas as pd
 from adapters.forecasts import store, streams
 from adapters.forecasts.demand import demand_runs
 from adapters.forecasts.prices import ZONE_POINTS, PriceDocumentError
-from adapters.forecasts.pv import PlaneInputs, PvParameterError, PvParams, prepare_weather, pv_power_w
+from adapters.forecasts.pv import PlaneInputs, PvParameterError, PvParams, prepare_weather
+from adapters.forecasts.pv_fleet import pv_fleet_w
 from adapters.forecasts.runs import ForecastError, ForecastRun, day_steps
 from adapters.forecasts.sources import PriceSource, SourceUnavailable, WeatherSource
 from adapters.forecasts.weather import Weather, WeatherDataError
@@ -87,9 +88,10 @@ def _weather_round(sta: store.ForecastServer, config: DayAheadConfig, source: We
 
 def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mapping[str, Weather],
               report: RoundReport) -> None:
-    """PV of every `pv` Thing over its own local day D (the zone of its Thing or site)."""
+    """PV of every `pv` Thing over its own local day D (the zone of its Thing or site), the systems of
+    one weather point and zone computed together (`pv_fleet_w`)."""
     planes: dict[tuple[str, str], PlaneInputs | str] = {}
-    runs: list[tuple[EntityId, ForecastRun]] = []
+    fleets: dict[tuple[str, str], list[tuple[EntityId, PvParams]]] = {}
     stale_before: list[EntityId] = []
     zones = site_zones(sta)
     for thing in pv_things(sta):
@@ -107,9 +109,15 @@ def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mappi
             store.mark_stale(sta, stream, report.issued_at, inputs)
             report.stale.append(f"pv Thing {thing['id']}: {inputs}")
             continue
-        power_w = -pv_power_w(inputs, params)  # consumer convention: generation is negative
-        runs.append((stream, ForecastRun("pv", streams.PV_FORECAST.key, report.issued_at, weathers[str(point)].step,
-                                         power_w + 0.0, source=f"weather:{point}")))
+        fleets.setdefault((str(point), zone), []).append((stream, params))
+    runs: list[tuple[EntityId, ForecastRun]] = []
+    for (point, zone), members in fleets.items():
+        plane = planes[(point, zone)]
+        assert isinstance(plane, PlaneInputs)
+        powers = pv_fleet_w(plane, [params for _, params in members])
+        runs += [(stream, ForecastRun("pv", streams.PV_FORECAST.key, report.issued_at, weathers[point].step,
+                                      -power_w + 0.0, source=f"weather:{point}"))  # consumer sign: generation < 0
+                 for (stream, _), power_w in zip(members, powers, strict=True)]
     if _write(sta, "pv", runs, report):
         for stream in stale_before:
             store.mark_fresh(sta, stream, runs[0][1].run_id if runs else "")

@@ -7,7 +7,9 @@ Steps, per weather step (evaluated at the step's middle, since the weather value
 3. Erbs decomposition of GHI into DNI and DHI (unless the provider gave both);
 4. transposition to the module plane (Hay-Davies, pvlib's ModelChain) and a PVWatts ModelChain
    (`aoi_model="physical"`, `spectral_model="no_loss"`, SAPM open-rack temperature model, PVWatts
-   DC and inverter), system losses = the Thing's `losses_pct` (PVWatts' total-loss term).
+   DC), then per system the Thing's `losses_pct` (PVWatts' total system loss) and the PVWatts
+   inverter (96 % nominal efficiency, AC limit = `inverterPower_kW`, else the peak power).
+   Many systems at one weather point run as one ModelChain with an Array each (`pv_powers_w`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ KASTEN_A = 0.75
 KASTEN_B = 3.4
 INVERTER_EFFICIENCY = 0.96
 GAMMA_PDC_PER_C = -0.0037
+TEMPERATURE_MODEL = {"a": -3.47, "b": -0.0594, "deltaT": 3}  # SAPM open_rack_glass_glass
 
 
 class PvParameterError(ValueError):
@@ -64,6 +67,14 @@ class PlaneInputs:
     times: pd.DatetimeIndex
     weather: pd.DataFrame
     location: Any
+    solar: pd.DataFrame
+    dni_extra: pd.Series
+
+    @property
+    def starts(self) -> pd.DatetimeIndex:
+        """The step starts (the index of every result)."""
+        step = self.times[1] - self.times[0] if len(self.times) > 1 else pd.Timedelta(hours=1)
+        return pd.DatetimeIndex(self.times - step / 2)
 
 
 def prepare_weather(weather: Weather) -> PlaneInputs:
@@ -79,30 +90,47 @@ def prepare_weather(weather: Weather) -> PlaneInputs:
     dni, dhi = _dni_dhi(frame, ghi, solar["zenith"], times)
     temp = frame["temp_air_c"] if "temp_air_c" in frame else pd.Series(20.0, index=times)
     table = pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp, "wind_speed": 1.0}, index=times)
-    return PlaneInputs(times, table, location)
+    from pvlib.irradiance import get_extra_radiation
+
+    return PlaneInputs(times, table, location, solar, get_extra_radiation(times))
 
 
 def pv_power_w(inputs: PlaneInputs, params: PvParams) -> pd.Series:
-    """Mean AC power (W, ≥ 0) per weather step for one PV system, indexed by the step start."""
+    """Mean AC power (W, ≥ 0) per weather step for one PV system, indexed by the step start: a
+    PVWatts ModelChain (the reference; `pv_fleet.pv_fleet_w` computes many systems at once, the same
+    chain on arrays)."""
     from pvlib.modelchain import ModelChain
     from pvlib.pvsystem import PVSystem
-    from pvlib.temperature import TEMPERATURE_MODEL_PARAMETERS
 
-    pdc0_w = params.kwp * 1000.0
-    inverter_w = (params.inverter_kw * 1000.0) if params.inverter_kw else pdc0_w
-    system = PVSystem(
-        surface_tilt=params.tilt_deg, surface_azimuth=params.azimuth_deg,
-        module_parameters={"pdc0": pdc0_w, "gamma_pdc": GAMMA_PDC_PER_C},
-        inverter_parameters={"pdc0": inverter_w / INVERTER_EFFICIENCY, "eta_inv_nom": INVERTER_EFFICIENCY},
-        temperature_model_parameters=TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"],
-        losses_parameters=_single_loss(params.losses_pct),
-    )
+    system = PVSystem(surface_tilt=params.tilt_deg, surface_azimuth=params.azimuth_deg,
+                      module_parameters={"pdc0": params.kwp * 1000.0, "gamma_pdc": GAMMA_PDC_PER_C},
+                      temperature_model_parameters=TEMPERATURE_MODEL)
     chain = ModelChain(system, inputs.location, transposition_model="haydavies", aoi_model="physical",
-                       spectral_model="no_loss", losses_model="pvwatts", dc_model="pvwatts", ac_model="pvwatts")
+                       spectral_model="no_loss", losses_model="no_loss", dc_model="pvwatts", ac_model=_no_inverter)
     chain.run_model(inputs.weather)
-    ac = pd.Series(chain.results.ac, index=inputs.times).fillna(0.0).clip(lower=0.0)
-    step = inputs.times[1] - inputs.times[0] if len(inputs.times) > 1 else pd.Timedelta(hours=1)
-    return ac.set_axis(inputs.times - step / 2)
+    return _inverter_w(chain.results.dc, params).set_axis(inputs.starts)
+
+
+def _no_inverter(chain: Any) -> Any:
+    """The ModelChain's AC step is done per system by `_inverter_w` (PVWatts sums multi-array DC)."""
+    return chain
+
+
+def _inverter_w(dc_w: pd.Series, params: PvParams) -> pd.Series:
+    return pd.Series(ac_w(dc_w.to_numpy(), params), index=dc_w.index)
+
+
+def ac_w(dc_w: Any, params: PvParams) -> Any:
+    """PVWatts' total system loss, then the PVWatts inverter; NaN (night) → 0, never negative."""
+    from pvlib.inverter import pvwatts
+
+    dc_w = np.nan_to_num(np.asarray(dc_w, dtype="float64")) * (1.0 - params.losses_pct / 100.0)
+    ac = pvwatts(dc_w, inverter_limit_w(params) / INVERTER_EFFICIENCY, eta_inv_nom=INVERTER_EFFICIENCY)
+    return np.clip(np.nan_to_num(ac), 0.0, None)
+
+
+def inverter_limit_w(params: PvParams) -> float:
+    return (params.inverter_kw * 1000.0) if params.inverter_kw else params.kwp * 1000.0
 
 
 def cloud_cover_ghi_w_m2(clear_ghi: pd.Series, cloud_cover_pct: pd.Series) -> pd.Series:
@@ -129,11 +157,6 @@ def _dni_dhi(frame: pd.DataFrame, ghi: pd.Series, zenith: pd.Series,
         return frame["dni_w_m2"], frame["dhi_w_m2"]
     parts = erbs(ghi, zenith, times)
     return parts["dni"].fillna(0.0), parts["dhi"].fillna(0.0)
-
-
-def _single_loss(losses_pct: float) -> dict[str, float]:
-    names = ("soiling", "shading", "snow", "mismatch", "wiring", "connections", "lid", "nameplate_rating", "age")
-    return {**dict.fromkeys(names, 0.0), "availability": losses_pct}
 
 
 def _optional_float(value: Any) -> float | None:

@@ -6,7 +6,8 @@ All run on `Datastreams(id)/Observations`:
 - a run's steps: `$filter=resultTime eq <issue>&$orderby=phenomenonTime&$select=phenomenonTime,result`
   (`resultTime eq` rather than `parameters/run eq`, because `resultTime` is a column, `parameters` JSON);
 - the Observations of one run on several Datastreams (for replacing it): `$filter=parameters/run eq 'r'
-  and Datastream/id in (…)&$select=id`.
+  and Datastream/id in (…)&$select=id,phenomenonTime,result&$resultFormat=dataArray` (grouped per
+  Datastream, to compare a re-run with what is stored).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def run_steps(issued_at: datetime) -> Query:
 def run_members(run_id: str, datastream_ids: Iterable[int | str]) -> Query:
     ids = ",".join(str(i) for i in datastream_ids)
     return (Query().filter(f"parameters/run eq {string_literal(run_id)} and Datastream/id in ({ids})")
-            .select("id").top(STEP_PAGE))
+            .select("id", "phenomenonTime", "result").result_format("dataArray").top(STEP_PAGE))
 
 
 def by_key(key: str) -> Query:

@@ -11,14 +11,15 @@ half-written run never stays.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 import pandas as pd
 
 from adapters.forecasts import queries
-from adapters.forecasts.runs import COMPONENTS, ForecastError, ForecastRun, check_run, rows_of
+from adapters.forecasts.rerun import StoredStep, plan_write
+from adapters.forecasts.runs import COMPONENTS, ForecastError, ForecastRun, check_run
 from adapters.forecasts.streams import StreamSpec
 from sta_client.paths import EntityId, entity_path, id_from_link
 from sta_client.query import Query, string_literal
@@ -37,6 +38,8 @@ class ForecastServer(Protocol):
     def create(self, path: str, body: Any, idempotency_key: str | None = None) -> EntityId: ...
 
     def page(self, path: str, query: Query | None = None) -> Page: ...
+
+    def iter(self, path: str, query: Query | None = None) -> Iterator[dict[str, Any]]: ...
 
     def patch(self, path: str, body: Any) -> None: ...
 
@@ -84,25 +87,45 @@ def find_or_create_forecast_thing(sta: ForecastServer, key: str, name: str,
 
 
 def write_runs(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> int:
-    """Store runs whole (see module doc); returns the number of Observations written."""
+    """Store runs whole (see module doc); returns the number of steps the runs hold on the server."""
     if not runs:
         return 0
     for _, run in runs:
         check_run(run)
-    deletes = [BatchItem("DELETE", f"Observations({oid})", atomicity_group="run")
-               for oid in _existing_members(sta, runs)]
-    groups = [{"Datastream": {"@iot.id": stream}, "components": list(COMPONENTS), "dataArray": rows_of(run)}
-              for stream, run in runs]
-    create = BatchItem("POST", "CreateObservations", body=groups, id="create", atomicity_group="run")
-    answers = sta.batch([*deletes, create])
-    links = _created_links(answers)
+    plan = plan_write(runs, stored_steps(sta, runs))
+    if not plan.deletes and not plan.groups:
+        log.info("run(s) %s already stored unchanged", sorted({r.run_id for _, r in runs}))
+        return sum(len(run.values) for _, run in runs)
+    items = [BatchItem("DELETE", f"Observations({oid})", atomicity_group="run") for oid in plan.deletes]
+    if plan.groups:
+        body = [{"Datastream": {"@iot.id": stream}, "components": list(COMPONENTS), "dataArray": list(rows)}
+                for stream, rows in plan.groups]
+        items.append(BatchItem("POST", "CreateObservations", body=body, id="create", atomicity_group="run"))
+    answers = sta.batch(items)
+    links = _created_links(answers) if plan.groups else []
     refused = [link for link in links if link == "error"]
     if refused:
         _remove(sta, [link for link in links if link != "error"])
         raise ForecastError(f"the server refused {len(refused)} of {len(links)} forecast rows; the run was removed")
-    if deletes:
-        log.info("replaced run(s) %s: %s old Observations deleted", {r.run_id for _, r in runs}, len(deletes))
-    return len(links)
+    if not plan.groups:
+        _check_answers(answers)
+    log.info("run(s) %s: %s steps created, %s replaced steps deleted", sorted({r.run_id for _, r in runs}),
+             len(links), len(plan.deletes))
+    return sum(len(run.values) for _, run in runs)
+
+
+def stored_steps(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> list[StoredStep]:
+    """The Observations already on the server under these runs' ids and Datastreams (dataArray pages)."""
+    by_run: dict[str, list[EntityId]] = {}
+    for stream, run in runs:
+        by_run.setdefault(run.run_id, []).append(stream)
+    found: list[StoredStep] = []
+    for run_id, streams in by_run.items():
+        for group in sta.iter("Observations", queries.run_members(run_id, streams)):
+            stream = id_from_link(str(group.get("Datastream@iot.navigationLink", "")))
+            found += [StoredStep(stream, row[0], pd.Timestamp(str(row[1]).split("/")[0]), row[2])
+                      for row in group.get("dataArray", [])]
+    return found
 
 
 def mark_stale(sta: ForecastServer, datastream_id: EntityId, since: datetime, reason: str) -> None:
@@ -132,14 +155,10 @@ def read_latest(sta: ForecastServer, datastream_id: EntityId, at_or_before: date
     return issued, read_run(sta, datastream_id, issued)
 
 
-def _existing_members(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> list[EntityId]:
-    by_run: dict[str, list[EntityId]] = {}
-    for stream, run in runs:
-        by_run.setdefault(run.run_id, []).append(stream)
-    found: list[EntityId] = []
-    for run_id, streams in by_run.items():
-        found += [_id(row) for row in sta.page("Observations", queries.run_members(run_id, streams)).values]
-    return found
+def _check_answers(answers: list[dict[str, Any]]) -> None:
+    failed = [a for a in answers if int(a.get("status", 0)) >= 400]
+    if failed:
+        raise ForecastError(f"forecast replacement refused, nothing changed: {failed[0]}")
 
 
 def _created_links(answers: list[dict[str, Any]]) -> list[str]:

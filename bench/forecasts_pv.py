@@ -1,0 +1,109 @@
+"""Benchmark: the day-ahead PV forecasts of 100 PV Things computed and stored (issue 17: < 10 s).
+
+    .venv/bin/python -m bench.forecasts_pv [--things 100] [--rounds 3] [--base-url http://…/v1.1]
+
+Without `--base-url` it starts its own database, Mosquitto and `sta-server` (bench/harness.py) on the
+project PostgreSQL (port 55432) and removes them afterwards. It creates `--things` `pv` Things around
+the Fur-like weather point (random 3–10 kWp, tilt 15–45°, azimuth 120–240°, seeded), then times
+`run_day_ahead` with the recorded Open-Meteo fixture as the only source (weather + PV, nothing else):
+
+- `cold`: the first round, which also creates the 100 `P_pv_forecast` Datastreams;
+- `warm`: rounds with a new issue time (100 × 24 Observations in one transaction);
+- `rerun`: the same issue time again (the run is replaced: 2,400 deletes + 2,400 creates, one change set).
+Results: docs/forecasts.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+from adapters.forecasts.jobs import DayAheadConfig, run_day_ahead
+from adapters.forecasts.sources import OpenMeteoFile
+from bench.harness import DEFAULT_ADMIN_URL, Database, Mosquitto, Server, ensure_project_postgres
+from sta_client.http import StaClient
+from sta_client.settings import ClientSettings
+
+log = logging.getLogger("bench.forecasts_pv")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, "tests", "fixtures", "forecasts", "open_meteo_fur_2026-06-20.json")
+DAY = date(2026, 6, 21)
+FIRST_ISSUE = datetime(2026, 6, 20, 20, tzinfo=UTC)
+
+
+@contextmanager
+def own_server() -> Iterator[str]:
+    ensure_project_postgres(DEFAULT_ADMIN_URL)
+    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
+    database.create()
+    broker.start()
+    server = Server(database.url, broker.url)
+    try:
+        server.start()
+        yield server.base
+    finally:
+        server.stop()
+        broker.stop()
+        database.drop()
+
+
+def make_pv_things(sta: StaClient, count: int, seed: int = 17) -> None:
+    rng = random.Random(seed)
+    for i in range(count):
+        latitude, longitude = 56.8 + rng.uniform(-0.2, 0.2), 8.9 + rng.uniform(-0.3, 0.3)
+        sta.create("Things", {
+            "name": f"bench PV {i}", "description": "benchmark PV system",
+            "Locations": [{"name": f"bench PV {i}", "description": "roof", "encodingType": "application/geo+json",
+                           "location": {"type": "Point", "coordinates": [longitude, latitude]}}],
+            "properties": {"kind": "pv", "deviceId": f"bench-pv-{i}", "peakPower_kWp": round(rng.uniform(3, 10), 1),
+                           "tilt_deg": rng.randint(15, 45), "azimuth_deg": rng.randint(120, 240), "losses_pct": 14}})
+
+
+def timed_round(sta: StaClient, config: DayAheadConfig, issued_at: datetime) -> tuple[float, int]:
+    started = time.perf_counter()
+    report = run_day_ahead(sta, config, DAY, issued_at)
+    elapsed = time.perf_counter() - started
+    log.warning("round issued %s: %.2f s, written %s", issued_at, elapsed, report.written)
+    if report.errors or report.stale:
+        raise RuntimeError(f"the round failed: {report.errors} {report.stale}")
+    return elapsed, report.written.get("pv", 0)
+
+
+def run(base_url: str, things: int, rounds: int) -> dict[str, object]:
+    config = DayAheadConfig(weather=(OpenMeteoFile("fur", FIXTURE),), zone="Europe/Copenhagen")
+    with StaClient(ClientSettings(base_url=base_url, timeout_s=60.0)) as sta:
+        make_pv_things(sta, things)
+        cold_s, written = timed_round(sta, config, FIRST_ISSUE)
+        warm = [timed_round(sta, config, FIRST_ISSUE + timedelta(minutes=i + 1))[0] for i in range(rounds)]
+        rerun = [timed_round(sta, config, FIRST_ISSUE)[0] for _ in range(rounds)]
+    return {"things": things, "pv_observations_per_round": written, "cold_s": round(cold_s, 2),
+            "warm_s": [round(s, 2) for s in warm], "warm_median_s": round(statistics.median(warm), 2),
+            "rerun_s": [round(s, 2) for s in rerun], "rerun_median_s": round(statistics.median(rerun), 2),
+            "limit_s": 10.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--things", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--base-url", default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.base_url:
+        result = run(args.base_url, args.things, args.rounds)
+    else:
+        with own_server() as base_url:
+            result = run(base_url, args.things, args.rounds)
+    log.warning("result: %s", json.dumps(result))
+    print(json.dumps(result, indent=2))  # noqa: T201 (the benchmark's output)
+
+
+if __name__ == "__main__":
+    main()
