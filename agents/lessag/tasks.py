@@ -52,10 +52,10 @@ class OrderRules:
 
 def parse_schedule(task_id: int | str, params: Mapping[str, Any], rules: OrderRules, now: datetime) -> Order:
     """A day schedule Task → an Order, or TaskRefused."""
-    start = _time(params, "startTime")
+    start = parse_time(params, "startTime")
     resolution_s = _resolution(params.get("resolution", rules.resolution_s))
     profile = params.get("powerProfile")
-    if not isinstance(profile, list) or not all(_is_number(v) for v in profile):
+    if not isinstance(profile, list) or not all(is_number(v) for v in profile):
         raise TaskRefused(Refusal.MALFORMED, "powerProfile must be an array of numbers (W)")
     expected = SECONDS_PER_DAY // resolution_s
     if len(profile) != expected:
@@ -75,10 +75,10 @@ def parse_schedule(task_id: int | str, params: Mapping[str, Any], rules: OrderRu
 def parse_setpoint(task_id: int | str, params: Mapping[str, Any], rules: OrderRules, now: datetime) -> Order:
     """A single set-point Task → an Order, or TaskRefused."""
     power = params.get("powerSetpoint")
-    if not _is_number(power):
+    if not is_number(power):
         raise TaskRefused(Refusal.MALFORMED, "powerSetpoint must be a number (W)")
-    start = _time(params, "startTime") if "startTime" in params else now
-    stop = _time(params, "stopTime") if params.get("stopTime") is not None else None
+    start = parse_time(params, "startTime") if "startTime" in params else now
+    stop = parse_time(params, "stopTime") if params.get("stopTime") is not None else None
     if stop is not None and stop <= max(start, now):
         raise TaskRefused(Refusal.WRONG_DAY, f"the set-point stopped at {stop.isoformat()}, which is over")
     powers = (float(power),)
@@ -87,7 +87,7 @@ def parse_setpoint(task_id: int | str, params: Mapping[str, Any], rules: OrderRu
     return Order(task_id, rules.source, start, powers, priority, rules.priority_max, stop=stop)
 
 
-def _time(params: Mapping[str, Any], name: str) -> datetime:
+def parse_time(params: Mapping[str, Any], name: str) -> datetime:
     text = params.get(name)
     try:
         moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
@@ -99,7 +99,7 @@ def _time(params: Mapping[str, Any], name: str) -> datetime:
 
 
 def _resolution(value: Any) -> int:
-    if not _is_number(value) or int(value) != value or int(value) not in RESOLUTIONS_S:
+    if not is_number(value) or int(value) != value or int(value) not in RESOLUTIONS_S:
         raise TaskRefused(Refusal.OUT_OF_RANGE, f"resolution {value!r} s is not one of {list(RESOLUTIONS_S)}")
     return int(value)
 
@@ -116,10 +116,10 @@ def _priorities(value: Any, count: int, rules: OrderRules) -> tuple[int, ...]:
     if isinstance(value, list) and len(values) != count:
         raise TaskRefused(Refusal.WRONG_LENGTH, f"{len(values)} priorities for {count} values")
     for priority in values:
-        if not _is_number(priority) or int(priority) != priority or not 1 <= priority <= rules.priority_max:
+        if not is_number(priority) or int(priority) != priority or not 1 <= priority <= rules.priority_max:
             raise TaskRefused(Refusal.OUT_OF_RANGE, f"priority {priority!r} is outside 1..{rules.priority_max}")
     return tuple(int(p) for p in values)
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
+def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
