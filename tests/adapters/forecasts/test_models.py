@@ -149,3 +149,17 @@ def test_runs_with_irregular_steps_are_refused() -> None:
     with pytest.raises(ForecastError, match="regular"):
         check_run(ForecastRun("pv", "k", datetime(2026, 6, 20, tzinfo=UTC), timedelta(hours=1),
                               pd.Series([1.0, 2.0], index=index)))
+
+
+def test_the_fleet_computation_equals_the_modelchain() -> None:
+    from adapters.forecasts.pv_fleet import pv_fleet_w
+
+    weather = parse_open_meteo(fixture_json("open_meteo_fur_2026-06-20.json"))
+    frame = weather.frame.loc["2026-06-20T12:00Z":"2026-06-22T12:00Z"]
+    inputs = prepare_weather(Weather(weather.latitude, weather.longitude, weather.elevation_m, weather.step, frame))
+    systems = [PvParams(3.0 + i, 10.0 + 8 * i, 100.0 + 30 * i, 10.0 + i, 2.5 if i == 2 else None) for i in range(6)]
+    for fleet, params in zip(pv_fleet_w(inputs, systems), systems, strict=True):
+        reference = pv_power_w(inputs, params)
+        assert (fleet.index == reference.index).all()
+        assert np.abs(fleet - reference).max() < 0.5  # W
+    assert pv_fleet_w(inputs, systems)[2].max() <= 2500.0  # the AC limit holds
