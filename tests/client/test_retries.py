@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -26,7 +29,8 @@ from sta_client import (
 from tests.client.bodies import thing, unique
 from tests.client.conftest import RunningServer
 from tests.client.proxy import proxy, scripted
-from tests.mosquitto import free_port
+from tests.faults.conftest import Server
+from tests.mosquitto import Broker, free_port
 
 OK = (200, {}, b'{"value": []}')
 UNAVAILABLE = json.dumps({"error": {"code": "ServiceUnavailable", "message": "database down"}}).encode()
@@ -126,3 +130,25 @@ def test_async_client_retries_the_same_way(sta_process: RunningServer) -> None:
         assert state.counts["POST /v1.1/Things"] == 2
     with StaClient(sta_process.settings()) as sta:
         assert _named(sta, name) == [new_id]
+
+
+def test_requests_ride_out_a_server_restart(client_database_url: str, sta_broker: Broker) -> None:
+    """A real `sta-server` stopped and started again while a create is being retried."""
+    server = Server(client_database_url, sta_broker.server_url, f"sta-client-restart-{uuid.uuid4().hex[:6]}")
+    server.start()
+    restart = threading.Timer(1.0, server.start)
+    try:
+        settings = ClientSettings(base_url=server.base, retry_budget_s=60, max_attempts=200, backoff_base_s=0.2,
+                                  backoff_max_s=1.0)
+        with StaClient(settings) as sta:
+            server.stop()
+            restart.start()
+            record = thing()
+            new_id = sta.create("Things", record)  # connection refused until the server is back
+            restart.join()
+            assert _named(sta, record.name or "") == [new_id]
+    finally:
+        if restart.is_alive():
+            restart.join()
+        server.stop()
+        shutil.rmtree(server.log_path.parent, ignore_errors=True)
