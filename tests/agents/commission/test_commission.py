@@ -191,3 +191,17 @@ def test_a_changed_observed_property_relinks_a_datastream_and_is_reported_for_a_
     written = len(sta.transport.writes())
     commission(parse_site(changed, "a.yaml"), sta.client, NOW)
     assert sta.transport.writes()[written:] == []
+
+
+def test_a_run_the_server_refused_halfway_completes_on_the_next(sta: Counted) -> None:
+    text = site_text("fur-house")
+    schedule = "{key: ess_schedule, name: ESS 24-hour schedule, template: ess-schedule, resolution_s: 60}"
+    bogus = text.replace(schedule, "{key: ess_schedule, name: Bogus, tasking_parameters: {type: Bogus}}")
+    assert bogus != text
+    with pytest.raises(BadRequest):
+        commission(parse_site(bogus, "a.yaml"), sta.client, NOW)
+    site = parse_site(text, "a.yaml")
+    ids = commission(site, sta.client, NOW)
+    things = list(sta.client.iter("Things", Query().filter(f"properties/siteId eq {string_literal(site.id)}")))
+    assert sorted(thing["properties"]["key"] for thing in things) == sorted(ids.things)
+    assert len(ids.capabilities) == 2
