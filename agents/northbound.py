@@ -94,6 +94,8 @@ class Northbound:
                 self._flush_acks()
                 flushed_at = time.monotonic()
             rows = self.outbox.peek(cursor, self.window - len(in_flight)) if len(in_flight) < self.window else []
+            if rows:
+                self.outbox.seal(rows[-1].id)
             for row in rows:
                 self._publish(loop, row)
                 in_flight.add(row.id)

@@ -56,8 +56,9 @@ def encode_readings(readings: Sequence[Reading], streams: Mapping[str, StreamRef
             plain.append((reading, stream.senml_name))
         else:
             single.append(Message(observation_topic(stream.id), encode_observation(reading), kind))
-    packs = [Message(SENML_TOPIC, encode_pack(plain[start:start + MAX_RECORDS_PER_PACK]), kind)
-             for start in range(0, len(plain), MAX_RECORDS_PER_PACK)]
+    packs = [Message(SENML_TOPIC, encode_pack(chunk), kind, records=len(chunk), mergeable=True)
+             for chunk in (plain[start:start + MAX_RECORDS_PER_PACK]
+                           for start in range(0, len(plain), MAX_RECORDS_PER_PACK))]
     return packs + single
 
 

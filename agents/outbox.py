@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     idempotency_key TEXT NOT NULL,
     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    droppable INTEGER NOT NULL
+    droppable INTEGER NOT NULL,
+    records INTEGER NOT NULL DEFAULT 1,
+    mergeable INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_droppable ON outbox (droppable, id);
 """
@@ -71,6 +73,8 @@ class Message:
     topic: str
     payload: bytes
     kind: Kind = Kind.MEASUREMENT
+    records: int = 1  # Observations it creates
+    mergeable: bool = False  # a JSON array (a SenML pack) that may be joined to the previous row's
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class Bound:
 
     max_rows: int = 2_000_000
     max_bytes: int = 512 * 1024 * 1024
+    merge_records: int = 2000  # a never-published pack grows to this many records at most
+    merge_bytes: int = 256 * 1024
 
 
 @dataclass
@@ -119,19 +125,23 @@ class Outbox:
         self.synchronous = synchronous
         self.connection.execute(f"PRAGMA synchronous={synchronous}")
         self.connection.executescript(SCHEMA)
-        self.rows, self.bytes = self.connection.execute(
-            "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox").fetchone()
+        self.rows, self.bytes, self.sealed_through = self.connection.execute(
+            "SELECT count(*), coalesce(sum(length(payload)), 0), coalesce(max(id), 0) FROM outbox").fetchone()
         if self.rows:
             log.info("queue %s reopened with %d messages (%d bytes) to replay", self.path, self.rows, self.bytes)
 
     def put(self, messages: Sequence[Message],
             also: Callable[[sqlite3.Connection], None] | None = None) -> list[str]:
         """Store `messages` (and whatever `also` writes) in one transaction; their keys. Durable on
-        return. A full disk drops the oldest measurements and tries again."""
-        keys = [uuid.uuid4().hex for _ in messages]
+        return. A full disk drops the oldest measurements and tries again.
+
+        A mergeable message joins the newest row when that row is mergeable too, has the same topic,
+        has room and was never handed to MQTT (`sealed_through`): while the broker is away a poll's
+        pack grows instead of adding a row, so the replay sends a few large packs. A row's payload
+        never changes once published, so its key always stands for the same content."""
         for _attempt in range(10):
             try:
-                self._insert(messages, keys, also)
+                keys = self._insert(messages, also)
                 break
             except sqlite3.OperationalError as error:
                 if "full" not in str(error):
@@ -145,17 +155,48 @@ class Outbox:
         self._enforce_bound()
         return keys
 
-    def _insert(self, messages: Sequence[Message], keys: list[str],
-                also: Callable[[sqlite3.Connection], None] | None) -> None:
+    def seal(self, through_id: int) -> None:
+        """Rows up to `through_id` are being published: their payloads are final."""
+        self.sealed_through = max(self.sealed_through, through_id)
+
+    def _insert(self, messages: Sequence[Message], also: Callable[[sqlite3.Connection], None] | None) -> list[str]:
+        keys: list[str] = []
+        added_rows = added_bytes = 0
         with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO outbox (kind, topic, payload, idempotency_key, droppable) VALUES (?, ?, ?, ?, ?)",
-                [(m.kind.value, m.topic, m.payload, key, int(m.kind.droppable))
-                 for m, key in zip(messages, keys, strict=True)])
+            for message in messages:
+                key = self._merge(conn, message) if message.mergeable else None
+                if key is not None:  # the brackets between the two arrays become one comma
+                    added_bytes += len(message.payload) - 1
+                else:
+                    key = uuid.uuid4().hex
+                    conn.execute("INSERT INTO outbox (kind, topic, payload, idempotency_key, droppable, records, "
+                                 "mergeable) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 (message.kind.value, message.topic, message.payload, key,
+                                  int(message.kind.droppable), message.records, int(message.mergeable)))
+                    added_rows += 1
+                    added_bytes += len(message.payload)
+                keys.append(key)
             if also is not None:
                 also(conn)
-        self.rows += len(messages)
-        self.bytes += sum(len(m.payload) for m in messages)
+        self.rows += added_rows
+        self.bytes += added_bytes
+        return keys
+
+    def _merge(self, conn: sqlite3.Connection, message: Message) -> str | None:
+        """Join `message` to the newest row if allowed; that row's key, else None."""
+        newest = conn.execute("SELECT id, topic, payload, idempotency_key, records, mergeable, kind FROM outbox "
+                              "ORDER BY id DESC LIMIT 1").fetchone()
+        if newest is None:
+            return None
+        ident, topic, payload, key, records, mergeable, kind = newest
+        if (ident <= self.sealed_through or not mergeable or topic != message.topic or kind != message.kind.value
+                or records + message.records > self.bound.merge_records
+                or len(payload) + len(message.payload) > self.bound.merge_bytes):
+            return None
+        joined = bytes(payload)[:-1] + b"," + message.payload[1:]
+        conn.execute("UPDATE outbox SET payload = ?, records = records + ? WHERE id = ?",
+                     (joined, message.records, ident))
+        return str(key)
 
     def peek(self, after_id: int = 0, limit: int = 1000) -> list[Queued]:
         """The next messages to publish, oldest first."""

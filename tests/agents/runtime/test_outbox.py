@@ -143,3 +143,35 @@ def test_a_task_is_marked_handled_in_the_transaction_of_its_acknowledgement(tmp_
     outbox.put([ack(7)], also=ledger.marker(task))
     assert len(outbox.peek()) == 1 and ledger.handled(7)
     assert [t.task_id for t in TaskLedger(Outbox(tmp_path / "q.sqlite").connection).recent()] == [7]
+
+
+def pack(*values: int) -> Message:
+    return Message("v1.1/SenML", ("[" + ",".join(f'{{"n":"a","v":{v}}}' for v in values) + "]").encode(),
+                   records=len(values), mergeable=True)
+
+
+def test_packs_never_published_grow_into_one_row_under_one_key(tmp_path: pathlib.Path) -> None:
+    outbox = Outbox(tmp_path / "q.sqlite", Bound(merge_records=5))
+    keys = [key for n in range(7) for key in outbox.put([pack(n)])]
+    rows = outbox.peek()
+    assert [row.payload for row in rows] == [pack(0, 1, 2, 3, 4).payload, pack(5, 6).payload]
+    assert keys == [rows[0].key] * 5 + [rows[1].key] * 2
+    assert (outbox.rows, outbox.bytes) == (2, sum(len(row.payload) for row in rows))
+
+
+def test_a_published_pack_never_changes(tmp_path: pathlib.Path) -> None:
+    outbox = Outbox(tmp_path / "q.sqlite")
+    outbox.put([pack(1)])
+    outbox.seal(outbox.peek()[-1].id)
+    outbox.put([pack(2)])
+    outbox.put([ack(3)])
+    outbox.put([pack(4)])
+    assert [row.payload for row in outbox.peek()] == [pack(1).payload, pack(2).payload, b"ack 3", pack(4).payload]
+
+
+def test_rows_found_on_reopening_are_sealed(tmp_path: pathlib.Path) -> None:
+    """After kill -9 a row may have been published before the crash: it must keep its content."""
+    Outbox(tmp_path / "q.sqlite").put([pack(1)])
+    again = Outbox(tmp_path / "q.sqlite")
+    again.put([pack(2)])
+    assert [row.payload for row in again.peek()] == [pack(1).payload, pack(2).payload]
