@@ -20,7 +20,7 @@ from agents.commissioning import desired
 from agents.commissioning.desired import JSON, Ref
 from agents.commissioning.existing import STREAM_SETS, Existing
 from agents.site.model import DeviceSpec, SiteSpec
-from sta_client import EntityId, entity_path
+from sta_client import EntityId, datetime_literal, entity_path
 
 RETIRED = ("retired", "retiredAt")
 
@@ -93,7 +93,7 @@ class _Planner:
         if properties.get("retired") is True:
             self.unchanged += 1
             return
-        body = {"properties": {**properties, "retired": True, "retiredAt": _instant(self.now)}}
+        body = {"properties": {**properties, "retired": True, "retiredAt": datetime_literal(self.now)}}
         self.steps.append(Step(Action.RETIRE, entity_set, key, entity_path(entity_set, found["@iot.id"]), body,
                                changed=("properties",)))
 
@@ -113,10 +113,6 @@ def _differs(found: JSON, name: str, value: Any) -> bool:
     if isinstance(value, list) and value and all(isinstance(item, dict) and "@iot.id" in item for item in value):
         return [item.get("@iot.id") for item in found.get(name) or []] != [item["@iot.id"] for item in value]
     return bool(found.get(name) != value)
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _shared(planner: _Planner) -> None:
