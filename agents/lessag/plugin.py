@@ -17,7 +17,7 @@ from agents.lessag.config import CapabilityRole, LessagConfig, Role, config_from
 from agents.lessag.limits import ev_limit_w
 from agents.lessag.orders import Order, OrderBook
 from agents.lessag.strategies import EssSetPoint, EssState, Plan, decide
-from agents.lessag.tasks import Refusal, TaskRefused, parse_schedule, parse_setpoint
+from agents.lessag.tasks import Deliveries, Refusal, TaskRefused, parse_schedule, parse_setpoint
 from agents.plugin import SiteContext, TaskMessage
 from agents.site.model import PluginSpec, SiteSpec
 
@@ -33,7 +33,7 @@ class LessagPlugin:
         self.config = config
         self._name = name
         self.orders = OrderBook()
-        self._seen: set[str] = set()
+        self.deliveries = Deliveries()
         self._mode: tuple[str, str] | None = None
         self._pv_limit_w: float | None = None
         self.last: EssSetPoint | None = None
@@ -62,15 +62,13 @@ class LessagPlugin:
         return [Reading(self.config.keys.accepted, accepted, now, params)]
 
     def _take(self, task: TaskMessage, now: datetime) -> str:
-        key = str(task.task_id)
-        if key in self._seen:
-            raise TaskRefused(Refusal.DUPLICATE, f"Task {task.task_id} was delivered before")
-        self._seen.add(key)
+        self.deliveries.check(task.task_id, task.capability, task.parameters)
         capability = self.config.capabilities.get(task.capability)
         if capability is None or capability.role is None:
             raise TaskRefused(Refusal.UNKNOWN_CAPABILITY, f"the LESSAg takes no Tasks of {task.capability!r}")
         order = _parse(task, capability, now)
         self.orders.add(order)
+        self.deliveries.accepted(task.task_id, task.capability, task.parameters)
         return f"{capability.role}: {len(order.power_w)} value(s) from {order.start.isoformat()}"
 
     async def cycle(self, site: SiteContext) -> None:

@@ -6,6 +6,7 @@ A Task the agent cannot honour raises `TaskRefused` with a reason code and a sen
 answers it with `setpointAccepted = false`."""
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,31 @@ class OrderRules:
     priority_max: int
     resolution_s: int = 60  # the capability's schedule resolution (a Task may name another allowed one)
     horizon_s: float = 2 * SECONDS_PER_DAY  # how far ahead a schedule may start
+
+
+class Deliveries:
+    """Which Tasks an agent has seen: a Task delivered again, or one repeating the parameters of the Task
+    last accepted on its capability (a re-sent order already in force), is a duplicate."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._latest: dict[str, tuple[int | str, str]] = {}  # capability → (Task id, parameters)
+
+    def check(self, task_id: int | str, capability: str, params: Mapping[str, Any]) -> None:
+        """Raises TaskRefused(DUPLICATE); otherwise remembers the Task as seen."""
+        if str(task_id) in self._seen:
+            raise TaskRefused(Refusal.DUPLICATE, f"Task {task_id} was delivered before")
+        self._seen.add(str(task_id))
+        same = self._latest.get(capability)
+        if same is not None and same[1] == _canonical(params):
+            raise TaskRefused(Refusal.DUPLICATE, f"the same parameters as Task {same[0]}, which is in force")
+
+    def accepted(self, task_id: int | str, capability: str, params: Mapping[str, Any]) -> None:
+        self._latest[capability] = (task_id, _canonical(params))
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def parse_schedule(task_id: int | str, params: Mapping[str, Any], rules: OrderRules, now: datetime) -> Order:

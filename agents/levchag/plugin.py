@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from adapters.connector import Command, Reading
 from adapters.simulated.ev import EvFleetSpec, expected_load_profile_w
-from agents.lessag.tasks import Refusal, TaskRefused
+from agents.lessag.tasks import Deliveries, Refusal, TaskRefused
 from agents.levchag.config import CapabilityRef, LevchagConfig, Role, config_from_site
 from agents.levchag.limits import LimitProfile, profile_limit, share_w, strictest
 from agents.levchag.tasks import parse_enable, parse_load_reduction
@@ -35,7 +35,7 @@ class LevchagPlugin:
         self.profiles: list[LimitProfile] = []
         self.enabled = {point.device: True for point in config.points}
         self.sent: dict[str, tuple[float, bool]] = {}
-        self._seen: set[str] = set()
+        self.deliveries = Deliveries()
         self._forecast_day: date | None = None
 
     @property
@@ -61,13 +61,13 @@ class LevchagPlugin:
         return [Reading(self.config.keys.accepted, accepted, now, params)]
 
     def _take(self, task: TaskMessage, now: datetime) -> str:
-        if str(task.task_id) in self._seen:
-            raise TaskRefused(Refusal.DUPLICATE, f"Task {task.task_id} was delivered before")
-        self._seen.add(str(task.task_id))
+        self.deliveries.check(task.task_id, task.capability, task.parameters)
         capability = self.config.capabilities.get(task.capability)
         if capability is None or capability.role is None:
             raise TaskRefused(Refusal.UNKNOWN_CAPABILITY, f"the LEVChAg takes no Tasks of {task.capability!r}")
-        return self._apply(task, capability, now)
+        detail = self._apply(task, capability, now)
+        self.deliveries.accepted(task.task_id, task.capability, task.parameters)
+        return detail
 
     def _apply(self, task: TaskMessage, capability: CapabilityRef, now: datetime) -> str:
         if capability.role is Role.ENABLE:

@@ -152,6 +152,20 @@ def test_a_duplicate_delivery_is_refused() -> None:
     assert str(second.parameters["reason"]).startswith("duplicate")
 
 
+def test_a_resent_order_is_a_duplicate_unless_another_came_between() -> None:
+    async def scenario() -> list[bool]:
+        clock = SteppedClock(START + timedelta(hours=1))
+        site, plugin = _site(clock), LessagPlugin(_config())
+        a = {"powerSetpoint": 100, "priority": 5, "startTime": START.isoformat()}
+        b = {**a, "powerSetpoint": 200}
+        acks = []
+        for task_id, params in enumerate([a, a, b, a], start=20):
+            acks += await plugin.on_task(_task(task_id, "ess_setpoint", **params), site)
+        return [bool(ack.value) for ack in acks]
+
+    assert asyncio.run(_in_loop(scenario)) == [True, False, True, True]
+
+
 def test_unircon_keeps_the_house_from_exporting_over_a_day() -> None:
     async def scenario() -> list[float]:
         clock = SteppedClock(START)
