@@ -60,6 +60,7 @@ class MqttSession:
         self._subacks: dict[int, tuple[threading.Event, list[int]]] = {}
         self._renewals: set[int] = set()  # mids of the subscriptions renewed on connect
         self.connected = threading.Event()
+        self._network_thread: int | None = None  # paho's thread (callbacks run there)
         self.session_present = False
         self.last_connect_code: int | None = None
         self._client = self._make_client(settings, password, max_inflight)
@@ -104,6 +105,7 @@ class MqttSession:
         self.connected.clear()
 
     def _on_connect(self, client: paho.Client, _: Any, flags: Any, reason: ReasonCode, __: Any) -> None:
+        self._network_thread = threading.get_ident()
         self.last_connect_code = int(reason.value)
         if reason.is_failure:
             log.warning("MQTT %s refused the connection of %s: %s", self.address.host, self.client_id, reason)
@@ -190,14 +192,16 @@ class MqttSession:
 
     def subscribe(self, topic: str, handler: Handler, timeout: float | None = 10.0) -> None:
         """QoS 1 subscription, renewed on every connect; waits for the SUBACK when connected (raises
-        MqttError when the broker refuses it)."""
+        MqttError when the broker refuses it), except when called from a handler or callback (paho's
+        thread, which must go on to read the SUBACK) or with `timeout=None`."""
         with self._lock:
             self._handlers[topic] = handler
         self._client.message_callback_add(topic, self._route(handler))
         if not self.connected.is_set():
             return
         result, mid = self._client.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=1))
-        if result != paho.MQTT_ERR_SUCCESS or mid is None or timeout is None:
+        if result != paho.MQTT_ERR_SUCCESS or mid is None or timeout is None \
+                or threading.get_ident() == self._network_thread:
             return
         done, codes = self._expect_suback(mid)
         arrived = done.wait(timeout)

@@ -1,5 +1,5 @@
 """An immutable builder of SensorThings query options (`$filter`, `$expand` with nested options,
-`$select`, `$orderby`, `$top`, `$skip`, `$count`, `$resultFormat`) and the literal helpers a caller
+`$select`, `$orderby`, `$top`, `$skip`, `$count`, `$resultFormat`, `$apply`) and the literal helpers a caller
 uses inside `$filter`, so no caller quotes strings or formats datetimes by hand."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class Query:
     skip_: int | None = None
     count_: bool | None = None
     result_format_: str | None = None
+    apply_: str | None = None
 
     def filter(self, expression: str) -> Query:
         """`$filter`; a second call joins both with `and`."""
@@ -51,6 +52,10 @@ class Query:
         """`dataArray`, `GeoJSON`, `CSV`, `SenML`."""
         return replace(self, result_format_=name)
 
+    def apply(self, transformations: str) -> Query:
+        """`$apply` (docs/aggregation.md), e.g. `groupby((bucket(phenomenonTime,'PT1H')),aggregate(…))`."""
+        return replace(self, apply_=transformations)
+
     def options(self) -> list[tuple[str, str]]:
         """The options in a fixed order, as (name, value)."""
         found: list[tuple[str, str]] = []
@@ -70,6 +75,8 @@ class Query:
             found.append(("$count", "true" if self.count_ else "false"))
         if self.result_format_ is not None:
             found.append(("$resultFormat", self.result_format_))
+        if self.apply_ is not None:
+            found.append(("$apply", self.apply_))
         return found
 
     def params(self) -> dict[str, str]:

@@ -92,3 +92,11 @@ def test_errors_are_typed_with_the_servers_body(sta: StaClient) -> None:
     with pytest.raises(BadRequest) as incomplete:
         sta.create("Datastreams", {**datastream().to_json(), "unitOfMeasurement": None})
     assert incomplete.value.status == 400
+
+
+def test_apply_aggregates_on_the_server(sta: StaClient) -> None:
+    stream = make_datastream(sta)
+    sta.create_observations(stream, ["phenomenonTime", "result"], [[t, i] for i, t in enumerate(_times(120))])
+    hourly_average = "groupby((bucket(phenomenonTime,'PT1H','UTC')),aggregate(result with average as avg))"
+    hourly = sta.page(entity_path("Datastreams", stream, "Observations"), Query().apply(hourly_average))
+    assert [row["avg"] for row in hourly.values] == [29.5, 89.5]

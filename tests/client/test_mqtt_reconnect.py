@@ -68,3 +68,26 @@ def test_sessions_come_back_after_a_broker_restart(broker: Broker) -> None:
     finally:
         subscriber.close()
         publisher.close()
+
+
+def test_a_handler_may_subscribe_without_blocking_the_network_thread(broker: Broker) -> None:
+    got: queue.Queue[Notification] = queue.Queue()
+    took: list[float] = []
+    client = session(broker, "chain")
+
+    def first(notification: Notification) -> None:
+        started = time.monotonic()
+        client.subscribe("v1.1/Things(2)", got.put)  # from paho's thread: no wait for the SUBACK
+        took.append(time.monotonic() - started)
+        got.put(notification)
+    client.subscribe(TOPIC, first)
+    client.start()
+    try:
+        client.wait_connected(10)
+        client.publish(TOPIC, {"n": 1}).wait(10)
+        assert got.get(timeout=10).topic == TOPIC and took[0] < 1.0
+        wait_until(lambda: client.publish("v1.1/Things(2)", {"n": 2}).wait(10) < 128 and not got.empty(), 10,
+                   "a message on the second subscription")
+        assert got.get(timeout=1).topic == "v1.1/Things(2)"
+    finally:
+        client.close()

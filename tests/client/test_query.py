@@ -21,6 +21,8 @@ from sta_client.paths import entity_path, id_from_link, relative_link
     (Query().expand("Datastreams", Query().filter("name eq 'a;b'").expand("Observations", Query().top(2))),
      {"$expand": "Datastreams($filter=name eq 'a;b';$expand=Observations($top=2))"}),
     (Query().result_format("dataArray"), {"$resultFormat": "dataArray"}),
+    (Query().apply("groupby((bucket(phenomenonTime,'PT1H')),aggregate(result with average as avg))"),
+     {"$apply": "groupby((bucket(phenomenonTime,'PT1H')),aggregate(result with average as avg))"}),
 ])
 def test_query_renders_params(query: Query, expected: dict[str, str]) -> None:
     assert query.params() == expected
