@@ -205,3 +205,14 @@ def test_a_run_the_server_refused_halfway_completes_on_the_next(sta: Counted) ->
     things = list(sta.client.iter("Things", Query().filter(f"properties/siteId eq {string_literal(site.id)}")))
     assert sorted(thing["properties"]["key"] for thing in things) == sorted(ids.things)
     assert len(ids.capabilities) == 2
+
+
+def test_a_senml_pack_named_after_the_site_lands_in_its_datastreams(sta: Counted) -> None:
+    site = example_site("fur-house")
+    ids = commission(site, sta.client, NOW)
+    moment = NOW.timestamp()
+    sta.client.post_senml([{"bn": f"{site.id}/", "bt": moment, "n": "P_ess", "u": "W", "v": 1200.0},
+                           {"n": "SoC", "u": "%", "v": 56.5}, {"n": "essStatus", "vs": "7"}])
+    for key, result in (("P_ess", 1200.0), ("SoC", 56.5), ("essStatus", "7")):
+        observations = list(sta.client.iter(entity_path("Datastreams", ids.datastreams[key], "Observations")))
+        assert [observation["result"] for observation in observations] == [result]
