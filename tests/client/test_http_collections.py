@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sta_client import AsyncStaClient, BadRequest, BatchItem, NotFound, Query, StaClient, entity_path
+from sta_client import AsyncStaClient, BadRequest, BatchItem, Datastream, NotFound, Query, StaClient, entity_path
 from sta_client.senml import pack_from_tuples
-from tests.client.bodies import datastream, make_datastream, unique
+from tests.client.bodies import WATT, datastream, location, make_datastream, unique
 from tests.client.conftest import RunningServer
 
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
@@ -100,3 +100,21 @@ def test_apply_aggregates_on_the_server(sta: StaClient) -> None:
     hourly_average = "groupby((bucket(phenomenonTime,'PT1H','UTC')),aggregate(result with average as avg))"
     hourly = sta.page(entity_path("Datastreams", stream, "Observations"), Query().apply(hourly_average))
     assert [row["avg"] for row in hourly.values] == [29.5, 89.5]
+
+
+def test_async_client_has_the_same_operations(sta_process: RunningServer) -> None:
+    async def run() -> None:
+        async with AsyncStaClient(sta_process.settings()) as sta:
+            thing_id = await sta.create("Things", {"name": unique("async"), "description": "d",
+                                                   "Locations": [location().to_json()]})
+            stream = await sta.create("Datastreams", datastream(thing_id))
+            assert (await sta.get_entity(Datastream, stream)).unit_of_measurement == WATT
+            ids = await sta.create_observations(stream, ["phenomenonTime", "result"], [[_times(1)[0], 4]])
+            await sta.patch(entity_path("Observations", ids[0]), {"result": 5})
+            assert (await sta.get(entity_path("Observations", ids[0])))["result"] == 5
+            responses = await sta.batch([BatchItem("DELETE", f"Observations({ids[0]})")])
+            assert responses[0]["status"] == 200
+            await sta.delete(entity_path("Datastreams", stream))
+            with pytest.raises(NotFound):
+                await sta.get(entity_path("Datastreams", stream))
+    asyncio.run(run())
