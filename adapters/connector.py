@@ -22,6 +22,7 @@ class Reading:
     value: ResultValue
     time: datetime
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    result_time: datetime | None = None  # forecasts: when the value was issued (else = time)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A poll's plain readings (a number, text or flag, no parameters) travel together 
 `v1.1/SenML` (docs/formats.md: each record becomes an Observation of the Datastream whose
 `properties.senmlName` is the record's name): one message and one idempotency key for the whole poll,
 which is what makes a replay after an outage fast. Readings with parameters (a Task's acknowledgement
-names the Task) or a structured result go one by one to `v1.1/Datastreams(<id>)/Observations`.
+names the Task), a resultTime (forecasts) or a structured result go one by one to
+`v1.1/Datastreams(<id>)/Observations` (`MultiDatastreams(<id>)` for a MultiDatastream's list).
 The message is built when the reading is queued, so a replay sends the same bytes under the same key.
 """
 from __future__ import annotations
@@ -28,14 +29,15 @@ class StreamRef:
 
     id: int
     senml_name: str | None = None
+    multi: bool = False  # a MultiDatastream: its readings carry a list, one value per component
 
 
 class UnknownStream(KeyError):
     """A reading names a Datastream key the site does not have."""
 
 
-def observation_topic(stream_id: int) -> str:
-    return f"v1.1/Datastreams({stream_id})/Observations"
+def observation_topic(stream_id: int, multi: bool = False) -> str:
+    return f"v1.1/{'MultiDatastreams' if multi else 'Datastreams'}({stream_id})/Observations"
 
 
 def iso_time(moment: datetime) -> str:
@@ -52,10 +54,11 @@ def encode_readings(readings: Sequence[Reading], streams: Mapping[str, StreamRef
         stream = streams.get(reading.datastream)
         if stream is None:
             raise UnknownStream(reading.datastream)
-        if stream.senml_name and _senml_value(reading.value) is not None and not reading.parameters:
+        if (stream.senml_name and not stream.multi and _senml_value(reading.value) is not None
+                and not reading.parameters and reading.result_time is None):
             plain.append((reading, stream.senml_name))
         else:
-            single.append(Message(observation_topic(stream.id), encode_observation(reading), kind))
+            single.append(Message(observation_topic(stream.id, stream.multi), encode_observation(reading), kind))
     packs = [Message(SENML_TOPIC, encode_pack(chunk), kind, records=len(chunk), mergeable=True)
              for chunk in (plain[start:start + MAX_RECORDS_PER_PACK]
                            for start in range(0, len(plain), MAX_RECORDS_PER_PACK))]
@@ -66,6 +69,8 @@ def encode_observation(reading: Reading) -> bytes:
     body: dict[str, Any] = {"phenomenonTime": iso_time(reading.time), "result": reading.value}
     if reading.parameters:
         body["parameters"] = dict(reading.parameters)
+    if reading.result_time is not None:
+        body["resultTime"] = iso_time(reading.result_time)
     return json.dumps(body, separators=(",", ":")).encode()
 
 

@@ -1,0 +1,152 @@
+"""`python -m agents run <site.yaml>`: one site's field process (the SMX).
+
+It loads the site file, commissions the site on the server (agents/commission.py; idempotent) and
+runs the site: connectors polled, plug-ins, the durable queue drained to MQTT, Tasks taken. When the
+server cannot be reached at start, the ids of the last successful commissioning (a JSON file beside
+the queue) are used, so a site that restarts during an outage keeps measuring.
+
+Environment (nothing is read at import time):
+- `STA_CLIENT_*` (sta_client/settings.py): server URL, broker URL, user and password or token, TLS;
+  a site file's `northbound` URLs take precedence.
+- `SMX_QUEUE_PATH` (default `.run/agents/<site id>.sqlite`), `SMX_QUEUE_SYNC` (`FULL` | `NORMAL`),
+  `SMX_QUEUE_MAX_ROWS`, `SMX_QUEUE_MAX_BYTES`, `SMX_MQTT_CLIENT_ID` (default `smx-<site id>`: keep it
+  stable, the broker keeps the session's Tasks under it), `SMX_REPORT_S` (counter line, default 60),
+  `SMX_LOG_LEVEL` (INFO).
+- `S4G_CLOCK`, `S4G_CLOCK_START`, `S4G_CLOCK_FACTOR` (clock/clocks.py): real or accelerated time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+from adapters.connector import Connector
+from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
+from agents.commission import client_settings
+from agents.commissioning import SiteIds, commission
+from agents.host import Poll
+from agents.lessag.plugin import build_lessag
+from agents.levchag.plugin import build_levchag
+from agents.observation_messages import StreamRef
+from agents.outbox import Bound
+from agents.plugin import Plugin
+from agents.runtime import RuntimeOptions, SiteParts, SiteRuntime
+from agents.site import PluginSpec, SiteFileError, SiteSpec, load_site
+from agents.task_intake import CapabilityRef
+from clock import Clock, SteppedClock, clock_from_env
+from sta_client import StaClient, StaError
+
+log = logging.getLogger("agents.cli")
+
+CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {**SIMULATED_KINDS}
+PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {"lessag": build_lessag, "levchag": build_levchag}
+STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's status Datastream
+
+
+class UnknownKind(ValueError):
+    """A connector or plug-in kind this runtime does not have."""
+
+
+def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock) -> SiteParts:
+    """Connectors, plug-ins and the server ids of the site's streams and capabilities."""
+    streams = {spec.key: StreamRef(int(ids.datastreams[spec.key]), spec.senml_name) for _, spec in site.datastreams()}
+    streams.update({spec.key: StreamRef(int(ids.multidatastreams[spec.key]), None, multi=True)
+                    for _, spec in site.multidatastreams()})
+    capabilities = {spec.key: CapabilityRef(int(ids.capabilities[spec.key]), device.key)
+                    for device, spec in site.capabilities()}
+    polls = []
+    for device in site.devices:
+        if device.connector is None:
+            continue
+        factory = CONNECTOR_KINDS.get(device.connector.kind)
+        if factory is None:
+            raise UnknownKind(f"device {device.key}: no connector of kind {device.connector.kind!r} "
+                              f"(known: {', '.join(sorted(CONNECTOR_KINDS))})")
+        telemetry_s = float(device.connector.options.get("telemetry_s", 10))
+        polls.append(Poll(factory(device.key, device.connector_options(), clock), telemetry_s))
+    unknown = [spec.kind for spec in site.plugins if spec.kind not in PLUGIN_KINDS]
+    if unknown:
+        raise UnknownKind(f"no plug-in of kind {unknown[0]!r} (known: {', '.join(sorted(PLUGIN_KINDS))})")
+    plugins = [PLUGIN_KINDS[spec.kind](site, spec) for spec in site.plugins]
+    status = {device.key: spec.key for device in site.devices for spec in device.datastreams
+              if spec.observed_property.key == STATUS_PROPERTY}
+    return SiteParts(streams, capabilities, polls, plugins, status)
+
+
+def commissioned(site: SiteSpec, environ: Mapping[str, str], clock: Clock, cache: pathlib.Path) -> SiteIds:
+    """Commission now; if the server cannot be reached, the ids of the last time."""
+    try:
+        with StaClient(client_settings(site, environ)) as client:
+            ids = commission(site, client, clock.now())
+    except StaError as error:
+        if not cache.exists():
+            raise
+        log.warning("site %s: commissioning failed (%s); using the ids of %s", site.id, error, cache)
+        return SiteIds.from_json(json.loads(cache.read_text()))
+    ids.write(cache)
+    return ids
+
+
+def runtime_options(site: SiteSpec, environ: Mapping[str, str]) -> RuntimeOptions:
+    queue = pathlib.Path(environ.get("SMX_QUEUE_PATH") or f".run/agents/{site.id}.sqlite")
+    queue.parent.mkdir(parents=True, exist_ok=True)
+    bound = Bound()
+    bound = dataclasses.replace(bound, max_rows=int(environ.get("SMX_QUEUE_MAX_ROWS", bound.max_rows)),
+                                max_bytes=int(environ.get("SMX_QUEUE_MAX_BYTES", bound.max_bytes)))
+    return RuntimeOptions(queue_path=queue, bound=bound, synchronous=environ.get("SMX_QUEUE_SYNC", "FULL"),
+                          report_s=float(environ.get("SMX_REPORT_S", "60")),
+                          client_id=environ.get("SMX_MQTT_CLIENT_ID") or f"smx-{site.id}")
+
+
+async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
+    clock = clock_from_env(environ)
+    if isinstance(clock, SteppedClock):
+        raise ValueError("a stepped clock needs someone to advance it: use S4G_CLOCK=real or accelerated")
+    options = runtime_options(site, environ)
+    ids = await asyncio.to_thread(commissioned, site, environ, clock, options.queue_path.with_suffix(".ids.json"))
+    runtime = SiteRuntime(clock, client_settings(site, environ), site_parts(site, ids, clock), options)
+    log.info("site %s: %d connectors, %d plug-ins, %d streams, queue %s", site.id, len(runtime.parts.polls),
+             len(runtime.parts.plugins), len(runtime.parts.streams), options.queue_path)
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await runtime.run()
+    except asyncio.CancelledError:
+        log.info("site %s: stopped", site.id)
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    logging.basicConfig(level=env.get("SMX_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m agents", description="The SMX field process of one site.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="commission and run a site").add_argument("site_file", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    try:
+        site = load_site(args.site_file)
+    except SiteFileError as error:
+        log.error("%s", error)
+        return 2
+    try:
+        asyncio.run(run_site(site, env))
+    except UnknownKind as error:
+        log.error("%s: %s", args.site_file, error)
+        return 2
+    except StaError as error:
+        log.error("site %s: the server answered %s and no earlier commissioning is known", site.id, error)
+        return 1
+    except KeyboardInterrupt:
+        log.info("site %s: interrupted", site.id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
