@@ -94,8 +94,8 @@ def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mappi
     fleets: dict[tuple[str, str], list[tuple[EntityId, PvParams]]] = {}
     stale_before: list[EntityId] = []
     zones = site_zones(sta)
-    for thing in pv_things(sta):
-        stream = thing["forecast_stream"] or store.find_or_create_stream(sta, thing["id"], streams.PV_FORECAST)
+    for thing in with_forecast_streams(sta, pv_things(sta)):
+        stream = thing["forecast_stream"]
         stale_before += [stream] if thing["stale"] else []
         try:
             params = PvParams.from_properties(thing["properties"])
@@ -177,6 +177,15 @@ def pv_things(sta: store.ForecastServer) -> list[dict[str, Any]]:
                        "position": (coordinates[1], coordinates[0]) if coordinates else None,
                        "forecast_stream": found[0]["@iot.id"] if found else None,
                        "stale": bool(found and (found[0].get("properties") or {}).get("stale"))})
+    return things
+
+
+def with_forecast_streams(sta: store.ForecastServer, things: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The PV Things, each with its `P_pv_forecast` Datastream (the missing ones created together)."""
+    missing = [thing for thing in things if thing["forecast_stream"] is None]
+    for thing, stream in zip(missing, store.create_streams(sta, [t["id"] for t in missing], streams.PV_FORECAST),
+                             strict=True):
+        thing["forecast_stream"] = stream
     return things
 
 

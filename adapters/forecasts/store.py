@@ -50,17 +50,46 @@ def find_or_create_stream(sta: ForecastServer, thing_id: EntityId, spec: StreamS
     found = sta.page(entity_path("Things", thing_id, "Datastreams"), queries.by_key(spec.key)).values
     if found:
         return _id(found[0])
+    created = sta.create("Datastreams", _stream_body(thing_id, spec, _sensor(sta), _observed_property(sta, spec)))
+    log.info("created forecast Datastream %s (%s) on Thing %s", created, spec.key, thing_id)
+    return created
+
+
+def create_streams(sta: ForecastServer, thing_ids: Sequence[EntityId], spec: StreamSpec) -> list[EntityId]:
+    """The `spec` Datastream on Things known to lack it: the first created alone (it may create the
+    Sensor and ObservedProperty), the others in one `$batch` linking those."""
+    if not thing_ids:
+        return []
+    first = find_or_create_stream(sta, thing_ids[0], spec)
+    entity = _links_of(sta, first)
+    sensor, observed = {"@iot.id": entity["Sensor"]["@iot.id"]}, {"@iot.id": entity["ObservedProperty"]["@iot.id"]}
+    items = [BatchItem("POST", "Datastreams", body=_stream_body(thing, spec, sensor, observed), id=f"s{i}")
+             for i, thing in enumerate(thing_ids[1:])]
+    answers = sta.batch(items) if items else []
+    created = [first]
+    for answer in answers:
+        location = (answer.get("headers") or {}).get("location")
+        if int(answer.get("status", 0)) != 201 or not location:
+            raise ForecastError(f"a forecast Datastream was not created: {answer}")
+        created.append(id_from_link(str(location)))
+    log.info("created %s forecast Datastreams (%s)", len(created), spec.key)
+    return created
+
+
+def _links_of(sta: ForecastServer, datastream_id: EntityId) -> dict[str, Any]:
+    query = Query().filter(f"id eq {datastream_id}").expand("Sensor", Query().select("id"))
+    return sta.page("Datastreams", query.expand("ObservedProperty", Query().select("id")).select("id")).values[0]
+
+
+def _stream_body(thing_id: EntityId, spec: StreamSpec, sensor: dict[str, Any],
+                 observed: dict[str, Any]) -> dict[str, Any]:
     properties: dict[str, Any] = {"key": spec.key, "forecast": True}
     if spec.sign_convention:
         properties["signConvention"] = spec.sign_convention
-    body = {"name": spec.name, "description": f"forecast: {spec.name}", "observationType": OM_MEASUREMENT,
+    return {"name": spec.name, "description": f"forecast: {spec.name}", "observationType": OM_MEASUREMENT,
             "unitOfMeasurement": {"name": spec.unit_name, "symbol": spec.unit_symbol,
                                   "definition": spec.unit_definition},
-            "properties": properties, "Thing": {"@iot.id": thing_id},
-            "Sensor": _sensor(sta), "ObservedProperty": _observed_property(sta, spec)}
-    created = sta.create("Datastreams", body)
-    log.info("created forecast Datastream %s (%s) on Thing %s", created, spec.key, thing_id)
-    return created
+            "properties": properties, "Thing": {"@iot.id": thing_id}, "Sensor": sensor, "ObservedProperty": observed}
 
 
 def find_or_create_forecast_thing(sta: ForecastServer, key: str, name: str,
