@@ -1,0 +1,39 @@
+"""The service's configuration from environment variables (pure) and its CLI's exit status."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import time
+
+import pytest
+
+from adapters.forecasts.settings import ForecastSettings, SettingsError
+from adapters.forecasts.sources import EntsoeFile, EpwFile, OpenMeteoFile, OpenMeteoHttp
+from tests.conftest import ROOT
+
+
+def test_sources_zone_and_issue_time_are_read() -> None:
+    settings = ForecastSettings.from_env({
+        "S4G_FORECAST_WEATHER": "fur=open-meteo:56.8:8.9; bz=file:/x/om.json;tmy=epw:/x/fur.epw",
+        "S4G_FORECAST_PRICES": "10YDK-1--------W=file:/x/dk1.xml",
+        "S4G_FORECAST_ZONE": "Europe/Rome", "S4G_FORECAST_ISSUE_TIME": "21:30", "S4G_FORECAST_TIMEOUT_S": "3"})
+    assert settings.config.weather == (OpenMeteoHttp("fur", 56.8, 8.9, timeout_s=3.0),
+                                       OpenMeteoFile("bz", "/x/om.json"), EpwFile("tmy", "/x/fur.epw"))
+    assert settings.config.prices == (EntsoeFile("10YDK-1--------W", "/x/dk1.xml"),)
+    assert (settings.config.zone, settings.issue_time, settings.once) == ("Europe/Rome", time(21, 30), False)
+
+
+@pytest.mark.parametrize("environ", [{"S4G_FORECAST_WEATHER": "fur"}, {"S4G_FORECAST_WEATHER": "fur=ftp:x"},
+                                     {"S4G_FORECAST_WEATHER": "fur=open-meteo:56.8"},
+                                     {"S4G_FORECAST_PRICES": "x=http://a"}, {"S4G_FORECAST_ISSUE_TIME": "25:00"}])
+def test_a_bad_configuration_is_an_error(environ: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        ForecastSettings.from_env(environ)
+
+
+def test_the_cli_exits_2_on_a_bad_configuration() -> None:
+    env = dict(os.environ, S4G_FORECAST_WEATHER="fur=nonsense")
+    done = subprocess.run([sys.executable, "-m", "adapters.forecasts"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "S4G_FORECAST_WEATHER" in done.stderr
