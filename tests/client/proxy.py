@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
+HeaderValue = str | Callable[[], str]  # a callable is evaluated when the answer is sent
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -64,7 +65,7 @@ def _forwarding_handler(state: ProxyState) -> type[BaseHTTPRequestHandler]:
 class Scripted:
     """Answers in turn: (status, headers, body); the last one repeats. Records request times."""
 
-    answers: list[tuple[int, dict[str, str], bytes]]
+    answers: list[tuple[int, dict[str, HeaderValue], bytes]]
     times: list[float] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
 
@@ -85,7 +86,7 @@ def _scripted_handler(script: Scripted) -> type[BaseHTTPRequestHandler]:
             status, headers, body = script.answers[min(len(script.times) - 1, len(script.answers) - 1)]
             self.send_response(status)
             for name, value in {"Content-Type": "application/json", **headers}.items():
-                self.send_header(name, value)
+                self.send_header(name, value() if callable(value) else value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -117,7 +118,7 @@ def proxy(target: str) -> Iterator[tuple[ProxyState, int]]:
 
 
 @contextmanager
-def scripted(*answers: tuple[int, dict[str, str], bytes]) -> Iterator[tuple[Scripted, int]]:
+def scripted(*answers: tuple[int, dict[str, HeaderValue], bytes]) -> Iterator[tuple[Scripted, int]]:
     script = Scripted(list(answers))
     with serving(_scripted_handler(script)) as port:
         yield script, port
