@@ -31,7 +31,9 @@ WIRE_PROPERTIES = {
     "device_id": "deviceId", "radial_id": "radialId", "manufacturer": "manufacturer",
     "product_name": "productName", "max_capacity_wh": "maxCapacity_Wh", "max_power_w": "maxPower_W",
     "min_soc_pct": "minSoC_pct", "max_soc_pct": "maxSoC_pct", "contract_limit_in_w": "contractLimitIn_W",
-    "contract_limit_out_w": "contractLimitOut_W", "bus": "bus",
+    "contract_limit_out_w": "contractLimitOut_W", "bus": "bus", "peak_power_kwp": "peakPower_kWp",
+    "tilt_deg": "tilt_deg", "azimuth_deg": "azimuth_deg", "losses_pct": "losses_pct", "timezone": "timezone",
+    "annual_consumption_kwh": "annualConsumption_kWh",
 }
 
 

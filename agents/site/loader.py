@@ -13,6 +13,7 @@ The layout (sites/*.yaml are examples):
 from __future__ import annotations
 
 import pathlib
+import zoneinfo
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,9 +40,13 @@ from agents.site.yaml_tree import FieldPath, parse_yaml
 SITE_KEY = "site"
 PLUGIN_KINDS = ("lessag", "levchag")
 SIGN_CONVENTIONS = ("consumer", "producer")
-TEXT_PROPERTIES = ("device_id", "radial_id", "manufacturer", "product_name", "bus")
-NUMBER_PROPERTIES = ("max_capacity_wh", "max_power_w", "contract_limit_in_w", "contract_limit_out_w")
-PCT_PROPERTIES = ("min_soc_pct", "max_soc_pct")
+TEXT_PROPERTIES = ("device_id", "radial_id", "manufacturer", "product_name", "bus", "timezone")
+NUMBER_PROPERTIES: dict[str, tuple[float, float | None]] = {  # name -> allowed [low, high]
+    "max_capacity_wh": (0, None), "max_power_w": (0, None), "contract_limit_in_w": (0, None),
+    "contract_limit_out_w": (0, None), "min_soc_pct": (0, 100), "max_soc_pct": (0, 100),
+    "peak_power_kwp": (0, None), "tilt_deg": (0, 90), "azimuth_deg": (0, 360), "losses_pct": (0, 100),
+    "annual_consumption_kwh": (0, None),
+}
 DEVICE_PARTS = ("datastreams", "multidatastreams", "capabilities")
 _Keyed = TypeVar("_Keyed", DatastreamSpec, MultiDatastreamSpec, CapabilitySpec)
 
@@ -142,15 +147,15 @@ class _SiteReader:
         self.seen[space][key] = path
 
     def properties(self, raw: Any, path: FieldPath) -> DeviceProperties:
-        data = self.fields.mapping(raw, path, (), (*TEXT_PROPERTIES, *NUMBER_PROPERTIES, *PCT_PROPERTIES, "extra"))
+        data = self.fields.mapping(raw, path, (), (*TEXT_PROPERTIES, *NUMBER_PROPERTIES, "extra"))
         values: dict[str, Any] = {name: self._text_value(data[name], (*path, name))
                                   for name in TEXT_PROPERTIES if name in data}
-        values.update({name: self.fields.number(data[name], (*path, name), low=0)
-                       for name in NUMBER_PROPERTIES if name in data})
-        values.update({name: self.fields.number(data[name], (*path, name), 0, 100)
-                       for name in PCT_PROPERTIES if name in data})
+        values.update({name: self.fields.number(data[name], (*path, name), low, high)
+                       for name, (low, high) in NUMBER_PROPERTIES.items() if name in data})
         if values.get("min_soc_pct", 0) > values.get("max_soc_pct", 100):
             raise self.fields.error((*path, "min_soc_pct"), "min_soc_pct is above max_soc_pct")
+        if "timezone" in values and not _is_timezone(values["timezone"]):
+            raise self.fields.error((*path, "timezone"), f"'{values['timezone']}' is not an IANA time zone")
         extra = self.fields.free_mapping(data.get("extra", {}), (*path, "extra"))
         return DeviceProperties(**values, extra=extra)
 
@@ -189,3 +194,10 @@ class _SiteReader:
         return NorthboundSpec(self.fields.optional_text(data, "server_url", ("northbound",)),
                               self.fields.optional_text(data, "mqtt_url", ("northbound",)))
 
+
+def _is_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

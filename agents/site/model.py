@@ -121,7 +121,7 @@ class ConnectorSpec:
 
 @dataclass(frozen=True)
 class DeviceProperties:
-    """The status fields of a Thing (D3.1 T4, T7, T10), units in the names."""
+    """The status fields of a Thing (D3.1 T4, T7, T10) and what forecasts need, units in the names."""
 
     device_id: str | None = None
     radial_id: str | None = None
@@ -134,6 +134,12 @@ class DeviceProperties:
     contract_limit_in_w: float | None = None
     contract_limit_out_w: float | None = None
     bus: str | None = None
+    peak_power_kwp: float | None = None  # pv
+    tilt_deg: float | None = None  # pv: 0 horizontal, 90 vertical
+    azimuth_deg: float | None = None  # pv: 180 south
+    losses_pct: float | None = None  # pv: system losses
+    timezone: str | None = None  # site: IANA name, e.g. Europe/Rome
+    annual_consumption_kwh: float | None = None  # site or meter: for load forecasts
     extra: Mapping[str, Any] = field(default_factory=dict)  # free properties, passed as given
 
 

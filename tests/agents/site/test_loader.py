@@ -156,3 +156,13 @@ def test_connector_options_default_to_the_device_ratings_and_position() -> None:
     options = parse_site(text, "test.yaml").device("ess").connector_options()
     assert options == {"max_capacity_wh": 9600, "max_power_w": 5000, "min_soc_pct": 5, "max_soc_pct": 100,
                        "latitude_deg": 46.5, "longitude_deg": 11.35, "pv_kwp": 5}
+
+
+def test_forecast_properties_are_checked() -> None:
+    error = _error(BASE.replace("properties: {contract_limit_in_w: 10000}",
+                                "properties: {contract_limit_in_w: 10000, timezone: Mars/Olympus}"))
+    assert (error.line, error.field) == (5, "site.properties.timezone")
+    error = _error(BASE.replace("max_power_w: 6400,", "max_power_w: 6400, tilt_deg: 120,"))
+    assert (error.line, error.field) == (10, "devices[0].properties.tilt_deg")
+    site = parse_site(BASE.replace("{contract_limit_in_w: 10000}", "{timezone: Europe/Rome}"), "test.yaml")
+    assert site.site_thing.properties.timezone == "Europe/Rome"

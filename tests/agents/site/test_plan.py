@@ -162,3 +162,14 @@ def test_the_label_commands_give_site_and_radial_labels() -> None:
     assert label_commands(site, ids) == [
         f"sta-admin label add {ids.things['site']} {ids.things['ess']} --label site:test-site --label radial:R1",
         f"sta-admin label add {ids.things['meter']} --label site:test-site --label radial:R2"]
+
+
+def test_forecast_properties_have_their_wire_names() -> None:
+    text = BASE.replace("    name: PCC meter\n", "    name: PCC meter\n    properties: {peak_power_kwp: 5, "
+                        "tilt_deg: 35, azimuth_deg: 180, losses_pct: 14, annual_consumption_kwh: 4500, "
+                        "timezone: Europe/Rome}\n")
+    site = _site(text)
+    properties = wire.thing_properties(site, site.device("meter"))
+    assert properties == {"siteId": "test-site", "key": "meter", "kind": "meter", "peakPower_kWp": 5,
+                          "tilt_deg": 35, "azimuth_deg": 180, "losses_pct": 14, "annualConsumption_kWh": 4500,
+                          "timezone": "Europe/Rome"}
