@@ -156,3 +156,27 @@ def test_a_failing_provider_keeps_the_last_run_and_marks_it_stale(
     assert latest is not None and latest[0] == reports[0].issued_at  # the last good run is kept
     run_day_ahead(sta, DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES), DAY, later + timedelta(hours=1))
     assert sta.get(f"Datastreams({pv_stream})")["properties"]["stale"] is False
+
+
+@pytest.mark.parametrize(("weather", "price", "day", "zone", "hours"), [
+    ("open_meteo_bolzano_2026-10-24.json", "prices_ro_2026-10-25_pt60m_dst.xml", date(2026, 10, 25), "Europe/Rome", 25),
+    ("open_meteo_bucharest_2026-03-28.json", None, date(2026, 3, 29), "Europe/Bucharest", 23),
+], ids=["autumn-25h", "spring-23h"])
+def test_dst_days_are_stored_with_their_23_or_25_steps(sta: StaClient, june_round: Round, weather: str,
+                                                      price: str | None, day: date, zone: str, hours: int) -> None:
+    sites, _ = june_round
+    point = "bolzano" if "bolzano" in weather else "bucharest"
+    config = DayAheadConfig(weather=(OpenMeteoFile(point, str(fixture_path(weather))),),
+                            prices=(EntsoeFile("10YRO-TEL------P", str(fixture_path(price))),) if price else (),
+                            zone=zone)
+    issued = datetime.combine(day - timedelta(days=1), time(18), tzinfo=UTC)
+    report = run_day_ahead(sta, config, day, issued)
+    assert report.errors == []
+    site = next(s for s in sites if s.kind.zone == zone)
+    for thing, key in [(site.pv_things[0], streams.PV_FORECAST.key), (site.thing, streams.LOAD_FORECAST.key)]:
+        latest = store.read_latest(sta, _stream(sta, thing, key), at_or_before=issued)
+        assert latest is not None and latest[0] == issued and len(latest[1]) == hours, key
+    if price:
+        thing = sta.page("Things", Query().filter("properties/key eq 'price:10YRO-TEL------P'").select("id")).values
+        latest = store.read_latest(sta, _stream(sta, thing[0]["@iot.id"], streams.PRICE.key), at_or_before=issued)
+        assert latest is not None and latest[0] == issued and len(latest[1]) == 25
