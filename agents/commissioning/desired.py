@@ -24,6 +24,9 @@ from agents.site.model import (
 
 JSON = dict[str, Any]
 COMPLEX_OBSERVATION = OM + "OM_ComplexObservation"
+# Entities commissioning made carry `properties.managedBy = "site-file"`; only those are retired when the
+# file no longer names them (others' entities on the site's Things, e.g. forecast Datastreams, stay as they are).
+MANAGED_BY, SITE_FILE = "managedBy", "site-file"
 POWER_UNITS = frozenset({"W", "kW", "MW", "var", "kvar", "VA", "kVA"})
 
 # DeviceProperties field -> the Thing property's wire name
@@ -48,7 +51,7 @@ class Ref:
 def thing_properties(site: SiteSpec, device: DeviceSpec) -> JSON:
     """`properties` of a device's Thing: identity (siteId + key), kind, status fields, free extras."""
     status = {WIRE_PROPERTIES[name]: value for name, value in _fields(device.properties).items() if value is not None}
-    identity: JSON = {"siteId": site.id, "key": device.key, "kind": device.kind.value}
+    identity: JSON = {"siteId": site.id, "key": device.key, "kind": device.kind.value, MANAGED_BY: SITE_FILE}
     if device.key == site.site_thing.key:
         identity["signConvention"] = site.sign_convention
     return {**device.properties.extra, **status, **identity}
@@ -85,7 +88,7 @@ def unit_body(unit: UnitSpec | None) -> JSON:
 
 def stream_properties(site: SiteSpec, key: str, senml_name: str, units: list[UnitSpec | None],
                       extra: Mapping[str, Any]) -> JSON:
-    properties: JSON = {**extra, "siteId": site.id, "key": key, "senmlName": senml_name}
+    properties: JSON = {**extra, "siteId": site.id, "key": key, "senmlName": senml_name, MANAGED_BY: SITE_FILE}
     if any(unit is not None and unit.symbol in POWER_UNITS for unit in units):
         properties["signConvention"] = site.sign_convention
     return properties
@@ -149,7 +152,7 @@ def multidatastream_body(site: SiteSpec, device: DeviceSpec, stream: MultiDatast
 
 
 def capability_body(site: SiteSpec, device: DeviceSpec, capability: CapabilitySpec) -> JSON:
-    properties: JSON = {**capability.properties, "siteId": site.id, "key": capability.key}
+    properties: JSON = {**capability.properties, "siteId": site.id, "key": capability.key, MANAGED_BY: SITE_FILE}
     if capability.resolution_s is not None:
         properties["resolution_s"] = capability.resolution_s
     if capability.template is not None:

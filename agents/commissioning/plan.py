@@ -5,8 +5,9 @@ a Datastream, MultiDatastream or TaskingCapability by its `properties.key` among
 an ObservedProperty by its definition URI, a Sensor or Actuator by its name (`<site>/<device>`).
 Missing -> create (a new Thing in one deep insert with its Location, streams and capabilities);
 different -> PATCH of the fields that differ; gone from the file -> `properties.retired = true` +
-`retiredAt` (never DELETE: the history stays); back in the file -> un-retired, same id. Properties
-are merged over what the server holds, so properties others set (e.g. `lastScheduleAt`) survive.
+`retiredAt` (never DELETE: the history stays), for entities commissioning made (`managedBy`) only;
+back in the file -> un-retired, same id. Properties are merged over what the server holds, so
+properties others set (e.g. `lastScheduleAt`) survive.
 """
 from __future__ import annotations
 
@@ -89,7 +90,10 @@ class _Planner:
                                changed=tuple(sorted(body))))
 
     def retire(self, entity_set: str, key: str, found: JSON) -> None:
+        """Mark an entity the file no longer names as retired (only those commissioning made)."""
         properties = found.get("properties") or {}
+        if properties.get(desired.MANAGED_BY) != desired.SITE_FILE:
+            return
         if properties.get("retired") is True:
             self.unchanged += 1
             return

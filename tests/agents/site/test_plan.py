@@ -72,7 +72,8 @@ def test_an_empty_server_gets_shared_entities_then_one_deep_insert_per_thing() -
     assert [stream["properties"]["key"] for stream in ess["Datastreams"]] == ["P_ess", "SoC"]
     assert ess["Datastreams"][0]["ObservedProperty"] == Ref("ObservedProperties", "urn:s4g:op:ess-power")
     assert ess["Locations"][0]["location"] == {"type": "Point", "coordinates": [11.35, 46.5]}
-    assert ess["properties"] == {"siteId": "test-site", "key": "ess", "kind": "ess", "maxPower_W": 6400,
+    assert ess["properties"] == {"siteId": "test-site", "key": "ess", "kind": "ess", "managedBy": "site-file",
+                                 "maxPower_W": 6400,
                                  "maxCapacity_Wh": 9600, "minSoC_pct": 5, "maxSoC_pct": 100}
 
 
@@ -170,6 +171,18 @@ def test_forecast_properties_have_their_wire_names() -> None:
                         "timezone: Europe/Rome}\n")
     site = _site(text)
     properties = wire.thing_properties(site, site.device("meter"))
-    assert properties == {"siteId": "test-site", "key": "meter", "kind": "meter", "peakPower_kWp": 5,
+    assert properties == {"siteId": "test-site", "key": "meter", "kind": "meter", "managedBy": "site-file",
+                          "peakPower_kWp": 5,
                           "tilt_deg": 35, "azimuth_deg": 180, "losses_pct": 14, "annualConsumption_kWh": 4500,
                           "timezone": "Europe/Rome"}
+
+
+def test_entities_others_made_on_the_site_are_never_retired() -> None:
+    site = _site()
+    state = server_state(site)
+    forecast = {"@iot.id": 999, "name": "PV forecast", "properties": {"siteId": "test-site", "key": "P_pv_forecast"}}
+    state.things["ess"]["Datastreams"].append(forecast)
+    state.things["weather"] = {"@iot.id": 998, "name": "Weather", "properties": {"siteId": "test-site",
+                                                                               "key": "weather", "kind": "forecast"}}
+    plan = plan_site(site, state, NOW)
+    assert plan.steps == ()
