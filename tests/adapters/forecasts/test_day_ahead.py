@@ -180,3 +180,11 @@ def test_dst_days_are_stored_with_their_23_or_25_steps(sta: StaClient, june_roun
         thing = sta.page("Things", Query().filter("properties/key eq 'price:10YRO-TEL------P'").select("id")).values
         latest = store.read_latest(sta, _stream(sta, thing[0]["@iot.id"], streams.PRICE.key), at_or_before=issued)
         assert latest is not None and latest[0] == issued and len(latest[1]) == 25
+
+
+def test_weather_not_covering_day_d_marks_it_stale(sta: StaClient, june_round: Round) -> None:
+    config = DayAheadConfig(weather=JUNE_WEATHER[:1], zone="Europe/Copenhagen")
+    report = run_day_ahead(sta, config, date(2026, 7, 1), datetime(2026, 6, 30, 20, tzinfo=UTC))
+    assert any("does not cover" in reason for reason in report.stale)
+    assert "weather:fur" not in report.written
+    assert report.written.get("pv", 0) == 0
