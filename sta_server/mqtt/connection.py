@@ -1,6 +1,7 @@
 """The server's own MQTT client: privileged, MQTT v5, persistent session for ingest, manual acks."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -10,11 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.client import PUBACK, PUBLISH
+from paho.mqtt.enums import CallbackAPIVersion, MessageState, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sta_server.mqtt import packets
 from sta_server.mqtt.notify import ORIGIN_PROPERTY
 from sta_server.security.mqtt_identity import bind_client_id
 from sta_server.settings import Settings
@@ -23,6 +26,10 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[paho.Client, Any, paho.MQTTMessage], None]
 PAUSE_STEP_S = 0.02  # while reading is held, the network loop looks again this often
+READ_CHUNK = 1 << 16  # bytes asked of the socket at once
+READ_PACKETS = 1000  # packets read before the network loop looks at its writes again
+PUBLISH_CHUNK = 1000  # notifications written at once
+MAX_IN_FLIGHT = 30000  # unacknowledged notifications (packet ids are 16 bits)
 
 
 class _Client(paho.Client):
@@ -34,9 +41,80 @@ class _Client(paho.Client):
 
     hold: Callable[[], bool] | None = None
     held_s = 0.0  # time spent not reading, in total
+    generation = 0  # the connection an acknowledgement must belong to (MqttConnection.generation)
+    _read_buffer = b""  # what the last recv brought and paho has not asked for yet
+    _read_at = 0
+    _read_from: object = None  # the socket it came from (a new connection starts afresh)
 
     def _holding(self) -> bool:
         return self.hold is not None and self._ping_t == 0 and self.hold()
+
+    def _buffered(self) -> bool:
+        return self._read_at < len(self._read_buffer) and self._read_from is self._sock
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        """paho asks for a packet in pieces (1 byte, the length byte by byte, the rest): one recv
+        of up to READ_CHUNK bytes serves many packets instead of three system calls for each."""
+        if not self._buffered():
+            self._read_from = self._sock
+            self._read_buffer, self._read_at = super()._sock_recv(max(bufsize, READ_CHUNK)), 0
+            if not self._read_buffer:
+                return self._read_buffer  # the connection is closed
+        start = self._read_at
+        self._read_at = min(start + bufsize, len(self._read_buffer))
+        return self._read_buffer[start:self._read_at]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acks: list[tuple[int, int]] = []  # (generation, packet id) to acknowledge, in order
+        self._acks_lock = threading.Lock()
+
+    def ack_later(self, mid: int, generation: int) -> None:
+        """A PUBACK, sent with the others due by the network thread's next round (one write and
+        one wake-up for a batch instead of one each)."""
+        with self._acks_lock:
+            self._acks.append((generation, mid))
+            first = len(self._acks) == 1
+        if first and self._sockpairW is not None:
+            with contextlib.suppress(BlockingIOError):
+                self._sockpairW.send(b"0")  # paho's own wake-up of select()
+
+    def send_acks(self) -> None:
+        """Those of the current connection: a message received on an earlier one was redelivered."""
+        with self._acks_lock:
+            due, self._acks = self._acks, []
+        mids = [mid for generation, mid in due if generation == self.generation]
+        if mids and self._sock is not None:
+            self._packet_queue(PUBACK, packets.pubacks(mids), 0, 1)
+
+    def publish_many(self, items: list[tuple[str, bytes]], properties: Properties, packed: bytes) -> None:
+        """QoS 1 PUBLISHes in one write, each kept as paho keeps its own (until its PUBACK; sent
+        again after a reconnect). Connected only, and with fewer than 65,535 messages in flight."""
+        info = paho.MQTTMessageInfo(0)  # one for the batch: nothing waits on it
+        chunks = []
+        with self._out_message_mutex:
+            for topic, payload in items:
+                mid = self._mid_generate()
+                while mid in self._out_messages:
+                    mid = self._mid_generate()
+                message = paho.MQTTMessage(mid, topic.encode())
+                message.payload, message.qos, message.properties, message.info = payload, 1, properties, info
+                message.state, message.timestamp = MessageState.MQTT_MS_WAIT_FOR_PUBACK, time.monotonic()
+                self._out_messages[mid] = message
+                self._inflight_messages += 1
+                chunks.append(packets.publish_qos1(message._topic, mid, packed, payload))
+        self._packet_queue(PUBLISH, b"".join(chunks), 0, 1)
+
+    def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
+        """paho waits for the socket to be readable before it reads: what is in the buffer already
+        is read without waiting (unless reading is held). Acknowledgements due go out first."""
+        if self._acks:
+            self.send_acks()
+        ready = self._buffered() and not self._holding()
+        rc = super()._loop(0.0 if ready else timeout)
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and not self._holding():
+            rc = self.loop_read()
+        return rc
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         if self._holding():
@@ -47,7 +125,17 @@ class _Client(paho.Client):
                 self._last_bytes_received = time.monotonic()
             time.sleep(PAUSE_STEP_S)  # the socket stays readable: do not spin
             self.held_s += PAUSE_STEP_S
-        return super().loop_read(max_packets)
+        # paho reads one packet per call unless messages of its own are in flight: read what has
+        # come (each packet checks the hold first), up to READ_PACKETS, then look at the writes
+        for _ in range(READ_PACKETS):
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _packet_write(self) -> MQTTErrorCode:
         """paho 2.2 notes the time of its last write only when a write stalls, so it sends a PINGREQ
@@ -114,7 +202,11 @@ class MqttConnection:
             files = tls_files or ClientTls()
             self.client.tls_set(ca_certs=files.ca_file, certfile=files.cert_file, keyfile=files.key_file)
         self.client.manual_ack_set(True)
-        self.client.max_inflight_messages_set(1000)  # outgoing notifications in flight
+        # Outgoing notifications in flight: no limit. With one, paho scans every message in flight on
+        # each PUBACK to find a queued one to send (O(limit) per notification: at 1,000 it took most
+        # of the ingest process's CPU at a few thousand notifications per second). QoS 1 PUBLISHes
+        # are acknowledged by the broker as they arrive, so it holds none of them for long.
+        self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)  # paho's own queue: bounded by `publish_notification`
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.client.on_connect = self._on_connect
@@ -126,6 +218,7 @@ class MqttConnection:
         self._connect_properties.ReceiveMaximum = receive_maximum
         self._publish_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         self._publish_properties.UserProperty = [ORIGIN_PROPERTY]
+        self._packed_properties = packets.user_properties([ORIGIN_PROPERTY])
 
     def hold_reading(self, hold: Callable[[], bool]) -> None:
         """Stop reading creates while `hold()` is true (checked on the network thread, connected only)."""
@@ -140,6 +233,7 @@ class MqttConnection:
             log.warning("MQTT broker %s:%s not reachable yet; retrying in the background", host, port)
 
     def stop(self) -> None:
+        self.client.send_acks()  # before the DISCONNECT
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -147,6 +241,7 @@ class MqttConnection:
                     properties: object) -> None:
         log.info("connected to MQTT broker %s:%s (%s)", *self.address, reason)
         self.generation += 1
+        self.client.generation = self.generation
         self._held = 0
         if self.subscriptions:
             client.subscribe(self.subscriptions)
@@ -170,6 +265,19 @@ class MqttConnection:
             self._held += 1
         self.client.publish(topic, payload, qos=self.notify_qos, properties=self._publish_properties)
 
+    def publish_notifications(self, items: list[tuple[str, bytes]]) -> None:
+        """Many notifications (topic, payload) at once: one write while connected at QoS 1 (waiting
+        while MAX_IN_FLIGHT are unacknowledged: back-pressure on the notifier), else one by one."""
+        if self.notify_qos != 1 or not self.connected.is_set():
+            for topic, payload in items:
+                self.publish_notification(topic, payload)
+            return
+        for start in range(0, len(items), PUBLISH_CHUNK):
+            while len(self.client._out_messages) >= MAX_IN_FLIGHT and self.connected.is_set():
+                time.sleep(0.005)
+            self.client.publish_many(items[start:start + PUBLISH_CHUNK], self._publish_properties,
+                                     self._packed_properties)
+
     def _drop(self) -> None:
         self.notifications_dropped += 1
         if self.notifications_dropped % 1000 == 1:
@@ -179,7 +287,9 @@ class MqttConnection:
         """Acknowledge a create. A message received on an earlier connection is not acknowledged:
         the broker has redelivered it on this one (with the same or a reused packet id), and that
         copy will be acknowledged; acking the old id could acknowledge a message not yet stored."""
-        if qos > 0 and generation in (None, self.generation):
+        if qos == 1 and generation in (None, self.generation):
+            self.client.ack_later(mid, self.generation if generation is None else generation)
+        elif qos > 1 and generation in (None, self.generation):
             self.client.ack(mid, qos)
 
 

@@ -30,7 +30,8 @@ ORIGIN_PROPERTY = ("sta-origin", "server")  # MQTT v5 user property on every not
 
 
 class Publisher(Protocol):
-    def publish_notification(self, topic: str, payload: bytes) -> None: ...
+    def publish_notifications(self, items: list[tuple[str, bytes]]) -> None:
+        """(topic, payload) pairs, in order."""
 
 
 @dataclass(frozen=True)
@@ -163,11 +164,10 @@ class Notifier:
         if not found:
             return
         payloads = self._render(found)
-        for delivery in found:
-            payload = payloads.get((delivery.request.topic, delivery.event.id))
-            if payload is not None:
-                self.publisher.publish_notification(delivery.request.topic, payload)
-                self.published += 1
+        items = [(d.request.topic, payload) for d in found
+                 if (payload := payloads.get((d.request.topic, d.event.id))) is not None]
+        self.publisher.publish_notifications(items)
+        self.published += len(items)
 
     def _render(self, found: list[Delivery]) -> dict[tuple[str, int], bytes]:
         groups: dict[tuple[str, str, Query], list[Delivery]] = defaultdict(list)
