@@ -91,7 +91,7 @@ def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mappi
     """PV of every `pv` Thing over its own local day D (the zone of its Thing or site), the systems of
     one weather point and zone computed together (`pv_fleet_w`)."""
     planes: dict[tuple[str, str], PlaneInputs | str] = {}
-    fleets: dict[tuple[str, str], list[tuple[EntityId, PvParams]]] = {}
+    fleets: dict[tuple[str, str], tuple[PlaneInputs, list[tuple[EntityId, PvParams]]]] = {}
     stale_before: list[EntityId] = []
     zones = site_zones(sta)
     for thing in with_forecast_streams(sta, pv_things(sta)):
@@ -109,11 +109,9 @@ def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mappi
             store.mark_stale(sta, stream, report.issued_at, inputs)
             report.stale.append(f"pv Thing {thing['id']}: {inputs}")
             continue
-        fleets.setdefault((str(point), zone), []).append((stream, params))
+        fleets.setdefault((str(point), zone), (inputs, []))[1].append((stream, params))
     runs: list[tuple[EntityId, ForecastRun]] = []
-    for (point, zone), members in fleets.items():
-        plane = planes[(point, zone)]
-        assert isinstance(plane, PlaneInputs)
+    for (point, _), (plane, members) in fleets.items():
         powers = pv_fleet_w(plane, [params for _, params in members])
         runs += [(stream, ForecastRun("pv", streams.PV_FORECAST.key, report.issued_at, weathers[point].step,
                                       -power_w + 0.0, source=f"weather:{point}"))  # consumer sign: generation < 0
