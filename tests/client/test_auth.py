@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from sta_client import Forbidden, MqttSession, Query, StaClient, Unauthorized, entity_path
+from sta_client.senml import pack_from_tuples
 from tests.client.bodies import datastream, location, thing
 from tests.client.conftest import RunningServer
 
@@ -91,3 +93,24 @@ def test_mqtt_wrong_password_is_refused(sta_process_auth: RunningServer) -> None
         assert session.last_connect_code >= 128 and not session.connected.is_set()
     finally:
         session.close()
+
+
+def test_senml_over_mqtt_runs_as_its_publisher(sta_process_auth: RunningServer) -> None:
+    """SenML packs name their streams in the body, so the server takes them only from a publisher the
+    broker names (STA_MQTT_IDENTITY=broker): here the administrator."""
+    device = f"house-{uuid.uuid4().hex[:6]}"
+    with StaClient(sta_process_auth.settings()) as admin:
+        owner = admin.create("Things", {**thing().to_json(), "Locations": [location().to_json()]})
+        stream = admin.create("Datastreams", datastream(owner, properties={"senmlName": f"{device}/P_PV"}))
+        session = MqttSession(sta_process_auth.settings(), "senml")
+        session.start()
+        try:
+            session.wait_connected(10)
+            pack = pack_from_tuples([(f"{device}/P_PV", "W", 1500.0, datetime(2026, 5, 1, 10, tzinfo=UTC))])
+            assert session.publish_senml(pack, f"{device}/1").wait(10) < 128
+        finally:
+            session.close()
+
+        def stored() -> list[float]:
+            return [row["result"] for row in admin.iter(entity_path("Datastreams", stream, "Observations"))]
+        wait_until(lambda: stored() == [1500.0])
