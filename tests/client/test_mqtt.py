@@ -82,7 +82,7 @@ def test_persistent_subscription_receives_what_came_while_away(sta_process: Runn
         sta.create(entity_path("Datastreams", stream, "Observations"),
                    {"phenomenonTime": "2026-05-01T10:00:00Z", "result": result})
         try:
-            return got.get(timeout=0.5).body["result"] == result
+            return bool(got.get(timeout=0.5).body["result"] == result)
         except queue.Empty:
             return False
     wait_until(lambda: heard(0), what="a first notification")

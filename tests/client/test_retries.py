@@ -32,7 +32,7 @@ from tests.client.proxy import HeaderValue, proxy, scripted
 from tests.faults.conftest import Server
 from tests.mosquitto import Broker, free_port
 
-OK = (200, {}, b'{"value": []}')
+OK: tuple[int, dict[str, HeaderValue], bytes] = (200, {}, b'{"value": []}')
 UNAVAILABLE = json.dumps({"error": {"code": "ServiceUnavailable", "message": "database down"}}).encode()
 
 
@@ -90,7 +90,8 @@ def test_retry_after_is_honoured(status: int, retry_after: str) -> None:
 
 
 def test_creates_keep_their_key_across_retries() -> None:
-    created = (201, {"Location": "http://x/v1.1/Things(5)"}, b'{"@iot.id": 5}')
+    created: tuple[int, dict[str, HeaderValue], bytes] = (201, {"Location": "http://x/v1.1/Things(5)"},
+                                                          b'{"@iot.id": 5}')
     with scripted((502, {}, b""), (500, {}, b"{}"), created) as (script, port):
         settings = ClientSettings(base_url=f"http://127.0.0.1:{port}/v1.1", backoff_base_s=0.01)
         with StaClient(settings) as sta:
