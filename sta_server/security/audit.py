@@ -52,10 +52,11 @@ def record_events(conn: Connection, events: Sequence[Change]) -> None:
     for event in events:
         grouped[(event.change, event.entity_type.name)].append(event.id)
     actor = current()
-    conn.execute(insert(records), [
-        {"actor": actor.name, "role": actor.role, "channel": actor.channel, "action": change,
-         "entity_type": entity_type, "entity_ids": ids, "detail": None}
-        for (change, entity_type), ids in grouped.items()])
+    rows = [{"actor": actor.name, "role": actor.role, "channel": actor.channel, "action": change,
+             "entity_type": entity_type, "entity_ids": ids, "detail": None}
+            for (change, entity_type), ids in grouped.items()]
+    # inline: no id fetched first (one round trip for a single row, a cached statement)
+    conn.execute(insert(records).inline(), rows[0] if len(rows) == 1 else rows)
 
 
 def read_page(conn: Connection, params: Mapping[str, str], base_url: str) -> dict[str, Any]:

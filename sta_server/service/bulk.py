@@ -32,8 +32,8 @@ from sta_server.security.principal import authorize, current
 from sta_server.service import observation_features as features
 from sta_server.service.body import is_reference, parse_body, reference_id
 from sta_server.service.database_errors import classify
-from sta_server.service.events import EntityChanged, record, savepoint
-from sta_server.sql import rollups, side_effects
+from sta_server.service.events import EntityChanged, record, remember_created, savepoint
+from sta_server.sql import observation_row, rollups, side_effects
 from sta_server.sql.bulk import copy_rows
 from sta_server.sql.policies import scope, unscope
 from sta_server.sql.tables import TABLES
@@ -47,6 +47,7 @@ _features = TABLES["features"]
 
 Item = tuple[ResourcePath | None, Any]  # (the POST's path or None, its body)
 Stream = tuple[str, int]  # (stream table, id)
+Firsts = dict[Stream, tuple[int | None, int | None]]  # stream -> (its Thing's first GeoJSON Location, its feature)
 
 
 @dataclass
@@ -131,9 +132,12 @@ def _create(conn: Connection, items: list[Item], version: str,
             pending.append(_parse(index, path, body, version))
         except StaError as error:
             result.outcomes[index] = error
-    pending = _check_streams(conn, pending, result, seen)
-    pending = _with_features(conn, pending, result)
-    if pending:
+    firsts: Firsts = {}
+    pending = _check_streams(conn, pending, result, seen, firsts)
+    pending = _with_features(conn, pending, result, firsts)
+    if len(pending) == 1:
+        _insert_one(conn, pending[0], result, version)
+    elif pending:
         _insert(conn, pending, result)
     return result
 
@@ -162,8 +166,9 @@ def _parse(index: int, path: ResourcePath | None, body: Any, version: str) -> Pe
 
 
 def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult,
-                   seen: frozenset[tuple[str, int]]) -> list[Pending]:
-    """Streams are read under the principal's row-level security: one it cannot see is missing."""
+                   seen: frozenset[tuple[str, int]], firsts: Firsts) -> list[Pending]:
+    """Streams are read under the principal's row-level security: one it cannot see is missing.
+    Their first Locations and generated features are read with them, into `firsts`."""
     wanted: dict[str, set[int]] = defaultdict(set)
     found: dict[tuple[str, int], Any] = {}
     for item in pending:
@@ -172,11 +177,10 @@ def _check_streams(conn: Connection, pending: list[Pending], result: BulkResult,
         else:
             wanted[item.stream[0]].add(item.stream[1])
     for table_name, ids in wanted.items():
-        table = TABLES[table_name]
         multi = table_name == "multi_datastreams"
-        columns = [table.c.id, *([table.c.multi_observation_data_types] if multi else [])]
-        for row in conn.execute(select(*columns).where(table.c.id.in_(ids))):
-            found[(table_name, row[0])] = row[1] if len(row) > 1 else None
+        for row in conn.execute(side_effects.stream_rows(table_name), {"streams": sorted(ids)}):
+            found[(table_name, row.stream)] = row.multi_observation_data_types if multi else None
+            firsts[(table_name, row.stream)] = (row.location, row.feature)
     kept = []
     for item in pending:
         name = "Datastream" if item.stream[0] == "datastreams" else "MultiDatastream"
@@ -196,7 +200,8 @@ def _fits(values: dict[str, Any], data_types: Any) -> bool:
     return isinstance(result, list) and len(result) == len(data_types or [])
 
 
-def _with_features(conn: Connection, pending: list[Pending], result: BulkResult) -> list[Pending]:
+def _with_features(conn: Connection, pending: list[Pending], result: BulkResult,
+                   firsts: Firsts) -> list[Pending]:
     given = {item.values["feature_of_interest_id"] for item in pending
              if item.values.get("feature_of_interest_id") is not None}
     existing = set(conn.execute(select(_features.c.id).where(_features.c.id.in_(given))).scalars()) if given else set()
@@ -206,7 +211,7 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
             wanted[item.stream].add(item.values["feature_of_interest_id"])
     foreign = features.foreign(conn, wanted) if given and not features.trusted(current()) else set()
     generated = features.generated(conn, {item.stream for item in pending
-                                          if item.values.get("feature_of_interest_id") is None})
+                                          if item.values.get("feature_of_interest_id") is None}, firsts)
     kept = []
     for item in pending:
         feature = item.values.get("feature_of_interest_id")
@@ -229,6 +234,25 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult)
 _COLUMNS = [c.name for c in _observations.c if c.name != "id"]
 
 
+def _insert_one(conn: Connection, item: Pending, result: BulkResult, version: str) -> None:
+    """A single Observation: the row and its side effects in one statement (sql/observation_row.py);
+    unscoped for a scoped principal like _copy (its stream and feature were checked under its rights)."""
+    row = {column: item.values.get(column) for column in _COLUMNS}
+    row["datastream_id" if item.stream[0] == "datastreams" else "multi_datastream_id"] = item.stream[1]
+    principal = current()
+    if not principal.unrestricted:
+        unscope(conn)
+    new = observation_row.insert_observation(conn, item.stream[0], row, version, _extent([item]))
+    if not principal.unrestricted:
+        scope(conn, principal.grants)
+    ident = int(new["id"])
+    result.outcomes[item.index] = ident
+    link = "Datastream" if item.stream[0] == "datastreams" else "MultiDatastream"
+    related = ((link, item.stream[1]), ("FeatureOfInterest", item.values["feature_of_interest_id"]))
+    record(conn, EntityChanged(OBSERVATION, ident, "created", related=related))
+    remember_created(conn, OBSERVATION, ident, new)
+
+
 def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> None:
     rows = []
     for item in pending:
@@ -246,12 +270,8 @@ def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> Non
     for table in {table for table, _ in by_stream}:
         side_effects.extend_streams(conn, table, {
             stream: _extent(members) for (t, stream), members in by_stream.items() if t == table})
-    hours = {(item.stream[1], item.values["phenomenon_time_start"]) for item in pending
-             if item.stream[0] == "datastreams"}
-    if len(hours) == 1:  # a single POST: the cached statement
-        rollups.mark_dirty(conn, "datastreams", *next(iter(hours)), next(iter(hours))[1])
-    else:
-        rollups.mark_dirty_hours(conn, hours)
+    rollups.mark_dirty_hours(conn, {(item.stream[1], item.values["phenomenon_time_start"]) for item in pending
+                                    if item.stream[0] == "datastreams"})
 
 
 def _copy(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:

@@ -133,8 +133,9 @@ def link_many(conn: Connection, entity_type: EntityType, ident: int, link: NavLi
             if inverse.fk is not None:
                 set_owner(conn, target, inverse.fk, child, ident)
                 _moved(conn, target, child, inverse.name)
-        elif inverse.fk is not None:
-            create_entity(conn, target, {**item, inverse.name: {"@iot.id": ident}}, version)
+        elif inverse.fk is not None:  # the parent was created just now: not looked up again
+            create_entity(conn, target, {**item, inverse.name: {"@iot.id": ident}}, version,
+                          seen=frozenset({(entity_type.name, ident)}))
             continue
         else:
             child = create_entity(conn, target, item, version)

@@ -44,17 +44,22 @@ def delete(conn: Connection, path: ResourcePath) -> None:
     if path.prop is not None or path.ref or path.is_collection:
         raise MethodNotAllowed("DELETE is allowed on single entities only")
     authorize("delete", path.entity_type.name)
+    missing = NotFound(f"Nothing found at {path.url_path()}", target=path.url_path())
+    if len(path.steps) == 1 and path.last.id is not None:  # `Things(5)`: the DELETE itself tells
+        delete_entity(conn, path.entity_type, path.last.id, missing)
+        return
     check_path(conn, path)
-    delete_entity(conn, path.entity_type, single_id(conn, path))
+    delete_entity(conn, path.entity_type, single_id(conn, path), missing)
 
 
-def delete_entity(conn: Connection, entity_type: EntityType, ident: int) -> None:
+def delete_entity(conn: Connection, entity_type: EntityType, ident: int, missing: NotFound | None = None) -> None:
+    """Delete one entity (404: `missing`, when it does not exist or the principal cannot see it)."""
     authorize("delete", entity_type.name)
     _delete_dependents(conn, entity_type, ident)
     streams = _affected_streams(conn, entity_type, ident)
     related = current_links(conn, entity_type, ident)
     if not delete_row(conn, entity_type, ident):
-        raise NotFound(f"No {entity_type.name} with id {ident}")
+        raise missing or NotFound(f"No {entity_type.name} with id {ident}")
     if entity_type.name == "Location":
         side_effects.delete_orphan_historical_locations(conn)
     refresh_streams(conn, streams)

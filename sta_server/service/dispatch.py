@@ -32,9 +32,9 @@ from sta_server.service.create import create
 from sta_server.service.create_observations import create_observations
 from sta_server.service.database_errors import classify
 from sta_server.service.delete import delete
-from sta_server.service.events import EventBus, begin_request, savepoint, transaction
+from sta_server.service.events import EventBus, begin_request, created_row, savepoint, transaction
 from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
-from sta_server.service.read import read, read_entity
+from sta_server.service.read import read, read_entity, render_row
 from sta_server.service.senml import ingest_pack
 from sta_server.service.update import update
 from sta_server.settings import Settings
@@ -221,7 +221,8 @@ class Dispatcher:
         entity_path = ResourcePath(path.version, (Step(path.entity_type, None, ident),))
         if not answer:
             return Outcome(status, None, {"Location": ctx.links.self_link(path.entity_type, ident)})
-        body = read_entity(conn, entity_path, Query(), ctx)
+        row = created_row(conn, path.entity_type, ident) if status == 201 else None
+        body = read_entity(conn, entity_path, Query(), ctx) if row is None else render_row(path.entity_type, row, ctx)
         return Outcome(status, body, {"Location": body["@iot.selfLink"]})
 
     def _patch(self, conn: Connection, path: ResourcePath, ctx: RequestContext, req: ApiRequest) -> Outcome:

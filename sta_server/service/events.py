@@ -15,6 +15,7 @@ from sta_server.security.audit import record_events
 log = logging.getLogger(__name__)
 _KEY = "sta_events"
 _REQUEST_START = "sta_request_start"  # index into the events where the current request began
+_CREATED_ROW = "sta_created_row"  # (type name, id, row) of the entity the current request created last
 
 Change = Literal["created", "updated", "deleted"]
 
@@ -55,6 +56,18 @@ def begin_request(conn: Connection) -> None:
     """A request starts on `conn`: `created_in` counts what it creates from here (a transaction may
     hold many requests: an MQTT batch, a `$batch` change set)."""
     conn.info[_REQUEST_START] = len(conn.info.get(_KEY, []))
+    conn.info.pop(_CREATED_ROW, None)
+
+
+def remember_created(conn: Connection, entity_type: EntityType, ident: int, row: Any) -> None:
+    """The row a create's statement returned (as a read selects it), for the request's answer."""
+    conn.info[_CREATED_ROW] = (entity_type.name, ident, row)
+
+
+def created_row(conn: Connection, entity_type: EntityType, ident: int) -> Any | None:
+    """The row `remember_created` kept for this entity, once (None: read it)."""
+    kept = conn.info.pop(_CREATED_ROW, None)
+    return kept[2] if kept is not None and kept[:2] == (entity_type.name, ident) else None
 
 
 def created_in(conn: Connection, entity_type: EntityType) -> set[int]:

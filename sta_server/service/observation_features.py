@@ -48,13 +48,16 @@ def foreign(conn: Connection, wanted: dict[Stream, set[int]]) -> set[tuple[Strea
     return found
 
 
-def generated(conn: Connection, streams: set[Stream]) -> dict[Stream, int]:
-    """The generated FeatureOfInterest of each stream, one query per stream table (new ones are
+def generated(conn: Connection, streams: set[Stream],
+              firsts: dict[Stream, tuple[int | None, int | None]] | None = None) -> dict[Stream, int]:
+    """The generated FeatureOfInterest of each stream, one query per stream table, none for the
+    streams whose first Location and its feature were read already (`firsts`; new features are
     announced like any created entity)."""
     found: dict[Stream, int] = {}
     for table in {table for table, _ in streams}:
         ids = {ident for t, ident in streams if t == table}
-        for stream, (feature, created) in side_effects.streams_features(conn, table, ids).items():
+        known = {ident: first for (t, ident), first in (firsts or {}).items() if t == table}
+        for stream, (feature, created) in side_effects.streams_features(conn, table, ids, known).items():
             found[(table, stream)] = feature
             if created:
                 record(conn, EntityChanged(FEATURE_OF_INTEREST, feature, "created"))

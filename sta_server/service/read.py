@@ -125,6 +125,13 @@ def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: Request
     return serialize_rows(conn, entity_type, [row], selection, query.expand, ctx)[0]
 
 
+def render_row(entity_type: EntityType, row: RowMapping, ctx: RequestContext) -> JSON:
+    """An entity as `read_entity` answers it without options, from a row holding its columns as a
+    read selects them (a create's RETURNING: service/events.py `remember_created`)."""
+    selection = resolve_select(entity_type, None, ctx.version)
+    return EntityWriter(entity_type, selection, ctx.links)(row, None)
+
+
 def _read_property(conn: Connection, path: ResourcePath, ctx: RequestContext) -> Any:
     """`{"name": value}` (or, for `$value`, the value); None when the value is null or the member
     path leads nowhere (answered 204 No Content, as FROST-Server and OData do)."""

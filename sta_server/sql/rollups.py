@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     select,
     true,
     tuple_,
@@ -38,28 +39,29 @@ log = logging.getLogger(__name__)
 hourly: Table = RollupHourly.__table__  # type: ignore[assignment]
 dirty: Table = RollupDirty.__table__  # type: ignore[assignment]
 _observations = TABLES["observations"]
-_HOUR = func.make_interval(0, 0, 0, 0, 1)
+# constants in the SQL text, not bound: fewer parameters to send with every mark
+_HOUR = literal_column("interval '1 hour'")
 
 
 def _hour(time: Any) -> ColumnElement[Any]:
-    return func.date_trunc("hour", time, "UTC")
+    return func.date_trunc(literal_column("'hour'"), time, literal_column("'UTC'"))
 
 
 def _upsert(rows: Any) -> Any:
     stmt = insert(dirty).from_select(["datastream_id", "hour"], rows)
     return stmt.on_conflict_do_update(index_elements=["datastream_id", "hour"],
-                                      set_={"marks": dirty.c.marks + 1})
+                                      set_={"marks": dirty.c.marks + literal_column("1")})
 
 
 def mark_dirty(conn: Connection, stream_table: str, stream_id: int, start: datetime, end: datetime) -> None:
     """Mark every hour of a Datastream from `start` to `end` dirty (MultiDatastreams have no rollups)."""
     if stream_table != "datastreams":
         return
-    conn.execute(_mark_statement(), {"stream": stream_id, "start": start, "end": end})
+    conn.execute(mark_statement(), {"stream": stream_id, "start": start, "end": end})
 
 
 @cache
-def _mark_statement() -> Any:
+def mark_statement() -> Any:
     """mark_dirty's statement, built once (a single create binds three values)."""
     instant = DateTime(timezone=True)
     first, last = _hour(bindparam("start", type_=instant)), _hour(bindparam("end", type_=instant))

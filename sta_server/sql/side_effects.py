@@ -16,9 +16,11 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    false,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
@@ -34,14 +36,20 @@ historical = TABLES["historical_locations"]
 hist_links = TABLES["locations_historical_locations"]
 
 
-def streams_features(conn: Connection, stream_table: str, stream_ids: set[int]) -> dict[int, tuple[int, bool]]:
+def streams_features(conn: Connection, stream_table: str, stream_ids: set[int],
+                     known: dict[int, tuple[int | None, int | None]] | None = None) -> dict[int, tuple[int, bool]]:
     """For many streams at once: the FeatureOfInterest generated from each stream's Thing's first
     GeoJSON Location (created when missing; the flag says so); Locations in other encodings (an
     address as text/plain) have no geometry and are passed over. Streams whose Thing has no
-    GeoJSON Location are left out. One query, plus one insert per Location that never had a feature."""
+    GeoJSON Location are left out. One query (none when `known` holds stream -> (first location,
+    its feature) from `stream_rows`), plus one insert per Location that never had a feature."""
     found: dict[int, tuple[int, bool]] = {}
     created: dict[int, int] = {}
-    for row in conn.execute(_first_locations(stream_table), {"streams": sorted(stream_ids)}):
+    if known is not None and stream_ids <= known.keys():
+        rows: Any = [_First(stream, *known[stream]) for stream in sorted(stream_ids) if known[stream][0] is not None]
+    else:
+        rows = conn.execute(_first_locations(stream_table), {"streams": sorted(stream_ids)})
+    for row in rows:
         if row.feature is not None:
             found[row.stream] = (int(row.feature), False)
         elif row.location in created:
@@ -68,6 +76,32 @@ def _first_locations(stream_table: str) -> Any:
         .order_by(streams.c.id, locations.c.id, features.c.id)
         .ext(distinct_on(streams.c.id))
     )
+
+
+@dataclass(frozen=True)
+class _First:
+    stream: int
+    location: int | None
+    feature: int | None
+
+
+@cache
+def stream_rows(stream_table: str) -> Any:
+    """The given streams that exist (under the caller's row-level security), each with its Thing's
+    first GeoJSON Location and the feature generated from it (NULLs when none): the rule set's
+    stream check and the generated-feature look-up in one query. Binds `streams` (an array)."""
+    streams = TABLES[stream_table]
+    first = (
+        select(locations.c.id.label("location"), features.c.id.label("feature"))
+        .select_from(things_locations.join(locations, locations.c.id == things_locations.c.location_id)
+                     .outerjoin(features, features.c.source_location_id == locations.c.id))
+        .where(things_locations.c.thing_id == streams.c.thing_id, locations.c.location_geom.isnot(None))
+        .order_by(locations.c.id, features.c.id).limit(1).lateral("first")
+    )
+    types = [streams.c.multi_observation_data_types] if stream_table == "multi_datastreams" else []
+    return (select(streams.c.id.label("stream"), *types, first.c.location, first.c.feature)
+            .select_from(streams.outerjoin(first, true()))
+            .where(streams.c.id == func.any(bindparam("streams", type_=ARRAY(BigInteger)))))
 
 
 def _feature_from_location(conn: Connection, location_id: int) -> int:
@@ -117,7 +151,7 @@ def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Exten
     if not extents:
         return
     ids = list(extents)
-    conn.execute(_extend_statement(stream_table), {
+    conn.execute(extend_statement(stream_table), {
         "ids": ids, "t0": [extents[i].start for i in ids], "t1": [extents[i].end for i in ids],
         "r0": [extents[i].result_start for i in ids], "r1": [extents[i].result_end for i in ids],
         "pair_streams": [i for i in ids for _ in extents[i].feature_ids],
@@ -126,7 +160,7 @@ def extend_streams(conn: Connection, stream_table: str, extents: dict[int, Exten
 
 
 @cache
-def _extend_statement(stream_table: str) -> Any:
+def extend_statement(stream_table: str) -> Any:
     streams = TABLES[stream_table]
     instant = ARRAY(DateTime(timezone=True))
     numbers = ARRAY(BigInteger)
@@ -139,18 +173,36 @@ def _extend_statement(stream_table: str) -> Any:
     geometry = (select(geo.ST_Collect(features.c.feature_geom))
                 .select_from(pairs.join(features, features.c.id == pairs.c.feature))
                 .where(pairs.c.stream == batch.c.id).scalar_subquery())
+    return update(streams).where(streams.c.id == batch.c.id).values(
+        _grown(streams, batch.c.t0, batch.c.t1, batch.c.r0, batch.c.r1, geometry))
+
+
+@cache
+def extend_one_statement(stream_table: str) -> Any:
+    """extend_statement for one stream and one feature (a single create), with scalar parameters
+    `ext_stream`, `t0`, `t1`, `r0`, `r1`, `feature`: the same growth, nothing to unnest."""
+    streams = TABLES[stream_table]
+    instant = DateTime(timezone=True)
+    geometry = (select(geo.ST_Collect(features.c.feature_geom))
+                .where(features.c.id == bindparam("feature", type_=BigInteger)).scalar_subquery())
+    return update(streams).where(streams.c.id == bindparam("ext_stream", type_=BigInteger)).values(_grown(
+        streams, bindparam("t0", type_=instant), bindparam("t1", type_=instant), bindparam("r0", type_=instant),
+        bindparam("r1", type_=instant), geometry))
+
+
+def _grown(streams: Any, t0: Any, t1: Any, r0: Any, r1: Any, geometry: Any) -> dict[str, Any]:
+    """A stream's extents grown by new Observations' times and features' geometry (collected);
+    an area that already covers the features is kept."""
     area = streams.c.observed_area
     grown_area = case(
-        (func.coalesce(func.ST_Covers(area, geometry), False), area),
+        (func.coalesce(func.ST_Covers(area, geometry), false()), area),
         else_=func.coalesce(geo.ST_ConvexHull(geo.ST_Collect(area, geometry)), area, geo.ST_ConvexHull(geometry)),
     )
-    return update(streams).where(streams.c.id == batch.c.id).values(
-        phenomenon_time_start=func.least(streams.c.phenomenon_time_start, batch.c.t0),
-        phenomenon_time_end=func.greatest(streams.c.phenomenon_time_end, batch.c.t1),
-        result_time_start=func.least(streams.c.result_time_start, batch.c.r0),
-        result_time_end=func.greatest(streams.c.result_time_end, batch.c.r1),
-        observed_area=grown_area,
-    )
+    return {"phenomenon_time_start": func.least(streams.c.phenomenon_time_start, t0),
+            "phenomenon_time_end": func.greatest(streams.c.phenomenon_time_end, t1),
+            "result_time_start": func.least(streams.c.result_time_start, r0),
+            "result_time_end": func.greatest(streams.c.result_time_end, r1),
+            "observed_area": grown_area}
 
 
 def recompute_streams(conn: Connection, stream_table: str, stream_ids: set[int]) -> None:

@@ -1,0 +1,51 @@
+"""One new Observation and its side effects in ONE statement, one round trip (a single POST, the
+most common write): the row inserted, its stream's extents and observed area grown (the growth of
+side_effects.extend_streams, for one stream and one feature) and, for a Datastream, the rollup
+hour marked dirty (rollups.mark_dirty's statement), as data-modifying CTEs of one query that
+returns the new row as a read selects it (serialize/entity.py renders the answer from it)."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, bindparam, insert, select
+
+from sta_server.model import REGISTRY, Kind
+from sta_server.query.validate import resolve_select
+from sta_server.sql import rollups, side_effects
+from sta_server.sql.columns import read_columns
+from sta_server.sql.tables import TABLES
+
+_observations = TABLES["observations"]
+_OBSERVATION = REGISTRY.type("Observation")
+
+
+def insert_observation(conn: Connection, stream_table: str, values: dict[str, Any], version: str,
+                       extent: side_effects.Extent) -> RowMapping:
+    """Insert one Observation (`values`: column -> value, its stream's key included; None is left
+    to the column's default) and apply its side effects; returns the row (`id` and the read
+    columns of `version`)."""
+    given = {name: value for name, value in values.items() if value is not None}
+    stream = int(given["datastream_id" if stream_table == "datastreams" else "multi_datastream_id"])
+    params = {f"new_{name}": value for name, value in given.items()}
+    (feature,) = extent.feature_ids
+    params |= {"ext_stream": stream, "t0": extent.start, "t1": extent.end, "r0": extent.result_start,
+               "r1": extent.result_end, "feature": feature}
+    if stream_table == "datastreams":
+        params |= {"stream": stream, "start": extent.start, "end": extent.start}
+    return conn.execute(_statement(stream_table, tuple(sorted(given)), version), params).mappings().one()
+
+
+@cache
+def _statement(stream_table: str, columns: tuple[str, ...], version: str) -> Select[Any]:
+    """Built once per stream table, set of given columns and API version."""
+    selection = resolve_select(_OBSERVATION, None, version)
+    props = tuple(p for p in selection.props if p.kind is not Kind.ID)
+    row = insert(_observations).values({name: bindparam(f"new_{name}", type_=_observations.c[name].type)
+                                        for name in columns})
+    new = row.returning(_observations.c.id, *read_columns(_OBSERVATION, _observations, props)).cte("new_row")
+    effects = [side_effects.extend_one_statement(stream_table).cte("grown")]
+    if stream_table == "datastreams":
+        effects.append(rollups.mark_statement().cte("dirty"))
+    return select(*new.c).add_cte(*effects)
+

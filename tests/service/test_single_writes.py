@@ -1,0 +1,64 @@
+"""Single-entity writes on their short path: an Observation POST is one statement for the row and
+its side effects and answers from that statement's row (the same body a GET gives), the extents
+and rollup marks stay exact, a DELETE of `Things(n)` answers 404 for a missing Thing, and a pooled
+connection whose backend went away is replaced without failing the next request."""
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+
+from tests.conftest import get, make_datastream, post
+
+
+def _observation(stream: int, time: str, result: object, **extra: object) -> dict[str, object]:
+    return {"phenomenonTime": time, "result": result, "Datastream": {"@iot.id": stream}, **extra}
+
+
+def test_the_201_body_is_the_entity_as_read(client: FlaskClient) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    for body in (_observation(stream, "2025-01-01T10:15:00Z", 21.5),
+                 _observation(stream, "2025-01-01T10:00:00Z/2025-01-01T11:00:00Z", {"a": [1, None]},
+                              resultTime="2025-01-01T11:00:01Z", parameters={"q": "good"},
+                              validTime="2025-01-01T10:00:00Z/2025-01-02T10:00:00Z")):
+        response = client.post("/v1.1/Observations", json=body)
+        assert response.status_code == 201
+        created = response.get_json()
+        assert response.headers["Location"] == created["@iot.selfLink"]
+        assert created == get(client, f"Observations({created['@iot.id']})")
+    old = client.post("/v1.0/Observations", json=_observation(stream, "2025-01-01T12:00:00Z", 3)).get_json()
+    assert old == client.get(f"/v1.0/Observations({old['@iot.id']})").get_json()
+
+
+def test_single_posts_keep_extents_and_rollup_marks_exact(client: FlaskClient, clean_db: Engine) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    post(client, "Observations", _observation(stream, "2025-03-01T10:15:00Z", 1, resultTime="2025-03-01T10:16:00Z"))
+    post(client, "Observations", _observation(stream, "2025-02-01T08:00:00Z/2025-02-01T09:30:00Z", 2))
+    post(client, f"Datastreams({stream})/Observations", {"phenomenonTime": "2025-03-01T10:45:00Z", "result": 3})
+    datastream = get(client, f"Datastreams({stream})")
+    assert datastream["phenomenonTime"] == "2025-02-01T08:00:00Z/2025-03-01T10:45:00Z"
+    assert datastream["resultTime"] == "2025-03-01T10:16:00Z/2025-03-01T10:16:00Z"
+    assert datastream["observedArea"]["type"] == "Point"  # the generated feature's point
+    with clean_db.connect() as conn:
+        marks = conn.execute(text("SELECT to_char(hour AT TIME ZONE 'UTC', 'MM-DD HH24'), marks FROM rollup_dirty "
+                                  "WHERE datastream_id = :s ORDER BY hour"), {"s": stream}).all()
+    assert [tuple(row) for row in marks] == [("02-01 08", 1), ("03-01 10", 2)]
+
+
+def test_delete_of_a_missing_thing_is_404_and_changes_nothing(client: FlaskClient) -> None:
+    thing = make_datastream(client)["@iot.id"]
+    response = client.delete("/v1.1/Things(987654)")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["target"] == "Things(987654)"
+    assert client.delete(f"/v1.1/Datastreams({thing})").status_code == 200
+    assert client.delete(f"/v1.1/Datastreams({thing})").status_code == 404
+
+
+def test_a_pooled_connection_whose_backend_ended_is_replaced(client: FlaskClient, clean_db: Engine) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    with clean_db.connect() as killer:  # another pooled connection than the one ended
+        with clean_db.connect() as victim:
+            backend = victim.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        killer.commit()
+    for n in range(3):  # whichever pooled connection each gets, none fails
+        post(client, "Observations", _observation(stream, f"2025-01-01T00:0{n}:00Z", n))
