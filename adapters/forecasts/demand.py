@@ -11,7 +11,6 @@ with charge points (or an `evForecast` property), from the server's own data.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -61,7 +60,7 @@ def load_history_w(sta: store.ForecastServer, site_id: str | None, until: dateti
     since = until - timedelta(days=HISTORY_DAYS)
     apply = (f"filter(phenomenonTime ge {datetime_literal(since)} and phenomenonTime lt {datetime_literal(until)})"
              "/groupby((bucket(phenomenonTime,'PT1H')),aggregate(result with average as avg))")
-    rows = _apply(sta, entity_path("Datastreams", found[0]["@iot.id"], "Observations"), apply)
+    rows = sta.page(entity_path("Datastreams", found[0]["@iot.id"], "Observations"), Query().apply(apply)).values
     values = {pd.Timestamp(row["phenomenonTime"]).tz_convert("UTC"): row["avg"] for row in rows
               if row.get("avg") is not None}
     return pd.Series(values, dtype="float64").sort_index() if values else empty
@@ -100,17 +99,3 @@ def _chargepoints(sta: store.ForecastServer, site_id: Any) -> int:
     query = (Query().filter(f"properties/kind eq 'chargepoint' and properties/siteId eq {string_literal(str(site_id))}")
              .count().top(0))
     return int(sta.page("Things", query).count or 0)
-
-
-def _apply(sta: store.ForecastServer, path: str, apply: str) -> list[dict[str, Any]]:
-    return sta.page(path, ApplyQuery(apply_=apply)).values
-
-
-@dataclass(frozen=True)
-class ApplyQuery(Query):
-    """A Query with `$apply` (docs/aggregation.md); sta_client's builder has no method for it yet."""
-
-    apply_: str = ""
-
-    def options(self) -> list[tuple[str, str]]:
-        return [*super().options(), ("$apply", self.apply_)]

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 SUB_SAMPLES = 5
+SESSION_SHARE_OF_BATTERY = 0.5
+ALIASES = {"arrival_std_h": "arrival_sd_h", "departure_std_h": "departure_sd_h"}
 
 
 class EvParameterError(ValueError):
@@ -37,10 +39,14 @@ class EvDistributions:
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> EvDistributions:
-        """From a charging site's `properties.evForecast` object (keys as the field names)."""
+        """From a charging site's `properties.evForecast` object: keys as the field names, or the site
+        files' `arrival_std_h`, `departure_std_h` and `battery_kwh` (a session recharges half of it)."""
         given = properties.get("evForecast", {})
         if not isinstance(given, Mapping):
             raise EvParameterError("properties.evForecast is not an object")
+        given = {**{ours: given[theirs] for theirs, ours in ALIASES.items() if theirs in given}, **given}
+        if "energy_kwh" not in given and isinstance(given.get("battery_kwh"), int | float):
+            given["energy_kwh"] = given["battery_kwh"] * SESSION_SHARE_OF_BATTERY
         known = {name: given[name] for name in cls.__dataclass_fields__ if name in given}
         try:
             made = cls(**{name: type(getattr(cls(), name))(value) for name, value in known.items()})

@@ -29,7 +29,8 @@ from sta_client.query import Query
 
 log = logging.getLogger(__name__)
 
-HOUR = timedelta(hours=1)
+# `pv` Things, and energy routers with a PV array (Bucharest-like: PV, battery and DC bus in one device)
+PV_THINGS = "properties/kind eq 'pv' or (properties/kind eq 'energy-router' and properties/peakPower_kWp gt 0)"
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,8 @@ def _price_round(sta: store.ForecastServer, source: PriceSource, report: RoundRe
 
 
 def pv_things(sta: store.ForecastServer) -> list[dict[str, Any]]:
-    """Every `pv` Thing with its position, properties and P_pv_forecast Datastream id (or None)."""
-    query = (Query().filter("properties/kind eq 'pv'").select("id", "properties")
+    """Every PV Thing (`PV_THINGS`) with its position, properties and P_pv_forecast Datastream id (or None)."""
+    query = (Query().filter(PV_THINGS).select("id", "properties")
              .expand("Locations", Query().select("location"))
              .expand("Datastreams", Query().filter(f"properties/key eq '{streams.PV_FORECAST.key}'")
                      .select("id", "properties"))

@@ -113,6 +113,8 @@ def test_ev_aggregate_peaks_in_the_evening_and_carries_the_energy() -> None:
 
 def test_ev_distributions_from_properties_are_checked() -> None:
     assert EvDistributions.from_properties({"evForecast": {"vehicles": "3"}}).vehicles == 3
+    site_file = EvDistributions.from_properties({"evForecast": {"arrival_std_h": 2.0, "battery_kwh": 20}})
+    assert (site_file.arrival_sd_h, site_file.energy_kwh) == (2.0, 10.0)
     with pytest.raises(EvParameterError):
         EvDistributions.from_properties({"evForecast": {"charger_kw": 0}})
     with pytest.raises(EvParameterError):
