@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from adapters.connector import Command, CommandResult, Connector, Reading
 from agents.dataset import DataSet
-from agents.observation_messages import StreamRef, UnknownStream, encode_readings
+from agents.observation_messages import StreamRef, UnknownStream, encode_readings, iso_time
 from agents.outbox import Kind, Outbox, OutboxFull
 from agents.plugin import Plugin, TaskMessage
 from agents.task_ledger import TaskLedger
@@ -120,6 +120,9 @@ class Host:
             log.error("queue full: %d new measurements dropped", len(known))
             return
         self.counters.readings += len(known)
+        if log.isEnabledFor(logging.DEBUG):  # what is durable from here on (the kill -9 test reads it)
+            for reading in known:
+                log.debug("accepted %s %s %r", reading.datastream, iso_time(reading.time), reading.value)
         self.wake_northbound()
 
     # --- the loops ------------------------------------------------------------------------------

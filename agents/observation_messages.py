@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.connector import Reading
@@ -21,6 +21,7 @@ from agents.outbox import Kind, Message
 
 SENML_TOPIC = "v1.1/SenML"
 MAX_RECORDS_PER_PACK = 1000  # well under the server's 1 MiB message limit
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ def observation_topic(stream_id: int, multi: bool = False) -> str:
 
 
 def iso_time(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds, as the server stores it."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO 8601 in UTC, rounded to the millisecond as in SenML packs (`_epoch_ms`)."""
+    rounded = EPOCH + timedelta(milliseconds=_epoch_ms(moment))
+    return rounded.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode_readings(readings: Sequence[Reading], streams: Mapping[str, StreamRef],
@@ -78,14 +80,14 @@ def encode_pack(records: Sequence[tuple[Reading, str]]) -> bytes:
     """A SenML pack: base time = the first reading's, each record's `t` relative to it (ms)."""
     if not records:
         return b"[]"
-    base_s = _epoch_ms(records[0][0].time) / 1000
+    base_ms = _epoch_ms(records[0][0].time)
     pack: list[dict[str, Any]] = []
     for index, (reading, name) in enumerate(records):
         record: dict[str, Any] = {"n": name}
         record.update(_senml_value(reading.value) or {})
-        offset_s = (_epoch_ms(reading.time) - round(base_s * 1000)) / 1000
+        offset_s = (_epoch_ms(reading.time) - base_ms) / 1000
         if index == 0:
-            record["bt"] = base_s
+            record["bt"] = base_ms / 1000
         if offset_s:
             record["t"] = offset_s
         pack.append(record)
@@ -103,4 +105,5 @@ def _senml_value(value: object) -> dict[str, Any] | None:
 
 
 def _epoch_ms(moment: datetime) -> int:
-    return round(moment.timestamp() * 1000)
+    """Milliseconds since the epoch, rounded half up, in integers (no float rounding)."""
+    return ((moment - EPOCH) // timedelta(microseconds=1) + 500) // 1000
