@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from adapters.sunspec.hybrid import HybridInverter, HybridState, build_hybrid
 from adapters.sunspec.registers import BASE_ADDRESS, SUNS_MARKER, build_image, bytes_of, new_model, registers_of
 from adapters.sunspec.storage import StorageControl, control_error
-from clock import Clock, RealClock
+from clock import Clock, clock_from_env
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--power-w", type=float, default=6400.0)
     parser.add_argument("--seed", type=int, default=1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve(parser.parse_args(argv), RealClock()))
+    asyncio.run(serve(parser.parse_args(argv), clock_from_env(os.environ)))  # the field process's S4G_CLOCK
 
 
 if __name__ == "__main__":
