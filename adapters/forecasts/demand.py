@@ -34,8 +34,7 @@ def demand_runs(sta: store.ForecastServer, day: date, issued_at: datetime, defau
     """The load and EV runs of every site, and the streams to mark stale (with the reason)."""
     runs: list[tuple[EntityId, ForecastRun]] = []
     stale: list[tuple[EntityId, str]] = []
-    for site in sta.page("Things", Query().filter("properties/kind eq 'site'").select("id", "properties")
-                         .top(1000)).values:
+    for site in sta.iter("Things", Query().filter("properties/kind eq 'site'").select("id", "properties").top(1000)):
         properties = site.get("properties") or {}
         zone = str(properties.get("timezone") or default_zone)
         steps = day_steps(day, zone, HOUR)

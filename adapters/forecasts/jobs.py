@@ -139,7 +139,7 @@ def _plane(planes: dict[tuple[str, str], PlaneInputs | str], weathers: Mapping[s
 
 def site_zones(sta: store.ForecastServer) -> dict[str, str]:
     """`properties.siteId` → `properties.timezone` of the site Things that have both."""
-    rows = sta.page("Things", Query().filter("properties/kind eq 'site'").select("properties").top(1000)).values
+    rows = sta.iter("Things", Query().filter("properties/kind eq 'site'").select("properties").top(1000))
     return {str(p["siteId"]): str(p["timezone"]) for p in (row.get("properties") or {} for row in rows)
             if p.get("siteId") and p.get("timezone")}
 
@@ -168,7 +168,7 @@ def pv_things(sta: store.ForecastServer) -> list[dict[str, Any]]:
                      .select("id", "properties"))
              .top(1000))
     things = []
-    for row in sta.page("Things", query).values:
+    for row in sta.iter("Things", query):
         coordinates = next((loc["location"].get("coordinates") for loc in row.get("Locations", [])
                             if isinstance(loc.get("location"), Mapping)), None)
         found = row.get("Datastreams", [])
