@@ -72,6 +72,7 @@ def test_setpoint_ends_in_model_124_and_shows_in_the_json() -> None:
 
 def test_night_reads_pv_as_zero_and_the_battery_discharges() -> None:
     async def scenario(emulator: FroniusEmulator, connector: FroniusConnector, clock: SteppedClock) -> Any:
+        await clock.advance(10)
         return {r.datastream: r for r in await connector.read()}
     got = run(scenario, datetime(2026, 6, 21, 22, 0, tzinfo=UTC))
     assert got["P_pv"].value == 0.0 and got["P_pv"].parameters == {"null": True}
