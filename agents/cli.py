@@ -13,6 +13,8 @@ Environment (nothing is read at import time):
   stable, the broker keeps the session's Tasks under it), `SMX_REPORT_S` (counter line, default 60),
   `SMX_LOG_LEVEL` (INFO).
 - `S4G_CLOCK`, `S4G_CLOCK_START`, `S4G_CLOCK_FACTOR` (clock/clocks.py): real or accelerated time.
+- `SMX_DEVICES=emulated`: devices whose connector options carry `emulated: {kind, ...}` use that protocol
+  connector (against an emulator or a real device) instead of their simulated one.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from adapters.connector import Connector
+from adapters.fronius.connector import CONNECTOR_KINDS as FRONIUS_KINDS
 from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
+from adapters.sunspec.connector import CONNECTOR_KINDS as SUNSPEC_KINDS
 from agents.commission import client_settings
 from agents.commissioning import SiteIds, commission
 from agents.host import Poll
@@ -38,14 +42,15 @@ from agents.observation_messages import StreamRef
 from agents.outbox import Bound
 from agents.plugin import Plugin
 from agents.runtime import RuntimeOptions, SiteParts, SiteRuntime
-from agents.site import PluginSpec, SiteFileError, SiteSpec, load_site
+from agents.site import DeviceSpec, PluginSpec, SiteFileError, SiteSpec, load_site
 from agents.task_intake import CapabilityRef
 from clock import Clock, SteppedClock, clock_from_env
 from sta_client import StaClient, StaError
 
 log = logging.getLogger("agents.cli")
 
-CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {**SIMULATED_KINDS}
+CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {
+    **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS}
 PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {"lessag": build_lessag, "levchag": build_levchag}
 STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's status Datastream
 
@@ -54,7 +59,19 @@ class UnknownKind(ValueError):
     """A connector or plug-in kind this runtime does not have."""
 
 
-def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock) -> SiteParts:
+def connector_choice(device: DeviceSpec, emulated: bool) -> tuple[str, dict[str, object]]:
+    """A device's connector kind and options. With `emulated` (SMX_DEVICES=emulated), the protocol connector
+    named by the `emulated: {kind, ...options}` entry of its options replaces the simulated one."""
+    assert device.connector is not None
+    options = dict(device.connector_options())
+    alternative = options.pop("emulated", None)
+    if emulated and isinstance(alternative, Mapping) and "kind" in alternative:
+        chosen = {str(name): value for name, value in alternative.items() if name != "kind"}
+        return str(alternative["kind"]), {**options, **chosen}
+    return device.connector.kind, options
+
+
+def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock, emulated: bool = False) -> SiteParts:
     """Connectors, plug-ins and the server ids of the site's streams and capabilities."""
     streams = {spec.key: StreamRef(int(ids.datastreams[spec.key]), spec.senml_name) for _, spec in site.datastreams()}
     streams.update({spec.key: StreamRef(int(ids.multidatastreams[spec.key]), None, multi=True)
@@ -65,12 +82,13 @@ def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock) -> SiteParts:
     for device in site.devices:
         if device.connector is None:
             continue
-        factory = CONNECTOR_KINDS.get(device.connector.kind)
+        kind, connector_options = connector_choice(device, emulated)
+        factory = CONNECTOR_KINDS.get(kind)
         if factory is None:
-            raise UnknownKind(f"device {device.key}: no connector of kind {device.connector.kind!r} "
+            raise UnknownKind(f"device {device.key}: no connector of kind {kind!r} "
                               f"(known: {', '.join(sorted(CONNECTOR_KINDS))})")
-        telemetry_s = float(device.connector.options.get("telemetry_s", 10))
-        polls.append(Poll(factory(device.key, device.connector_options(), clock), telemetry_s))
+        telemetry_s = float(str(connector_options.get("telemetry_s", 10)))
+        polls.append(Poll(factory(device.key, connector_options, clock), telemetry_s))
     unknown = [spec.kind for spec in site.plugins if spec.kind not in PLUGIN_KINDS]
     if unknown:
         raise UnknownKind(f"no plug-in of kind {unknown[0]!r} (known: {', '.join(sorted(PLUGIN_KINDS))})")
@@ -111,7 +129,8 @@ async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
         raise ValueError("a stepped clock needs someone to advance it: use S4G_CLOCK=real or accelerated")
     options = runtime_options(site, environ)
     ids = await asyncio.to_thread(commissioned, site, environ, clock, options.queue_path.with_suffix(".ids.json"))
-    runtime = SiteRuntime(clock, client_settings(site, environ), site_parts(site, ids, clock), options)
+    parts = site_parts(site, ids, clock, emulated=environ.get("SMX_DEVICES") == "emulated")
+    runtime = SiteRuntime(clock, client_settings(site, environ), parts, options)
     log.info("site %s: %d connectors, %d plug-ins, %d streams, queue %s", site.id, len(runtime.parts.polls),
              len(runtime.parts.plugins), len(runtime.parts.streams), options.queue_path)
     task = asyncio.current_task()
