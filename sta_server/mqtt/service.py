@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sta_server.counters import MqttCounters
 from sta_server.mqtt import registry_store
 from sta_server.mqtt.broker_watch import SYS_TOPICS, BrokerWatch
-from sta_server.mqtt.connection import ClientTls, MqttConnection, broker_address, is_own_message, user_property
+from sta_server.mqtt.connection import ClientTls, Message, MqttConnection, broker_address, is_own_message, user_property
 from sta_server.mqtt.identity_probe import ask_in_background
 from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.limits import MessageLimits
@@ -123,7 +123,7 @@ class MqttService:
                             broker_messages=self.broker.state.messages, broker_bytes=self.broker.state.bytes,
                             broker_dropped=self.broker.state.dropped, broker_alarm=self.broker.state.alarm)
 
-    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+    def _on_message(self, client: paho.Client, userdata: object, message: Message) -> None:
         if message.topic.startswith("$SYS/"):
             payload = message.payload.decode("utf-8", "replace")
             if not self.broker.feed(message.topic, payload):
