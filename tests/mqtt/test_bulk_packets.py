@@ -10,7 +10,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from sta_server.mqtt import packets
+from sta_server.mqtt import packets, received
 from sta_server.mqtt.connection import MqttConnection, broker_address
 from sta_server.mqtt.notify import ORIGIN_PROPERTY
 from sta_server.security.mqtt_identity import bind_client_id
@@ -86,3 +86,19 @@ def test_acknowledged_creates_are_not_redelivered(broker_url: str) -> None:
 def test_pubacks_encode_each_packet_id() -> None:
     assert packets.pubacks([1, 258, 65535]) == b"\x40\x02\x00\x01" + b"\x40\x02\x01\x02" + b"\x40\x02\xff\xff"
     assert packets.remaining_length(321) == b"\xc1\x02"
+
+
+def test_publish_decoded_in_one_pass_as_paho_decodes_it() -> None:
+    properties = b"\x01\x01" + b"\x02\x00\x00\x00\x3c" + packets.user_properties(
+        [("sta-publisher", "site-a"), ("idempotency-key", "k-1")])[1:]
+    block = packets.remaining_length(len(properties)) + properties
+    raw = packets.publish_qos1(b"v1.1/Datastreams(7)/Observations", 513, block, b'{"result":1}')
+    body = raw[1 + len(packets.remaining_length(len(raw) - 2)):]
+    message = received.decode_publish(raw[0] | 0x01, body)
+    assert message is not None
+    assert (message.topic, message.mid, message.qos, message.retain, message.payload) == (
+        "v1.1/Datastreams(7)/Observations", 513, 1, True, b'{"result":1}')
+    assert message.properties.UserProperty == [("sta-publisher", "site-a"), ("idempotency-key", "k-1")]
+    assert received.decode_publish(0x34, body) is None  # QoS 2: paho's
+    unknown = packets.publish_qos1(b"t", 1, b"\x02\x7f\x00", b"x")
+    assert received.decode_publish(unknown[0], unknown[2:]) is None  # a property it does not know: paho's
