@@ -69,6 +69,7 @@ class Host:
         self.connectors = {poll.connector.device: poll.connector for poll in self.polls}
         self.owners = {capability: plugin for plugin in self.plugins for capability in plugin.capabilities}
         self.wake_northbound: Callable[[], None] = lambda: None  # the north-bound's wake()
+        self._reported: dict[str, str] = {}  # device -> the status last published
 
     # --- SiteContext -------------------------------------------------------------------------
 
@@ -169,7 +170,6 @@ class Host:
                 if not started:
                     await connector.start()
                     started = True
-                    self._status(connector.device, "ok")
                 readings = await connector.read()
             except Exception as error:  # any device fault: count, report, back off, retry
                 started = await self._failed(connector, error, started)
@@ -180,6 +180,7 @@ class Host:
             self.counters.polls += 1
             self.counters.failing.pop(connector.device, None)
             self.accept(readings)
+            self._status(connector.device, "ok")
             due = _next_due(due, poll.telemetry_s, self._clock.now())
             await self._clock.sleep_until(due)
 
@@ -188,8 +189,7 @@ class Host:
         failures = self.counters.failing.get(connector.device, 0) + 1
         self.counters.failing[connector.device] = failures
         log.warning("device %s: %s (failure %d in a row)", connector.device, error, failures)
-        if failures == 1:
-            self._status(connector.device, f"unreachable: {error}")
+        self._status(connector.device, f"unreachable: {error}")
         if started:
             try:
                 await connector.stop()
@@ -198,8 +198,10 @@ class Host:
         return False
 
     def _status(self, device: str, text: str) -> None:
+        """A device's status reading, when it changed."""
         key = self.status_streams.get(device)
-        if key is not None:
+        if key is not None and self._reported.get(device) != text:
+            self._reported[device] = text
             self.accept([Reading(key, text, self._clock.now())], Kind.EVENT)
 
     async def _cycle_loop(self, plugin: Plugin) -> None:
