@@ -82,7 +82,8 @@ def main() -> None:
         result = asyncio.run(replay(site, outbox, [ref.id for ref in streams.values()], total))
     report = {"observations": total, "streams": args.streams, "server_workers": args.workers,
               "queued_rows": rows, "fill_s": round(fill_s, 2), **{k: round(v, 2) for k, v in result.items()},
-              "acked_obs_per_s": round(total / result["acked_s"]), "stored_obs_per_s": round(total / result["stored_s"]),
+              "acked_obs_per_s": round(total / result["acked_s"]),
+              "stored_obs_per_s": round(total / result["stored_s"]),
               "machine": machine()}
     print(json.dumps(report, indent=2))
     if args.out:

@@ -8,7 +8,7 @@ import pathlib
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
-from adapters.connector import Command, CommandResult, Reading
+from adapters.connector import Command, Reading
 from agents.host import Host, Poll
 from agents.observation_messages import StreamRef
 from agents.outbox import Kind, Outbox
