@@ -188,11 +188,11 @@ class OcppConnector:
             raise TimeoutError(f"{type(request).__name__} unanswered after {self.settings.timeout_s} s") from error
 
 
-def build_ocpp(device: str, options: Mapping[str, Any], clock: Clock) -> OcppConnector:
-    """A connector from site-file options (see the module docstring)."""
+def ocpp_settings(device: str, options: Mapping[str, Any]) -> OcppSettings:
+    """The settings of a site file's `ocpp` connector options (see the module docstring)."""
     connector_id = int(options.get("connector_id", 1))
     keys = options.get("keys", {})
-    settings = OcppSettings(
+    return OcppSettings(
         str(options.get("charge_point_id", device)), connector_id, str(options.get("listen_host", "127.0.0.1")),
         int(options.get("listen_port", 9000)), str(options.get("purpose", "TxDefaultProfile")),
         str(options.get("limit_unit", "W")),
@@ -201,4 +201,8 @@ def build_ocpp(device: str, options: Mapping[str, Any], clock: Clock) -> OcppCon
         float(options.get("timeout_s", 10)), float(options.get("max_skew_s", 60)), int(options.get("heartbeat_s", 60)),
         float(options.get("linger_s", 330)),
         {str(k): str(v) for k, v in keys.items()} if isinstance(keys, Mapping) else {})
-    return OcppConnector(device, settings, clock)
+
+
+def build_ocpp(device: str, options: Mapping[str, Any], clock: Clock) -> OcppConnector:
+    """The connector kind `ocpp` (the CSMS on `listen_host:listen_port` is shared with the other devices)."""
+    return OcppConnector(device, ocpp_settings(device, options), clock)

@@ -123,6 +123,7 @@ class EmulatedChargePoint:
     async def _transitions(self, session: ChargerSession, connector_id: int) -> None:
         outlet = self.charger.outlets[connector_id - 1]
         plugged = outlet.point.session(self.clock.now())
+        await self._notify(session, connector_id)  # Preparing before the transaction starts
         if plugged is not None and outlet.transaction_id is None and outlet.transaction_start is None:
             await session.start_transaction(connector_id, "EV-" + plugged.arrival.strftime("%H%M"))
         elif plugged is None and outlet.transaction_id is not None:
@@ -130,6 +131,9 @@ class EmulatedChargePoint:
         if plugged is None:
             outlet.transaction_start = None  # the next car may start a transaction
         self.advance()
+        await self._notify(session, connector_id)
+
+    async def _notify(self, session: ChargerSession, connector_id: int) -> None:
         status = self.status(connector_id)
         if self.reported.get(connector_id) != status:
             await session.status_notification(connector_id, status)
