@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,10 +48,8 @@ class Loop:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"condition not met within {timeout_s} s")
             await asyncio.sleep(0.05)
-            try:
+            with suppress(ConnectionError):
                 await self.poll()
-            except ConnectionError:
-                pass
 
     def values(self, key: str) -> list[Any]:
         return [r.value for r in self.readings if r.datastream == key]
