@@ -10,7 +10,8 @@ the Fur-like weather point (random 3–10 kWp, tilt 15–45°, azimuth 120–240
 - `cold`: the first round, which also creates the 100 `P_pv_forecast` Datastreams;
 - `warm`: rounds with a new issue time (100 × 24 Observations in one transaction);
 - `rerun`: the same issue time again (identical data: the write plan keeps every step, no write);
-- the documented queries on one forecast Datastream (median ms of 20).
+- the documented queries on one forecast Datastream (median ms of 20), then again after
+  `--history-days` (30) more daily runs of every Thing (100 × 24 × 30 more Observations).
 Results: docs/forecasts.md.
 """
 from __future__ import annotations
@@ -97,7 +98,7 @@ def time_queries(sta: StaClient, repeat: int = 20) -> dict[str, float]:
     return result
 
 
-def run(base_url: str, things: int, rounds: int) -> dict[str, object]:
+def run(base_url: str, things: int, rounds: int, history_days: int = 30) -> dict[str, object]:
     config = DayAheadConfig(weather=(OpenMeteoFile("fur", FIXTURE),), zone="Europe/Copenhagen")
     with StaClient(ClientSettings(base_url=base_url, timeout_s=60.0)) as sta:
         make_pv_things(sta, things)
@@ -105,7 +106,11 @@ def run(base_url: str, things: int, rounds: int) -> dict[str, object]:
         warm = [timed_round(sta, config, FIRST_ISSUE + timedelta(minutes=i + 1))[0] for i in range(rounds)]
         rerun = [timed_round(sta, config, FIRST_ISSUE)[0] for _ in range(rounds)]
         queries_ms = time_queries(sta)
-    return {**queries_ms, "things": things, "pv_observations_per_round": written, "cold_s": round(cold_s, 2),
+        for day in range(1, history_days + 1):  # a month of daily runs, then the queries again
+            run_day_ahead(sta, config, DAY, FIRST_ISSUE - timedelta(days=day))
+        history_ms = {f"{name}_after_{history_days}_more_runs": value for name, value in time_queries(sta).items()}
+    return {**queries_ms, **history_ms, "things": things, "pv_observations_per_round": written,
+            "cold_s": round(cold_s, 2),
             "warm_s": [round(s, 2) for s in warm], "warm_median_s": round(statistics.median(warm), 2),
             "rerun_s": [round(s, 2) for s in rerun], "rerun_median_s": round(statistics.median(rerun), 2),
             "limit_s": 10.0}
@@ -116,14 +121,15 @@ def main() -> None:
     parser.add_argument("--things", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base-url", default=None)
+    parser.add_argument("--history-days", type=int, default=30)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("adapters.forecasts").setLevel(os.environ.get("BENCH_FORECASTS_LOG", "WARNING"))
     if args.base_url:
-        result = run(args.base_url, args.things, args.rounds)
+        result = run(args.base_url, args.things, args.rounds, args.history_days)
     else:
         with own_server() as base_url:
-            result = run(base_url, args.things, args.rounds)
+            result = run(base_url, args.things, args.rounds, args.history_days)
     log.warning("result: %s", json.dumps(result))
 
 

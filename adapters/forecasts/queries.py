@@ -5,9 +5,9 @@ All run on `Datastreams(id)/Observations`:
 - the issue time of the latest run issued at or before t: the same with `$filter=resultTime le t`;
 - a run's steps: `$filter=resultTime eq <issue>&$orderby=phenomenonTime&$select=phenomenonTime,result`
   (`resultTime eq` rather than `parameters/run eq`, because `resultTime` is a column, `parameters` JSON);
-- the Observations of one run on several Datastreams (for replacing it): `$filter=parameters/run eq 'r'
-  and Datastream/id in (…)&$select=id,phenomenonTime,result&$resultFormat=dataArray` (grouped per
-  Datastream, to compare a re-run with what is stored).
+- the Observations of one run on several Datastreams (for replacing it): `$filter=Datastream/id in (…)
+  and resultTime eq <issue> and parameters/run eq 'r'&$select=id,phenomenonTime,result` with
+  `$resultFormat=dataArray` (grouped per Datastream, to compare a re-run with what is stored).
 """
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ def run_steps(issued_at: datetime) -> Query:
             .select("phenomenonTime", "result", "parameters").top(STEP_PAGE))
 
 
-def run_members(run_id: str, datastream_ids: Iterable[int | str]) -> Query:
+def run_members(run_id: str, issued_at: datetime, datastream_ids: Iterable[int | str]) -> Query:
     ids = ",".join(str(i) for i in datastream_ids)
-    return (Query().filter(f"parameters/run eq {string_literal(run_id)} and Datastream/id in ({ids})")
+    return (Query().filter(f"Datastream/id in ({ids}) and resultTime eq {datetime_literal(issued_at)}"
+                           f" and parameters/run eq {string_literal(run_id)}")
             .select("id", "phenomenonTime", "result").result_format("dataArray").top(STEP_PAGE))
 
 

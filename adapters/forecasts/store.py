@@ -145,12 +145,12 @@ def write_runs(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]
 
 def stored_steps(sta: ForecastServer, runs: Sequence[tuple[EntityId, ForecastRun]]) -> list[StoredStep]:
     """The Observations already on the server under these runs' ids and Datastreams (dataArray pages)."""
-    by_run: dict[str, list[EntityId]] = {}
+    by_run: dict[tuple[str, datetime], list[EntityId]] = {}
     for stream, run in runs:
-        by_run.setdefault(run.run_id, []).append(stream)
+        by_run.setdefault((run.run_id, run.issued_at), []).append(stream)
     found: list[StoredStep] = []
-    for run_id, streams in by_run.items():
-        for group in sta.iter("Observations", queries.run_members(run_id, streams)):
+    for (run_id, issued_at), streams in by_run.items():
+        for group in sta.iter("Observations", queries.run_members(run_id, issued_at, streams)):
             stream = id_from_link(str(group.get("Datastream@iot.navigationLink", "")))
             found += [StoredStep(stream, row[0], pd.Timestamp(str(row[1]).split("/")[0]), row[2])
                       for row in group.get("dataArray", [])]
