@@ -128,8 +128,9 @@ class Host:
 
     # --- the loops ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        await self.rebuild()
+    async def run(self, rebuild: bool = True) -> None:
+        if rebuild:
+            await self.rebuild()
         async with asyncio.TaskGroup() as group:
             for poll in self.polls:
                 group.create_task(self._poll_loop(poll), name=f"poll {poll.connector.device}")

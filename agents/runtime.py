@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.host import Host, Poll
@@ -27,6 +28,8 @@ from sta_client.mqtt import MqttSession
 from sta_client.settings import ClientSettings
 
 log = logging.getLogger(__name__)
+
+LEDGER_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class SiteRuntime:
         self.intake: TaskIntake | None = None
 
     async def run(self) -> None:
+        """Rebuild the plug-ins' state from the ledger first, so no new Task overtakes it."""
+        # creationTime is the server's (wall) time, whatever the site's clock says
+        pruned = self.ledger.forget_older_than(datetime.now(UTC) - LEDGER_RETENTION)
+        if pruned:
+            log.info("forgot %d handled Tasks older than %s", pruned, LEDGER_RETENTION)
+        await self.host.rebuild()
         self.session.start()
         async with AsyncStaClient(self.settings) as http:
             self.intake = TaskIntake(self.parts.capabilities, HttpTaskQuery(http), self.ledger, self.host.handle_task)
@@ -74,7 +83,7 @@ class SiteRuntime:
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self.northbound.run(), name="north-bound")
-                    group.create_task(self.host.run(), name="host")
+                    group.create_task(self.host.run(rebuild=False), name="host")
                     if self.intake.topics:
                         group.create_task(self.intake.run(), name="task intake")
                     group.create_task(self._report(), name="counters")
