@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.ocpp.frames import format_ocpp_time
 
-PURPOSES = ("TxDefaultProfile", "TxProfile")
+PURPOSES = ("TxDefaultProfile", "TxProfile", "ChargePointMaxProfile")
 UNITS = ("W", "A")
 
 
