@@ -29,12 +29,14 @@ HOUR = timedelta(hours=1)
 HISTORY_DAYS = 8
 
 
-def demand_runs(sta: store.ForecastServer, day: date, issued_at: datetime, default_zone: str
+def demand_runs(sta: store.ForecastServer, day: date, issued_at: datetime, default_zone: str,
+                sites: str = "properties/kind eq 'site'"
                 ) -> tuple[list[tuple[EntityId, ForecastRun]], list[tuple[EntityId, str]]]:
-    """The load and EV runs of every site, and the streams to mark stale (with the reason)."""
+    """The load and EV runs of the site Things `sites` selects, and the streams to mark stale (with the
+    reason)."""
     runs: list[tuple[EntityId, ForecastRun]] = []
     stale: list[tuple[EntityId, str]] = []
-    for site in sta.iter("Things", Query().filter("properties/kind eq 'site'").select("id", "properties").top(1000)):
+    for site in sta.iter("Things", Query().filter(sites).select("id", "properties").top(1000)):
         properties = site.get("properties") or {}
         zone = str(properties.get("timezone") or default_zone)
         steps = day_steps(day, zone, HOUR)

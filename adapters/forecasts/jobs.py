@@ -25,12 +25,13 @@ from adapters.forecasts.runs import ForecastError, ForecastRun, day_steps
 from adapters.forecasts.sources import PriceSource, SourceUnavailable, WeatherSource
 from adapters.forecasts.weather import Weather, WeatherDataError
 from sta_client.paths import EntityId
-from sta_client.query import Query
+from sta_client.query import Query, string_literal
 
 log = logging.getLogger(__name__)
 
 # `pv` Things, and energy routers with a PV array (Bucharest-like: PV, battery and DC bus in one device)
 PV_THINGS = "properties/kind eq 'pv' or (properties/kind eq 'energy-router' and properties/peakPower_kWp gt 0)"
+SITE_THINGS = "properties/kind eq 'site'"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ class DayAheadConfig:
     prices: Sequence[PriceSource] = ()
     zone: str = "Europe/Copenhagen"  # the weather's day window and sites without `properties.timezone`
     max_distance_km: float = 150.0
+    site_ids: tuple[str, ...] = ()  # the sites (`properties.siteId`) served; () = every PV and site Thing
+
+    def things(self, kinds: str) -> str:
+        """A `$filter` of the Things of `kinds` (a `$filter` expression) of the served sites."""
+        if not self.site_ids:
+            return kinds
+        sites = " or ".join(f"properties/siteId eq {string_literal(site)}" for site in self.site_ids)
+        return f"({kinds}) and ({sites})"
 
 
 @dataclass
@@ -56,7 +65,7 @@ def run_day_ahead(sta: store.ForecastServer, config: DayAheadConfig, day: date, 
     _pv_round(sta, config, {k: w for k, w in weathers.items() if w is not None}, report)
     for source in config.prices:
         _price_round(sta, source, report)
-    runs, stale = demand_runs(sta, day, issued_at, config.zone)
+    runs, stale = demand_runs(sta, day, issued_at, config.zone, config.things(SITE_THINGS))
     _write(sta, "demand", runs, report)
     for stream_id, reason in stale:
         store.mark_stale(sta, stream_id, issued_at, reason)
@@ -95,7 +104,7 @@ def _pv_round(sta: store.ForecastServer, config: DayAheadConfig, weathers: Mappi
     fleets: dict[tuple[str, str], tuple[PlaneInputs, list[tuple[EntityId, PvParams]]]] = {}
     stale_before: list[EntityId] = []
     zones = site_zones(sta)
-    for thing in with_forecast_streams(sta, pv_things(sta)):
+    for thing in with_forecast_streams(sta, pv_things(sta, config.things(PV_THINGS))):
         stream = thing["forecast_stream"]
         stale_before += [stream] if thing["stale"] else []
         try:
@@ -160,9 +169,10 @@ def _price_round(sta: store.ForecastServer, source: PriceSource, report: RoundRe
         store.mark_fresh(sta, stream, run.run_id)
 
 
-def pv_things(sta: store.ForecastServer) -> list[dict[str, Any]]:
-    """Every PV Thing (`PV_THINGS`) with its position, properties and P_pv_forecast Datastream id (or None)."""
-    query = (Query().filter(PV_THINGS).select("id", "properties")
+def pv_things(sta: store.ForecastServer, which: str = PV_THINGS) -> list[dict[str, Any]]:
+    """The PV Things `which` selects, each with its position, properties and P_pv_forecast Datastream id
+    (or None)."""
+    query = (Query().filter(which).select("id", "properties")
              .expand("Locations", Query().select("location"))
              .expand("Datastreams", Query().filter(f"properties/key eq '{streams.PV_FORECAST.key}'")
                      .select("id", "properties"))

@@ -7,6 +7,7 @@
   `properties.timezone`;
 - `S4G_FORECAST_ISSUE_TIME` (`HH:MM`, default `22:00`, local in that zone);
 - `S4G_FORECAST_TIMEOUT_S` (default 10): the live providers' timeout;
+- `S4G_FORECAST_SITES`: `,`-separated site ids (`properties.siteId`) served; empty: every PV and site Thing;
 - `S4G_FORECAST_ONCE=1`: one round for tomorrow, then exit.
 The server is reached with `STA_CLIENT_*` (sta_client.settings) and time is `S4G_CLOCK*` (clock).
 """
@@ -41,7 +42,9 @@ class ForecastSettings:
             issue = time.fromisoformat(environ.get("S4G_FORECAST_ISSUE_TIME", "22:00"))
         except ValueError as error:
             raise SettingsError(f"S4G_FORECAST_ISSUE_TIME: {error}") from error
-        return cls(DayAheadConfig(weather, prices, zone), issue, environ.get("S4G_FORECAST_ONCE") == "1")
+        sites = tuple(filter(None, (part.strip() for part in environ.get("S4G_FORECAST_SITES", "").split(","))))
+        return cls(DayAheadConfig(weather, prices, zone, site_ids=sites), issue,
+                   environ.get("S4G_FORECAST_ONCE") == "1")
 
 
 def parse_weather(key: str, source: str, timeout_s: float = 10.0) -> WeatherSource:

@@ -42,6 +42,11 @@ def _stream(sta: StaClient, thing: int | str, key: str) -> int | str:
     return found[0]["@iot.id"]
 
 
+def _ids(sites: list[BuiltSite]) -> tuple[str, ...]:
+    """The round serves these tests' sites only (other tests share the server)."""
+    return tuple(site.site_id for site in sites)
+
+
 def _count(sta: StaClient, stream: int | str) -> int:
     return int(sta.page(f"Datastreams({stream})/Observations", Query().count().top(0)).count or 0)
 
@@ -64,7 +69,8 @@ def june_round(sta_process: object) -> tuple[list[BuiltSite], list[RoundReport]]
     with StaClient(sta_process.settings()) as sta:
         sites = [build_site(sta, kind) for kind in SITE_KINDS]
         add_load_history(sta, sites[0], end=datetime(2026, 6, 20, 12, tzinfo=UTC))
-        config = DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, zone="Europe/Copenhagen")
+        config = DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, zone="Europe/Copenhagen",
+                                site_ids=_ids(sites))
         reports: list[RoundReport] = []
 
         async def scenario() -> None:
@@ -132,7 +138,7 @@ def test_price_curve_equals_the_xml(sta: StaClient, june_round: Round) -> None:
 
 def test_a_rerun_duplicates_nothing(sta: StaClient, june_round: Round) -> None:
     sites, reports = june_round
-    config = DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, zone="Europe/Copenhagen")
+    config = DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, zone="Europe/Copenhagen", site_ids=_ids(sites))
     stream = _stream(sta, sites[2].pv_things[1], streams.PV_FORECAST.key)
     before = _count(sta, stream)
     again = run_day_ahead(sta, config, DAY, reports[0].issued_at)
@@ -144,7 +150,7 @@ def test_a_failing_provider_keeps_the_last_run_and_marks_it_stale(
     sites, reports = june_round
     broken = DayAheadConfig(weather=(OpenMeteoFile("fur", "/nonexistent/open_meteo.json"),),
                             prices=(EntsoeFile("10YDK-1--------W", str(fixture_path(THIRTY_MINUTES))),),
-                            zone="Europe/Copenhagen")
+                            zone="Europe/Copenhagen", site_ids=_ids(sites))
     later = reports[0].issued_at + timedelta(hours=12)
     report = run_day_ahead(sta, broken, DAY + timedelta(days=1), later)
     assert any("weather:fur" in reason for reason in report.stale)
@@ -154,7 +160,8 @@ def test_a_failing_provider_keeps_the_last_run_and_marks_it_stale(
     assert properties["stale"] is True
     latest = store.read_latest(sta, pv_stream)
     assert latest is not None and latest[0] == reports[0].issued_at  # the last good run is kept
-    run_day_ahead(sta, DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES), DAY, later + timedelta(hours=1))
+    run_day_ahead(sta, DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, site_ids=_ids(sites)), DAY,
+                  later + timedelta(hours=1))
     assert sta.get(f"Datastreams({pv_stream})")["properties"]["stale"] is False
 
 
@@ -168,7 +175,7 @@ def test_dst_days_are_stored_with_their_23_or_25_steps(sta: StaClient, june_roun
     point = "bolzano" if "bolzano" in weather else "bucharest"
     config = DayAheadConfig(weather=(OpenMeteoFile(point, str(fixture_path(weather))),),
                             prices=(EntsoeFile("10YRO-TEL------P", str(fixture_path(price))),) if price else (),
-                            zone=zone)
+                            zone=zone, site_ids=_ids(sites))
     issued = datetime.combine(day - timedelta(days=1), time(18), tzinfo=UTC)
     report = run_day_ahead(sta, config, day, issued)
     assert report.errors == []
@@ -183,7 +190,7 @@ def test_dst_days_are_stored_with_their_23_or_25_steps(sta: StaClient, june_roun
 
 
 def test_weather_not_covering_day_d_marks_it_stale(sta: StaClient, june_round: Round) -> None:
-    config = DayAheadConfig(weather=JUNE_WEATHER[:1], zone="Europe/Copenhagen")
+    config = DayAheadConfig(weather=JUNE_WEATHER[:1], zone="Europe/Copenhagen", site_ids=_ids(june_round[0]))
     report = run_day_ahead(sta, config, date(2026, 7, 1), datetime(2026, 6, 30, 20, tzinfo=UTC))
     assert any("does not cover" in reason for reason in report.stale)
     assert "weather:fur" not in report.written

@@ -17,11 +17,13 @@ def test_sources_zone_and_issue_time_are_read() -> None:
     settings = ForecastSettings.from_env({
         "S4G_FORECAST_WEATHER": "fur=open-meteo:56.8:8.9; bz=file:/x/om.json;tmy=epw:/x/fur.epw",
         "S4G_FORECAST_PRICES": "10YDK-1--------W=file:/x/dk1.xml",
-        "S4G_FORECAST_ZONE": "Europe/Rome", "S4G_FORECAST_ISSUE_TIME": "21:30", "S4G_FORECAST_TIMEOUT_S": "3"})
+        "S4G_FORECAST_ZONE": "Europe/Rome", "S4G_FORECAST_ISSUE_TIME": "21:30", "S4G_FORECAST_TIMEOUT_S": "3",
+        "S4G_FORECAST_SITES": "fur-house-1, bolzano-commercial"})
     assert settings.config.weather == (OpenMeteoHttp("fur", 56.8, 8.9, timeout_s=3.0),
                                        OpenMeteoFile("bz", "/x/om.json"), EpwFile("tmy", "/x/fur.epw"))
     assert settings.config.prices == (EntsoeFile("10YDK-1--------W", "/x/dk1.xml"),)
     assert (settings.config.zone, settings.issue_time, settings.once) == ("Europe/Rome", time(21, 30), False)
+    assert settings.config.site_ids == ("fur-house-1", "bolzano-commercial")
 
 
 @pytest.mark.parametrize("environ", [{"S4G_FORECAST_WEATHER": "fur"}, {"S4G_FORECAST_WEATHER": "fur=ftp:x"},
@@ -37,3 +39,11 @@ def test_the_cli_exits_2_on_a_bad_configuration() -> None:
     done = subprocess.run([sys.executable, "-m", "adapters.forecasts"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 2 and "S4G_FORECAST_WEATHER" in done.stderr
+
+
+def test_served_sites_narrow_the_thing_filters() -> None:
+    from adapters.forecasts.jobs import SITE_THINGS, DayAheadConfig
+
+    assert DayAheadConfig().things(SITE_THINGS) == SITE_THINGS
+    assert DayAheadConfig(site_ids=("a", "o'b")).things(SITE_THINGS) == (
+        "(properties/kind eq 'site') and (properties/siteId eq 'a' or properties/siteId eq 'o''b')")

@@ -41,7 +41,8 @@ def commissioned(sta_process: RunningServer) -> tuple[dict[str, str], RoundRepor
             spec = parse_site(text.replace(original.group(0), f"  id: {site_id}", 1), str(path))
             commission(spec, sta, ISSUED - timedelta(days=1))
             site_ids[path.name] = site_id
-        report = run_day_ahead(sta, DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES), DAY, ISSUED)
+        config = DayAheadConfig(weather=JUNE_WEATHER, prices=JUNE_PRICES, site_ids=tuple(site_ids.values()))
+        report = run_day_ahead(sta, config, DAY, ISSUED)
     return site_ids, report
 
 

@@ -18,6 +18,8 @@ from sta_client.http import StaClient
 from sta_client.query import Query
 from tests.adapters.forecasts.conftest import fixture_path
 
+NO_SITE = ("no-such-site",)  # weather only: no PV or site Thing of the shared server is served
+
 
 class Provider:
     """A tiny Open-Meteo stand-in: `mode` = ok (the recorded fixture), hang (answers after release), 500."""
@@ -85,10 +87,11 @@ def test_a_server_error_is_source_unavailable(provider: Provider) -> None:
 
 def test_a_timeout_in_the_round_marks_the_weather_stale_and_writes_nothing(provider: Provider, sta: StaClient) -> None:
     issued = datetime(2026, 6, 20, 20, tzinfo=UTC)
-    ok = DayAheadConfig(weather=(OpenMeteoHttp("timeout-point", 56.8, 8.9, url=provider.url),))
+    ok = DayAheadConfig(weather=(OpenMeteoHttp("timeout-point", 56.8, 8.9, url=provider.url),), site_ids=NO_SITE)
     assert run_day_ahead(sta, ok, date(2026, 6, 21), issued).written["weather:timeout-point"] == 72
     provider.mode = "hang"
-    slow = DayAheadConfig(weather=(OpenMeteoHttp("timeout-point", 56.8, 8.9, url=provider.url, timeout_s=0.3),))
+    slow = DayAheadConfig(weather=(OpenMeteoHttp("timeout-point", 56.8, 8.9, url=provider.url, timeout_s=0.3),),
+                          site_ids=NO_SITE)
     report = run_day_ahead(sta, slow, date(2026, 6, 22), issued.replace(day=21))
     assert "weather:timeout-point" not in report.written
     assert any("Timeout" in reason for reason in report.stale)
