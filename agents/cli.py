@@ -147,6 +147,7 @@ async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     logging.basicConfig(level=env.get("SMX_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request (the Task catch-up, every minute)
     parser = argparse.ArgumentParser(prog="python -m agents", description="The SMX field process of one site.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="commission and run a site").add_argument("site_file", type=pathlib.Path)

@@ -25,7 +25,8 @@ from agents.northbound import Northbound  # noqa: E402
 from agents.observation_messages import encode_readings  # noqa: E402
 from agents.outbox import Outbox  # noqa: E402
 from agents.server_link import SessionPublisher  # noqa: E402
-from bench.agents_site import Backend, backend, cpu_s, machine, make_site, readings_at  # noqa: E402
+from bench.agents_meter import cpu_s, machine, readings_at  # noqa: E402
+from bench.agents_site import Backend, backend, make_site  # noqa: E402
 from sta_client.mqtt import MqttSession  # noqa: E402
 from sta_client.settings import ClientSettings  # noqa: E402
 
