@@ -32,6 +32,7 @@ class ServerClient(paho.Client):
     it reads anyway, up to the PINGRESP, so the connection stays up."""
 
     hold: Callable[[], bool] | None = None
+    busy: Callable[[], bool] | None = None  # the ingest has a full batch waiting: read less often
     held_s = 0.0  # time spent not reading, in total
     generation = 0  # the connection an acknowledgement must belong to (MqttConnection.generation)
     _read_buffer = b""  # what the last recv brought and paho has not asked for yet
@@ -134,6 +135,11 @@ class ServerClient(paho.Client):
                 self._last_bytes_received = time.monotonic()
             time.sleep(PAUSE_STEP_S)  # the socket stays readable: do not spin
             self.held_s += PAUSE_STEP_S
+        elif self.busy is not None and self.busy():
+            # Reading now would not store anything sooner, and every wake-up of this thread takes the
+            # GIL from the ingest thread (on a loaded machine each hand-over waits for the scheduler):
+            # at most one read per PAUSE_STEP_S, of all that has come meanwhile.
+            time.sleep(PAUSE_STEP_S)
         # paho reads one packet per call unless messages of its own are in flight: read what has
         # come (each packet checks the hold first), up to READ_PACKETS, then look at the writes
         for _ in range(READ_PACKETS):

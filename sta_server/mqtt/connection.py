@@ -95,9 +95,11 @@ class MqttConnection:
         self._publish_properties.UserProperty = [ORIGIN_PROPERTY]
         self._packed_properties = packets.user_properties([ORIGIN_PROPERTY])
 
-    def hold_reading(self, hold: Callable[[], bool]) -> None:
-        """Stop reading creates while `hold()` is true (checked on the network thread, connected only)."""
+    def hold_reading(self, hold: Callable[[], bool], busy: Callable[[], bool] | None = None) -> None:
+        """Stop reading creates while `hold()` is true, read at most every 20 ms while `busy()` is
+        (checked on the network thread, connected only)."""
         self.client.hold = lambda: self.connected.is_set() and hold()
+        self.client.busy = busy
 
     def start(self, timeout_s: float = 10.0) -> None:
         host, port = self.address

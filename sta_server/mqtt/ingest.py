@@ -126,6 +126,10 @@ class Ingest:
         self.queue.put(message, delay)
         self.max_queued = max(self.max_queued, self.queue.qsize())
 
+    def has_a_batch(self) -> bool:
+        """A full batch is waiting (the network thread need not hurry)."""
+        return self.queue.qsize() >= self.batch_size
+
     def refuse(self, message: Incoming, code: str, reason: str) -> None:
         """Rejected before it is queued: counted, logged (rate-limited), acknowledged, not stored."""
         with self._stats_lock:

@@ -85,7 +85,7 @@ class MqttService:
                                          keepalive_s=settings.mqtt_keepalive_s,
                                          tls_files=ClientTls.from_settings(settings))
         if ingest:
-            self.connection.hold_reading(self.ingest.queue.full)
+            self.connection.hold_reading(self.ingest.queue.full, self.ingest.has_a_batch)
         if probing:  # asked after each connect: the broker may have restarted without its plugin
             tls_files, url = ClientTls.from_settings(settings), settings.mqtt_url
             self.connection.on_connected = lambda generation: ask_in_background(url, tls_files, self.probe,
