@@ -30,16 +30,33 @@ class Existing:
     observed_properties: Mapping[str, EntityId]  # definition URI -> id
     sensors: Mapping[str, JSON]  # name -> Sensor
     actuators: Mapping[str, JSON]  # name -> Actuator
+    # Things found twice for one key (the oldest is the one in `things`): two commissioning runs at once
+    duplicate_things: tuple[JSON, ...] = ()
 
     def streams(self, entity_set: str) -> dict[str, tuple[str, JSON]]:
-        """Key -> (device key of its Thing, the entity), over every Thing of the site."""
+        """Key -> (device key of its Thing, the entity), over every Thing of the site; of a key found
+        twice, the oldest entity (see `duplicate_streams`)."""
         found: dict[str, tuple[str, JSON]] = {}
+        for device, stream in self._all_streams(entity_set):
+            key = (stream.get("properties") or {}).get("key")
+            if isinstance(key, str) and (key not in found or _older(stream, found[key][1])):
+                found[key] = (device, stream)
+        return found
+
+    def duplicate_streams(self, entity_set: str) -> list[JSON]:
+        """The streams of a key that another, older stream of the site holds."""
+        kept = {id(stream) for _, stream in self.streams(entity_set).values()}
+        return [stream for _, stream in self._all_streams(entity_set)
+                if isinstance((stream.get("properties") or {}).get("key"), str) and id(stream) not in kept]
+
+    def _all_streams(self, entity_set: str) -> Iterator[tuple[str, JSON]]:
         for device, thing in sorted(self.things.items()):
             for stream in thing.get(entity_set, []):
-                key = (stream.get("properties") or {}).get("key")
-                if isinstance(key, str) and key not in found:
-                    found[key] = (device, stream)
-        return found
+                yield device, stream
+
+
+def _older(entity: JSON, than: JSON) -> bool:
+    return str(entity["@iot.id"]).zfill(20) < str(than["@iot.id"]).zfill(20)
 
 
 def _things_query(site_id: str) -> Query:
@@ -50,12 +67,24 @@ def _things_query(site_id: str) -> Query:
             .expand("TaskingCapabilities", Query().expand("Actuator").top(1000)))
 
 
-def _by_key(things: Iterable[JSON]) -> dict[str, JSON]:
+def _by_key(things: Iterable[JSON]) -> tuple[dict[str, JSON], list[JSON]]:
+    """Things by key, the oldest of a key winning (they come ordered by id), and the others."""
     found: dict[str, JSON] = {}
+    others: list[JSON] = []
     for thing in things:
         key = (thing.get("properties") or {}).get("key")
-        if isinstance(key, str) and key not in found:  # the oldest Thing of a key wins (ordered by id)
+        if isinstance(key, str) and key not in found:
             found[key] = thing
+        elif isinstance(key, str):
+            others.append(thing)
+    return found, others
+
+
+def _by_name(entities: Iterable[JSON]) -> dict[str, JSON]:
+    """Entities by name, the oldest of a name winning (they come ordered by id)."""
+    found: dict[str, JSON] = {}
+    for entity in entities:
+        found.setdefault(entity["name"], entity)
     return found
 
 
@@ -65,13 +94,14 @@ def _or(field: str, values: Iterable[str]) -> str:
 
 def read_existing(store: EntityStore, site: SiteSpec) -> Existing:
     """One read of everything commissioning compares (a few requests)."""
-    things = _by_key(store.iter("Things", _things_query(site.id)))
+    things, duplicates = _by_key(store.iter("Things", _things_query(site.id)))
     definitions = {stream.observed_property.definition for _, stream in site.datastreams()} | {
         component.observed_property.definition for _, stream in site.multidatastreams()
         for component in stream.components}
     observed = {entity["definition"]: entity["@iot.id"]
-                for entity in store.iter("ObservedProperties", Query().filter(_or("definition", definitions)))
+                for entity in store.iter("ObservedProperties",
+                                         Query().filter(_or("definition", definitions)).orderby("id desc"))
                 } if definitions else {}
-    prefix = Query().filter(f"startswith(name, {string_literal(site.id + '/')})")
-    return Existing(things, observed, {entity["name"]: entity for entity in store.iter("Sensors", prefix)},
-                    {entity["name"]: entity for entity in store.iter("Actuators", prefix)})
+    prefix = Query().filter(f"startswith(name, {string_literal(site.id + '/')})").orderby("id")
+    return Existing(things, observed, _by_name(store.iter("Sensors", prefix)),
+                    _by_name(store.iter("Actuators", prefix)), tuple(duplicates))

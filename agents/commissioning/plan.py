@@ -101,6 +101,22 @@ class _Planner:
         self.steps.append(Step(Action.RETIRE, entity_set, key, entity_path(entity_set, found["@iot.id"]), body,
                                changed=("properties",)))
 
+    def retire_duplicate(self, entity_set: str, found: JSON) -> None:
+        """An entity of a key an older one holds (two runs at once created both): retired, and its
+        SenML name given up, so that SenML records name one Datastream again."""
+        properties = found.get("properties") or {}
+        if properties.get(desired.MANAGED_BY) != desired.SITE_FILE or properties.get("retired") is True:
+            return
+        kept = {name: value for name, value in properties.items() if name != "senmlName"}
+        if "senmlName" in properties:
+            kept["retiredSenmlName"] = properties["senmlName"]
+        body = {"properties": {**kept, "retired": True, "retiredAt": datetime_literal(self.now), "duplicate": True}}
+        key = str(properties.get("key"))
+        self.warnings.append(f"{entity_set} {found['@iot.id']} duplicates the key '{key}' (two commissioning "
+                             "runs at once): retired")
+        self.steps.append(Step(Action.RETIRE, entity_set, key, entity_path(entity_set, found["@iot.id"]), body,
+                               changed=("properties",)))
+
     def create(self, entity_set: str, key: str, path: str, body: JSON, creates: Ref | None = None) -> None:
         self.steps.append(Step(Action.CREATE, entity_set, key, path, body, creates))
 
@@ -245,6 +261,19 @@ def _streams(planner: _Planner, entity_set: str) -> None:
             planner.retire(entity_set, key, entity)
 
 
+def _duplicates(planner: _Planner) -> None:
+    """Retire what concurrent runs created twice: the younger Things of a key with all their streams,
+    and the younger streams of a key."""
+    for thing in planner.existing.duplicate_things:
+        planner.retire_duplicate("Things", thing)
+        for entity_set in STREAM_SETS:
+            for stream in thing.get(entity_set, []):
+                planner.retire_duplicate(entity_set, stream)
+    for entity_set in STREAM_SETS:
+        for stream in planner.existing.duplicate_streams(entity_set):
+            planner.retire_duplicate(entity_set, stream)
+
+
 def plan_site(site: SiteSpec, existing: Existing, now: datetime) -> Plan:
     """Every write that makes the server hold what the site file says (none when it already does)."""
     planner = _Planner(site, existing, now)
@@ -252,4 +281,5 @@ def plan_site(site: SiteSpec, existing: Existing, now: datetime) -> Plan:
     _things(planner)
     for entity_set in STREAM_SETS:
         _streams(planner, entity_set)
+    _duplicates(planner)
     return Plan(tuple(planner.steps), dict(planner.known), planner.unchanged, tuple(planner.warnings))
