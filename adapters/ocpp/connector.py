@@ -64,6 +64,7 @@ class OcppConnector:
         self._clock = clock
         self.central = central
         self._owned = central is None
+        self._leased = False
         self.state: ConnectorState | None = None
         self.unit = settings.limit_unit
         self.enabled: bool | None = None
@@ -74,20 +75,24 @@ class OcppConnector:
 
     async def start(self) -> None:
         s = self.settings
-        if self.central is None:
+        if self._owned and not self._leased:
             self.central = await CENTRAL_SYSTEMS.acquire(self._clock, s.listen_host, s.listen_port,
                                                          max_skew_s=s.max_skew_s, heartbeat_s=s.heartbeat_s,
                                                          timeout_s=s.timeout_s)
-        if self.state is None:
-            self.state = self.central.attach(s.charge_point_id, s.connector_id, stream_keys(self.device, s.keys))
+            self._leased = True
+        assert self.central is not None
+        self.state = self.central.attach(s.charge_point_id, s.connector_id, stream_keys(self.device, s.keys))
 
     async def stop(self) -> None:
-        if self.central is not None and self.state is not None:
+        """Let go of the CSMS. A shared one keeps this connector attached while it lingers, so a charge
+        point that connects while the runtime backs off from a fault is known and its data kept."""
+        if self._owned:
+            if self._leased and self.central is not None:
+                CENTRAL_SYSTEMS.release(self.central, self.settings.linger_s)
+                self._leased = False
+        elif self.central is not None and self.state is not None:
             self.central.detach(self.settings.charge_point_id, self.settings.connector_id)
             self.state = None
-            if self._owned:
-                CENTRAL_SYSTEMS.release(self.central, self.settings.linger_s)
-                self.central = None
 
     async def read(self) -> list[Reading]:
         """What the charge point sent since the last read (MeterValues, StatusNotification, link faults)."""

@@ -67,8 +67,10 @@ class CentralSystem:
             self._server = None
 
     def attach(self, cp_id: str, connector_id: int, keys: Mapping[str, str]) -> ConnectorState:
-        state = ConnectorState(keys)
-        self._connectors[(cp_id, connector_id)] = state
+        """The state of a connector of the site (the one attached before, with what it buffered, if any)."""
+        state = self._connectors.get((cp_id, connector_id))
+        if state is None or state.keys != keys:
+            state = self._connectors[(cp_id, connector_id)] = ConnectorState(keys)
         return state
 
     def detach(self, cp_id: str, connector_id: int) -> None:
@@ -151,6 +153,14 @@ class CentralSystems:
         await asyncio.sleep(linger_s)
         lease = self._leases.pop(address)
         await lease.central.close()
+
+    async def close_all(self) -> None:
+        """Close every server now (the end of a process or a test)."""
+        leases, self._leases = list(self._leases.values()), {}
+        for lease in leases:
+            if lease.closing is not None:
+                lease.closing.cancel()
+            await lease.central.close()
 
 
 CENTRAL_SYSTEMS = CentralSystems()

@@ -75,7 +75,7 @@ class EmulatedChargePoint:
             await asyncio.sleep(min(backoff_max_s, backoff_s * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
 
     async def serve_once(self) -> None:
-        async with connect(self.url, subprotocols=[ChargerSession.SUBPROTOCOL], open_timeout=10) as connection:
+        async with connect(self.url, subprotocols=[ChargerSession.SUBPROTOCOL], open_timeout=5) as connection:
             self.connections += 1
             self.session = ChargerSession(self.cp_id, connection, self)
             self.reported = {}

@@ -3,6 +3,7 @@ an EV plugged in from an hour before the start until the next morning."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ from clock import AcceleratedClock, Clock
 START = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 FACTOR = 20.0  # clock seconds per real second
 METER_INTERVAL_S = 2.0  # clock seconds (0.1 s real)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def charger(max_power_w: float = 7400.0, units: Sequence[str] = ("W", "A"), phases: int = 1) -> Charger:

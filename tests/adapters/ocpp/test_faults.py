@@ -14,10 +14,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from adapters.connector import Command, CommandResult, Reading
-from adapters.ocpp.connector import OcppConnector, ocpp_settings
-from adapters.ocpp.emulator import EmulatorFaults
+from adapters.ocpp.connector import OcppConnector, build_ocpp, ocpp_settings
+from adapters.ocpp.csms import CENTRAL_SYSTEMS
+from adapters.ocpp.emulator import EmulatedChargePoint, EmulatorFaults
 from adapters.ocpp.session import ConnectorState
-from tests.adapters.ocpp.emulated import charging_site
+from clock import AcceleratedClock
+from tests.adapters.ocpp.emulated import START, charger, charging_site, free_port
 
 
 def limit(watts: float) -> Command:
@@ -175,3 +177,35 @@ def test_a_connection_without_the_ocpp16_subprotocol_is_refused(offered: list[st
             await loop.until(lambda: len(loop.values("cp1.P_ev")) >= 1)  # the charger is still served
             return refused.value.response.status_code
     assert asyncio.run(scenario()) == 400
+
+
+def test_the_runtime_restarting_the_connector_does_not_shut_the_charger_out() -> None:
+    """The host stops a connector whose read failed (the charger is not connected yet) and starts it again
+    after a back-off: the shared CSMS lingers, the charge point connects and boots meanwhile."""
+    async def scenario() -> tuple[bool, list[Reading], bool]:
+        clock = AcceleratedClock(START, 20.0)
+        port = free_port()
+        device = build_ocpp("cp1", {"listen_port": port, "timeout_s": 5}, clock)
+        await device.start()
+        with pytest.raises(ConnectionError):
+            await device.read()
+        await device.stop()  # the host's reaction to the failed read
+        emulator = EmulatedChargePoint(f"ws://127.0.0.1:{port}", "cp1", charger(), clock, meter_interval_s=2.0)
+        running = asyncio.create_task(emulator.run(backoff_s=0.05, backoff_max_s=0.5))
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while emulator.reported.get(1) is None and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            await device.start()  # after the back-off
+            readings = await device.read()
+            result = await device.write(limit(3000))
+            assert device.central is not None
+            return device.central.session("cp1").booted, readings, result.accepted
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await device.stop()
+            await CENTRAL_SYSTEMS.close_all()
+    booted, readings, accepted = asyncio.run(scenario())
+    assert booted and accepted
+    assert "Preparing" in [r.value for r in readings]  # sent while the connector was stopped, kept
