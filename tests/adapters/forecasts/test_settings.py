@@ -47,3 +47,26 @@ def test_served_sites_narrow_the_thing_filters() -> None:
     assert DayAheadConfig().things(SITE_THINGS) == SITE_THINGS
     assert DayAheadConfig(site_ids=("a", "o'b")).things(SITE_THINGS) == (
         "(properties/kind eq 'site') and (properties/siteId eq 'a' or properties/siteId eq 'o''b')")
+
+
+def test_the_cli_runs_one_round_against_the_server(sta_process: object) -> None:
+    from adapters.forecasts import store
+    from sta_client.http import StaClient
+    from sta_client.query import Query
+    from tests.adapters.forecasts.conftest import fixture_path
+    from tests.client.conftest import RunningServer
+
+    assert isinstance(sta_process, RunningServer)
+    env = dict(os.environ, STA_CLIENT_BASE_URL=sta_process.base_url, S4G_CLOCK="stepped",
+               S4G_CLOCK_START="2026-06-20T20:00:00+00:00", S4G_FORECAST_ONCE="1",
+               S4G_FORECAST_WEATHER=f"cli-point=file:{fixture_path('open_meteo_fur_2026-06-20.json')}",
+               S4G_FORECAST_SITES="no-such-site")
+    done = subprocess.run([sys.executable, "-m", "adapters.forecasts"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with StaClient(sta_process.settings()) as sta:
+        thing = sta.page("Things", Query().filter("properties/key eq 'weather:cli-point'").select("id")).values
+        ghi = sta.page(f"Things({thing[0]['@iot.id']})/Datastreams",
+                       Query().filter("properties/key eq 'ghi'").select("id")).values[0]["@iot.id"]
+        latest = store.read_latest(sta, ghi)
+    assert latest is not None and latest[0].isoformat() == "2026-06-20T20:00:00+00:00" and len(latest[1]) == 24
