@@ -6,8 +6,8 @@ the next poll. A connector id nobody attached, a malformed frame or a payload th
 logged, counted and noted on the link stream; the connection stays up."""
 from __future__ import annotations
 
-import itertools
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +31,15 @@ ACCEPTED = {"status": AuthorizationStatus.accepted}
 
 
 class FrameLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """The library logs every frame at INFO; ours go to DEBUG."""
+    """The library logs every frame at INFO (ours: DEBUG) and a charger's bad request with a traceback
+    at ERROR (ours: one WARNING line; it is the charger's fault, answered with a CallError)."""
 
     def info(self, msg: object, *args: Any, **kwargs: Any) -> None:
         self.debug(msg, *args, **kwargs)
+
+    def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        self.warning("%s: %s", str(msg) % args if args else msg, error)
 
 
 FRAME_LOG = FrameLog(logging.getLogger("adapters.ocpp.frames"), {})
@@ -158,7 +163,3 @@ class CsmsSession(ChargePoint):  # type: ignore[misc]
                 state.transaction_id = None
         log.info("charge point %s: transaction %d stopped at %d Wh", self.cp_id, transaction_id, meter_stop)
         return call_result.StopTransaction(id_tag_info=ACCEPTED)
-
-
-def transaction_counter() -> itertools.count[int]:
-    return itertools.count(1)
