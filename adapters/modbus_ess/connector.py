@@ -62,7 +62,7 @@ class ModbusEssConnector:
             return CommandResult(False, f"device refused or did not answer: {error}")
         in_force_w = -values["setpoint_in_force"]  # the device counts discharging as positive
         reported = {"powerSetpoint": in_force_w if wanted_w is not None else None,
-                    "watchdog_s": values["watchdog_left"], "state": values["state"]}
+                    "watchdog_s": values["watchdog_left"], "state": values["state"], "pvLimit": None}
         if wanted_w is not None and abs(in_force_w - round(wanted_w)) > 0.5:
             return CommandResult(False, f"device holds {in_force_w} W, not {wanted_w} W", reported)
         return CommandResult(True, "", reported)

@@ -61,7 +61,8 @@ class StorageCommander:
         """Accepted when what the device reports matches what was written."""
         in_force_w = setpoint_in_force_w(in_force, wchamax_w)
         reported = {"powerSetpoint": in_force_w, "StorCtl_Mod": in_force.mode, "InWRte_pct": in_force.in_pct,
-                    "OutWRte_pct": in_force.out_pct, "revertTimeout_s": in_force.revert_s, "WChaMax_W": wchamax_w}
+                    "OutWRte_pct": in_force.out_pct, "revertTimeout_s": in_force.revert_s, "WChaMax_W": wchamax_w,
+                    "pvLimit": None}  # no PV curtailment over model 124: none is in force
         if wanted == RELEASED:
             ok = in_force.mode == 0
             return CommandResult(ok, "" if ok else f"device kept StorCtl_Mod {in_force.mode}", reported)
