@@ -11,7 +11,8 @@ Environment (nothing is read at import time):
 - `SMX_QUEUE_PATH` (default `.run/agents/<site id>.sqlite`), `SMX_QUEUE_SYNC` (`FULL` | `NORMAL`),
   `SMX_QUEUE_MAX_ROWS`, `SMX_QUEUE_MAX_BYTES`, `SMX_MQTT_CLIENT_ID` (default `smx-<site id>`: keep it
   stable, the broker keeps the session's Tasks under it), `SMX_REPORT_S` (counter line, default 60),
-  `SMX_LOG_LEVEL` (INFO).
+  `SMX_LOG_LEVEL` (INFO), `SMX_SENML` (`on`; `off`: one message per reading, for a server in `topic`
+  identity mode, which refuses SenML packs).
 - `S4G_CLOCK`, `S4G_CLOCK_START`, `S4G_CLOCK_FACTOR` (clock/clocks.py): real or accelerated time.
 - `SMX_DEVICES=emulated`: devices whose connector options carry `emulated: {kind, ...}` use that protocol
   connector (against an emulator or a real device) instead of their simulated one.
