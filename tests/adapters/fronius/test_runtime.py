@@ -17,7 +17,7 @@ import pytest
 from adapters.fronius.emulator import FroniusEmulator
 from adapters.sunspec.hybrid import build_hybrid
 from agents.cli import connector_choice, site_parts
-from agents.commissioning import commission
+from agents.commissioning import SiteIds, commission
 from agents.runtime import RuntimeOptions, SiteRuntime
 from agents.site import ConnectorSpec, DeviceKind, SiteSpec
 from clock import SteppedClock
@@ -72,6 +72,36 @@ def observations(client: StaClient, stream_id: int | str) -> list[dict[str, Any]
     return list(client.iter(f"Datastreams({stream_id})/Observations", query))
 
 
+def matching(client: StaClient, stream_id: int | str, keep: Callable[[dict[str, Any]], bool]) -> Callable[[], Any]:
+    return lambda: [o for o in observations(client, stream_id) if keep(o)]
+
+
+async def drive(clock: SteppedClock, runtime: SiteRuntime, client: StaClient, ids: SiteIds,
+                emulator: FroniusEmulator) -> dict[str, Any]:
+    """Telemetry flowing, a set-point Task, one LESSAg cycle; what the server and the emulator then hold."""
+    await until(runtime.session.connected.is_set, 15, "the MQTT connection")
+    step = stepper(clock, runtime)
+    for _ in range(4):
+        await step()
+    task_id = await asyncio.to_thread(client.create_task, ids.capabilities["ess_setpoint"], {
+        "powerSetpoint": -2000, "priority": 10, "startTime": (START - timedelta(minutes=1)).isoformat()})
+    acks = await until(matching(client, ids.datastreams["setpointAccepted"],
+                                lambda o: o["parameters"].get("taskId") == task_id), 60, "the Task's acceptance")
+    asked_at = clock.now()
+    for _ in range(CYCLE_S // 5):  # one LESSAg cycle at 5-s telemetry
+        await step()
+    registers = emulator.sunspec.models[124]
+    written = (registers.StorCtl_Mod.value, registers.InWRte.cvalue, registers.OutWRte.cvalue)
+    in_force = await until(matching(client, ids.datastreams["P_dc_setpoint"],
+                                    lambda o: o["parameters"].get("taskId") == task_id), 60, "the set-point in force")
+    for _ in range(3):  # two full telemetry intervals under the new set-point
+        await step()
+    measured = await until(matching(client, ids.datastreams["P_ess"], lambda o: o["result"] < -1990), 60,
+                           "the battery discharging")
+    return {"ack": acks[0], "asked_at": asked_at, "written": written, "in_force": in_force[0],
+            "measured": measured[0], "wchamax": emulator.inverter.wchamax_w}
+
+
 def test_ess_setpoint_task_ends_in_the_inverter_registers(sta_process: RunningServer,  # noqa: F811
                                                           tmp_path: pathlib.Path) -> None:
     clock = SteppedClock(START)
@@ -87,27 +117,7 @@ def test_ess_setpoint_task_ends_in_the_inverter_registers(sta_process: RunningSe
                               RuntimeOptions(tmp_path / "site.sqlite"))
         running = asyncio.create_task(runtime.run())
         try:
-            await until(runtime.session.connected.is_set, 15, "the MQTT connection")
-            step = stepper(clock, runtime)
-            for _ in range(4):
-                await step()
-            task_id = await asyncio.to_thread(client.create_task, ids.capabilities["ess_setpoint"], {
-                "powerSetpoint": -2000, "priority": 10, "startTime": (START - timedelta(minutes=1)).isoformat()})
-            acks = await until(lambda: [o for o in observations(client, ids.datastreams["setpointAccepted"])
-                                        if o["parameters"].get("taskId") == task_id], 60, "the Task's acceptance")
-            asked_at = clock.now()
-            for _ in range(CYCLE_S // 5):  # one LESSAg cycle at 5-s telemetry
-                await step()
-            registers = emulator.sunspec.models[124]
-            written = (registers.StorCtl_Mod.value, registers.InWRte.cvalue, registers.OutWRte.cvalue)
-            in_force = await until(lambda: [o for o in observations(client, ids.datastreams["P_dc_setpoint"])
-                                            if o["parameters"].get("taskId") == task_id], 60, "the set-point in force")
-            for _ in range(3):  # two full telemetry intervals under the new set-point
-                await step()
-            measured = await until(lambda: [o for o in observations(client, ids.datastreams["P_ess"])
-                                            if o["result"] < -1990], 60, "the battery discharging")
-            return {"ack": acks[0], "asked_at": asked_at, "written": written, "in_force": in_force[0],
-                    "measured": measured[0], "wchamax": emulator.inverter.wchamax_w}
+            return await drive(clock, runtime, client, ids, emulator)
         finally:
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
