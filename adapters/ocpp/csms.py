@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -19,20 +19,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from adapters.ocpp.session import ConnectorState, CsmsSession
+from adapters.ocpp.session import ConnectorState, CsmsCounters, CsmsSession
 from clock import Clock
 
 log = logging.getLogger(__name__)
 SUBPROTOCOL = Subprotocol("ocpp1.6")
-
-
-@dataclass
-class CsmsCounters:
-    connections: int = 0
-    replaced: int = 0
-    refused: int = 0
-    malformed: int = 0
-    unknown_connector: int = 0
 
 
 class CentralSystem:
@@ -46,7 +37,7 @@ class CentralSystem:
         self.timeout_s = timeout_s
         self.sessions: dict[str, CsmsSession] = {}
         self.counters = CsmsCounters()
-        self.transaction_ids = itertools.count(1)
+        self.transaction_ids: Iterator[int] = itertools.count(1)
         self._connectors: dict[tuple[str, int], ConnectorState] = {}
         self._server: Server | None = None
 

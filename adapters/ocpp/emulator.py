@@ -16,14 +16,13 @@ import logging
 import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from adapters.ocpp.charger import Charger, Outlet
-from adapters.ocpp.emulator_session import ChargerSession
+from adapters.ocpp.emulator_session import ChargerSession, EmulatorFaults
 from adapters.ocpp.frames import format_ocpp_time, parse_ocpp_time
 from adapters.ocpp.profiles import Electrical
 from adapters.simulated.ev import ChargePoint, EvFleetSpec, draw_sessions
@@ -31,27 +30,20 @@ from clock import Clock, clock_from_env
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class EmulatorFaults:
-    profile_status: str | None = None  # answer every SetChargingProfile with this ("Rejected", "NotSupported")
-    call_error: bool = False  # answer SetChargingProfile with a CallError (NotSupported)
-    ignore_profiles: bool = False  # answer "Accepted" and do nothing
-    clock_offset_s: float = 0.0  # the charger's clock minus the true time
-    sync_clock: bool = True  # set its clock from the BootNotification answer (a well-behaved charger)
+__all__ = ["EmulatedChargePoint", "EmulatorFaults", "build_charger", "main"]
 
 
 class EmulatedChargePoint:
     def __init__(self, url: str, cp_id: str, charger: Charger, clock: Clock, *, meter_interval_s: float = 10.0,
-                 faults: EmulatorFaults = EmulatorFaults(), battery_wh: float = EvFleetSpec().battery_wh) -> None:
+                 faults: EmulatorFaults | None = None, battery_wh: float = EvFleetSpec().battery_wh) -> None:
         self.url = url.rstrip("/") + "/" + cp_id
         self.cp_id = cp_id
         self.charger = charger
         self.clock = clock
         self.meter_interval_s = meter_interval_s
-        self.faults = faults
+        self.faults = faults or EmulatorFaults()
         self.battery_wh = battery_wh
-        self.offset_s = faults.clock_offset_s
+        self.offset_s = self.faults.clock_offset_s
         self.heartbeat_s = 60.0
         self.session: ChargerSession | None = None
         self.connections = 0

@@ -4,26 +4,49 @@ RemoteStart/StopTransaction) and the calls it makes."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from ocpp.exceptions import NotSupportedError
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.typing import Subprotocol
 
-from adapters.ocpp.charger import parse_profile
+from adapters.ocpp.charger import Charger, parse_profile
 from adapters.ocpp.frames import format_ocpp_time
 from adapters.ocpp.routing import on
 from adapters.ocpp.session import FRAME_LOG
+from clock import Clock
 
-if TYPE_CHECKING:
-    from adapters.ocpp.emulator import EmulatedChargePoint
+
+@dataclass(frozen=True)
+class EmulatorFaults:
+    profile_status: str | None = None  # answer every SetChargingProfile with this ("Rejected", "NotSupported")
+    call_error: bool = False  # answer SetChargingProfile with a CallError (NotSupported)
+    ignore_profiles: bool = False  # answer "Accepted" and do nothing
+    clock_offset_s: float = 0.0  # the charger's clock minus the true time
+    sync_clock: bool = True  # set its clock from the BootNotification answer (a well-behaved charger)
+
+
+class Owner(Protocol):
+    """What the session needs of its charge point (`adapters.ocpp.emulator.EmulatedChargePoint`)."""
+
+    charger: Charger
+    clock: Clock
+    faults: EmulatorFaults
+
+    def now(self) -> datetime: ...
+
+    def advance(self) -> None: ...
+
+    def soc_pct(self, connector_id: int) -> float | None: ...
 
 
 class ChargerSession(ChargePoint):  # type: ignore[misc]
     SUBPROTOCOL = Subprotocol("ocpp1.6")
 
-    def __init__(self, cp_id: str, connection: Any, owner: EmulatedChargePoint) -> None:
+    def __init__(self, cp_id: str, connection: Any, owner: Owner) -> None:
         super().__init__(cp_id, connection, response_timeout=10, logger=FRAME_LOG)
         self.owner = owner
 

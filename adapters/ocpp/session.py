@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ocpp.exceptions import OCPPError
 from ocpp.messages import unpack
@@ -22,9 +22,7 @@ from adapters.connector import Reading
 from adapters.ocpp.frames import FrameError, clock_offset_s, format_ocpp_time, parse_meter_values, parse_status
 from adapters.ocpp.routing import on
 from adapters.ocpp.variables import LINK_ROLE
-
-if TYPE_CHECKING:
-    from adapters.ocpp.csms import CentralSystem
+from clock import Clock
 
 log = logging.getLogger(__name__)
 ACCEPTED = {"status": AuthorizationStatus.accepted}
@@ -60,10 +58,34 @@ class ConnectorState:
         return taken
 
 
+@dataclass
+class CsmsCounters:
+    connections: int = 0
+    replaced: int = 0
+    refused: int = 0
+    malformed: int = 0
+    unknown_connector: int = 0
+
+
+class Registry(Protocol):
+    """What a session needs of its central system (`adapters.ocpp.csms.CentralSystem`)."""
+
+    clock: Clock
+    max_skew_s: float
+    heartbeat_s: int
+    timeout_s: float
+    counters: CsmsCounters
+    transaction_ids: Iterator[int]
+
+    def connector(self, cp_id: str, connector_id: int) -> ConnectorState | None: ...
+
+    def connectors_of(self, cp_id: str) -> list[ConnectorState]: ...
+
+
 class CsmsSession(ChargePoint):  # type: ignore[misc]
     """The CSMS end of one charge point's WebSocket."""
 
-    def __init__(self, cp_id: str, connection: Any, central: CentralSystem) -> None:
+    def __init__(self, cp_id: str, connection: Any, central: Registry) -> None:
         super().__init__(cp_id, connection, response_timeout=central.timeout_s, logger=FRAME_LOG)
         self.cp_id = cp_id
         self.central = central
