@@ -165,3 +165,16 @@ def test_the_fleet_computation_equals_the_modelchain() -> None:
         assert (fleet.index == reference.index).all()
         assert np.abs(fleet - reference).max() < 0.5  # W
     assert pv_fleet_w(inputs, systems)[2].max() <= 2500.0  # the AC limit holds
+
+
+def test_pv_energy_is_within_the_band_of_the_fur_house_emulator() -> None:
+    """Against the PV the Fur house's `simulated-house` connector emulates (adapters/simulated/pv.py,
+    5 kWp at the site's position), integrated minute by minute over the clear-sky fixture day."""
+    from adapters.simulated.pv import PvSpec
+    from adapters.simulated.pv import pv_power_w as emulated_w
+
+    spec = PvSpec(5.0, 56.8312, 8.9871)
+    start = datetime(2026, 6, 21, tzinfo=UTC)
+    emulated_kwh = -sum(emulated_w(spec, start + timedelta(minutes=i, seconds=30)) for i in range(1440)) / 60 / 1000
+    forecast_kwh = _fur_day_w().sum() / 1000.0
+    assert abs(forecast_kwh - emulated_kwh) / emulated_kwh <= PV_BAND, (forecast_kwh, emulated_kwh)
