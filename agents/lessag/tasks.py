@@ -7,6 +7,7 @@ answers it with `setpointAccepted = false`."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any, TypeGuard
 from agents.lessag.orders import Order, Source
 
 SECONDS_PER_DAY = 86_400
+YEARS = (2000, 2100)  # the times a Task may name
 RESOLUTIONS_S = (60, 900, 3600)
 
 
@@ -60,13 +62,16 @@ class Deliveries:
         self._latest: dict[str, tuple[int | str, str]] = {}  # capability → (Task id, parameters)
 
     def check(self, task_id: int | str, capability: str, params: Mapping[str, Any]) -> None:
-        """Raises TaskRefused(DUPLICATE); otherwise remembers the Task as seen."""
+        """Raises TaskRefused(DUPLICATE) for a Task answered before or repeating the order in force."""
         if str(task_id) in self._seen:
             raise TaskRefused(Refusal.DUPLICATE, f"Task {task_id} was delivered before")
-        self._seen.add(str(task_id))
         same = self._latest.get(capability)
         if same is not None and same[1] == _canonical(params):
             raise TaskRefused(Refusal.DUPLICATE, f"the same parameters as Task {same[0]}, which is in force")
+
+    def answered(self, task_id: int | str) -> None:
+        """The Task has its answer (accepted or not): a later delivery of it is a duplicate."""
+        self._seen.add(str(task_id))
 
     def accepted(self, task_id: int | str, capability: str, params: Mapping[str, Any]) -> None:
         self._latest[capability] = (task_id, _canonical(params))
@@ -121,6 +126,8 @@ def parse_time(params: Mapping[str, Any], name: str) -> datetime:
         raise TaskRefused(Refusal.MALFORMED, f"{name} {text!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise TaskRefused(Refusal.MALFORMED, f"{name} {text!r} has no time zone")
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise TaskRefused(Refusal.MALFORMED, f"{name} {text!r} is outside the years {YEARS[0]}-{YEARS[1]}")
     return moment
 
 
@@ -148,4 +155,5 @@ def _priorities(value: Any, count: int, rules: OrderRules) -> tuple[int, ...]:
 
 
 def is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number (not a boolean)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

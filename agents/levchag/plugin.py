@@ -57,6 +57,7 @@ class LevchagPlugin:
         except TaskRefused as refusal:
             accepted, reason = False, refusal.reason
             log.warning("Task %s (%s) refused: %s", task.task_id, task.capability, reason)
+        self.deliveries.answered(task.task_id)
         params = {"taskId": task.task_id, "reason": reason, "capability": task.capability}
         return [Reading(self.config.keys.accepted, accepted, now, params)]
 

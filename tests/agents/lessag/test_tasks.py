@@ -49,6 +49,10 @@ BAD: list[tuple[str, dict[str, Any], Refusal]] = [
     ("no profile", {"startTime": MIDNIGHT}, Refusal.MALFORMED),
     ("a text time", _schedule(startTime="midnight"), Refusal.MALFORMED),
     ("a local time", _schedule(startTime="2026-06-01T00:00:00"), Refusal.MALFORMED),
+    ("the year 9999", _schedule(startTime="9999-12-31T12:00:00Z"), Refusal.MALFORMED),
+    ("the year 1", _schedule(startTime="0001-01-01T00:00:00+01:00"), Refusal.MALFORMED),
+    ("an infinite power", _schedule(powerProfile=[float("inf")] * 1440), Refusal.MALFORMED),
+    ("an infinite priority", _schedule(priority=float("inf")), Refusal.OUT_OF_RANGE),
 ]
 
 
