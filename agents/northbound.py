@@ -64,11 +64,6 @@ class Northbound:
     def wake(self) -> None:
         self._wake.set()
 
-    @property
-    def idle(self) -> bool:
-        """Nothing queued and nothing waiting for its acknowledgement."""
-        return self.outbox.rows == 0 and not self._acked
-
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
