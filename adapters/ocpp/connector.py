@@ -6,7 +6,9 @@ Options (site file `connector.options`, all optional but `charge_point_id`):
 `purpose` (`TxDefaultProfile` | `TxProfile`: a TxProfile when a transaction runs, else the default),
 `limit_unit` (`W` | `A`; a charger that rejects W is sent A from then on), `voltage_v` (230), `phases` (1),
 `profile_id` (1000 + connector id), `stack_level` (1), `timeout_s` (10, per OCPP call), `max_skew_s` (60),
-`heartbeat_s` (60), `linger_s` (330: keep the CSMS up that long after its last user stopped), `keys`.
+`heartbeat_s` (60), `linger_s` (330: keep the CSMS up that long after its last user stopped), `keys`,
+`meter_interval_s` (default `telemetry_s`, else 10: set on each charger after its boot through
+ChangeConfiguration MeterValueSampleInterval).
 
 Commands (any capability): `maxPower` (W, >= 0) → SetChargingProfile, verified by GetCompositeSchedule
 (the result's `in_force.maxPower` is the read-back limit); `enabled` → ChangeAvailability;
@@ -26,7 +28,7 @@ from adapters.connector import Command, CommandResult, Reading
 from adapters.ocpp.csms import CENTRAL_SYSTEMS, CentralSystem
 from adapters.ocpp.profiles import Electrical, composite_limit_w, encode_charging_profile, encoded_limit_w
 from adapters.ocpp.session import ConnectorState, CsmsSession
-from adapters.ocpp.variables import stream_keys
+from adapters.ocpp.variables import LINK_ROLE, stream_keys
 from clock import Clock
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class OcppSettings:
     max_skew_s: float = 60.0
     heartbeat_s: int = 60
     linger_s: float = 330.0
+    meter_interval_s: float | None = 10.0
     keys: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -78,7 +81,7 @@ class OcppConnector:
         if self._owned and not self._leased:
             self.central = await CENTRAL_SYSTEMS.acquire(self._clock, s.listen_host, s.listen_port,
                                                          max_skew_s=s.max_skew_s, heartbeat_s=s.heartbeat_s,
-                                                         timeout_s=s.timeout_s)
+                                                         timeout_s=s.timeout_s, meter_interval_s=s.meter_interval_s)
             self._leased = True
         assert self.central is not None
         self.state = self.central.attach(s.charge_point_id, s.connector_id, stream_keys(self.device, s.keys))
@@ -118,6 +121,8 @@ class OcppConnector:
             in_force_w = await self._limit(session, float(limit))
         except Refused as refusal:
             log.warning("charge point %s: %s", self.settings.charge_point_id, refusal)
+            if self.state is not None:  # a link reading too: the refusal is a device's status
+                self.state.readings.append(Reading(self.state.keys[LINK_ROLE], str(refusal), self._clock.now()))
             return CommandResult(False, str(refusal))
         except TimeoutError as error:
             raise ConnectionError(f"charge point {self.settings.charge_point_id}: no answer ({error})") from error
@@ -204,7 +209,7 @@ def ocpp_settings(device: str, options: Mapping[str, Any]) -> OcppSettings:
         Electrical(float(options.get("voltage_v", 230)), int(options.get("phases", 1))),
         int(options.get("profile_id", 1000 + connector_id)), int(options.get("stack_level", 1)),
         float(options.get("timeout_s", 10)), float(options.get("max_skew_s", 60)), int(options.get("heartbeat_s", 60)),
-        float(options.get("linger_s", 330)),
+        float(options.get("linger_s", 330)), float(options.get("meter_interval_s", options.get("telemetry_s", 10))),
         {str(k): str(v) for k, v in keys.items()} if isinstance(keys, Mapping) else {})
 
 

@@ -28,13 +28,14 @@ SUBPROTOCOL = Subprotocol("ocpp1.6")
 
 class CentralSystem:
     def __init__(self, clock: Clock, host: str = "127.0.0.1", port: int = 0, *, max_skew_s: float = 60.0,
-                 heartbeat_s: int = 60, timeout_s: float = 10.0) -> None:
+                 heartbeat_s: int = 60, timeout_s: float = 10.0, meter_interval_s: float | None = None) -> None:
         self.clock = clock
         self.host = host
         self.port = port
         self.max_skew_s = max_skew_s
         self.heartbeat_s = heartbeat_s
         self.timeout_s = timeout_s
+        self.meter_interval_s = meter_interval_s  # asked of each charger after its boot; None: its own
         self.sessions: dict[str, CsmsSession] = {}
         self.counters = CsmsCounters()
         self.transaction_ids: Iterator[int] = itertools.count(1)
@@ -118,12 +119,13 @@ class CentralSystems:
     def __init__(self) -> None:
         self._leases: dict[tuple[str, int], _Lease] = {}
 
-    async def acquire(self, clock: Clock, host: str, port: int, **settings: float) -> CentralSystem:
+    async def acquire(self, clock: Clock, host: str, port: int, *, max_skew_s: float = 60.0, heartbeat_s: int = 60,
+                      timeout_s: float = 10.0, meter_interval_s: float | None = None) -> CentralSystem:
+        """The server on `host:port` (started by its first user; the settings are the first user's)."""
         lease = self._leases.get((host, port))
         if lease is None:
-            central = CentralSystem(clock, host, port, max_skew_s=float(settings.get("max_skew_s", 60.0)),
-                                    heartbeat_s=int(settings.get("heartbeat_s", 60)),
-                                    timeout_s=float(settings.get("timeout_s", 10.0)))
+            central = CentralSystem(clock, host, port, max_skew_s=max_skew_s, heartbeat_s=heartbeat_s,
+                                    timeout_s=timeout_s, meter_interval_s=meter_interval_s)
             await central.start()
             lease = self._leases[(host, port)] = _Lease(central)
         if lease.closing is not None:

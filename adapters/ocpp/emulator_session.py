@@ -35,6 +35,7 @@ class Owner(Protocol):
     charger: Charger
     clock: Clock
     faults: EmulatorFaults
+    meter_interval_s: float
 
     def now(self) -> datetime: ...
 
@@ -95,6 +96,15 @@ class ChargerSession(ChargePoint):  # type: ignore[misc]
             outlet.operative = type == "Operative"
         self.owner.advance()
         return call_result.ChangeAvailability(status="Accepted")
+
+    @on(Action.change_configuration)
+    async def on_change_configuration(self, key: str, value: str) -> call_result.ChangeConfiguration:
+        if key != "MeterValueSampleInterval":
+            return call_result.ChangeConfiguration(status="NotSupported")
+        if not value.isdigit() or int(value) < 1:
+            return call_result.ChangeConfiguration(status="Rejected")
+        self.owner.meter_interval_s = float(value)
+        return call_result.ChangeConfiguration(status="Accepted")
 
     @on(Action.remote_start_transaction)
     async def on_remote_start_transaction(self, id_tag: str, connector_id: int | None = None,

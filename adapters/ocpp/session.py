@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 from ocpp.exceptions import OCPPError
 from ocpp.messages import unpack
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from websockets.exceptions import ConnectionClosed
 
 from adapters.connector import Reading
 from adapters.ocpp.frames import FrameError, clock_offset_s, format_ocpp_time, parse_meter_values, parse_status
-from adapters.ocpp.routing import on
+from adapters.ocpp.routing import after, on
 from adapters.ocpp.variables import LINK_ROLE
 from clock import Clock
 
@@ -76,6 +77,7 @@ class Registry(Protocol):
     timeout_s: float
     counters: CsmsCounters
     transaction_ids: Iterator[int]
+    meter_interval_s: float | None
 
     def connector(self, cp_id: str, connector_id: int) -> ConnectorState | None: ...
 
@@ -125,6 +127,21 @@ class CsmsSession(ChargePoint):  # type: ignore[misc]
         status = RegistrationStatus.accepted if known else RegistrationStatus.rejected
         return call_result.BootNotification(current_time=format_ocpp_time(self.central.clock.now()),
                                             interval=self.central.heartbeat_s, status=status)
+
+    @after(Action.boot_notification)
+    async def after_boot_notification(self, **_: Any) -> None:
+        """Ask the charger for MeterValues every `meter_interval_s` (chargers often default to 60 s or more)."""
+        interval_s = self.central.meter_interval_s
+        if not self.booted or not interval_s:
+            return
+        request = call.ChangeConfiguration(key="MeterValueSampleInterval", value=str(max(1, round(interval_s))))
+        try:
+            result = await self.call(request, suppress=False)
+        except (OCPPError, TimeoutError, ConnectionClosed) as error:
+            self.note(f"ChangeConfiguration MeterValueSampleInterval failed: {error}")
+            return
+        if result.status not in ("Accepted", "RebootRequired"):
+            self.note(f"ChangeConfiguration MeterValueSampleInterval {result.status}: the charger keeps its own")
 
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:

@@ -64,11 +64,12 @@ class Loop:
 
 @asynccontextmanager
 async def charging_site(faults: EmulatorFaults | None = None, units: Sequence[str] = ("W", "A"),
-                        clock: Clock | None = None, **options: Any) -> AsyncIterator[Loop]:
+                        clock: Clock | None = None, meter_interval_s: float | None = None,
+                        **options: Any) -> AsyncIterator[Loop]:
     """The connector of device `cp1` (charge point `cp1`, connector 1) and a charging EV."""
     accelerated = AcceleratedClock(START, FACTOR)
     clock = clock or accelerated
-    central = CentralSystem(clock, max_skew_s=60.0, timeout_s=5.0)
+    central = CentralSystem(clock, max_skew_s=60.0, timeout_s=5.0, meter_interval_s=meter_interval_s)
     await central.start()
     device = OcppConnector("cp1", ocpp_settings("cp1", options), clock, central)
     await device.start()

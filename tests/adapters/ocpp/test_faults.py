@@ -59,13 +59,16 @@ def test_malformed_frames_are_logged_and_the_connection_stays_up(caplog: pytest.
     assert "charge point cp9: malformed frame" in caplog.text
 
 
-def test_a_call_error_is_a_refusal() -> None:
-    async def scenario() -> CommandResult:
+def test_a_call_error_is_a_refusal_and_a_link_reading() -> None:
+    async def scenario() -> tuple[CommandResult, list[Any]]:
         async with charging_site(EmulatorFaults(call_error=True)) as loop:
             await loop.until(lambda: bool(loop.values("cp1.P_ev")))
-            return await loop.device.write(limit(3000))
-    result = asyncio.run(scenario())
+            result = await loop.device.write(limit(3000))
+            await loop.poll()
+            return result, loop.values("cp1.ocppLink")
+    result, notes = asyncio.run(scenario())
     assert not result.accepted and "CallError NotSupported" in result.reason
+    assert notes == [result.reason]
 
 
 @pytest.mark.parametrize("status", ["Rejected", "NotSupported"])
@@ -108,7 +111,7 @@ def test_unknown_connector_ids() -> None:
             return refused, notes, loop.central.counters.unknown_connector, still
     refused, notes, unknown, still = asyncio.run(scenario())
     assert not refused.accepted and refused.reason == "SetChargingProfile Rejected"
-    assert [n.value for n in notes] == ["MeterValues for unknown connector 7"]
+    assert [n.value for n in notes] == ["SetChargingProfile Rejected", "MeterValues for unknown connector 7"]
     assert unknown == 1
     assert still.accepted
 

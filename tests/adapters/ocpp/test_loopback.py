@@ -88,3 +88,11 @@ def test_availability_and_remote_stop_and_start() -> None:
             return loop.values("cp1.cpStatus")
     statuses = asyncio.run(scenario())
     assert statuses[-1] == "Charging"
+
+
+def test_the_csms_sets_the_chargers_meter_interval_after_boot() -> None:
+    async def scenario() -> float:
+        async with charging_site(meter_interval_s=1.0) as loop:
+            await loop.until(lambda: loop.emulator.meter_interval_s == 1.0)
+            return loop.emulator.meter_interval_s
+    assert asyncio.run(scenario()) == 1.0  # was 2 s: ChangeConfiguration MeterValueSampleInterval = 1
