@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 
 from adapters.connector import Command, CommandResult
-from tests.adapters.ocpp.emulated import charging_site
+from adapters.ocpp.connector import build_ocpp
+from adapters.ocpp.csms import CENTRAL_SYSTEMS
+from adapters.ocpp.emulator import EmulatedChargePoint
+from clock import AcceleratedClock
+from tests.adapters.ocpp.emulated import START, charger, charging_site, free_port
 
 
 def command(**parameters: Any) -> Command:
@@ -96,3 +100,36 @@ def test_the_csms_sets_the_chargers_meter_interval_after_boot() -> None:
             await loop.until(lambda: loop.emulator.meter_interval_s == 1.0)
             return loop.emulator.meter_interval_s
     assert asyncio.run(scenario()) == 1.0  # was 2 s: ChangeConfiguration MeterValueSampleInterval = 1
+
+
+def test_devices_on_one_address_share_one_csms() -> None:
+    """Three wall boxes of a site (connector kind `ocpp`, one listen port), each its own charge point."""
+    async def scenario() -> tuple[int, list[float], int]:
+        clock = AcceleratedClock(START, 20.0)
+        port = free_port()
+        devices = [build_ocpp(f"cp{n}", {"listen_port": port, "timeout_s": 5}, clock) for n in (1, 2, 3)]
+        for device in devices:
+            await device.start()
+        emulators = [EmulatedChargePoint(f"ws://127.0.0.1:{port}", f"cp{n}", charger(), clock, meter_interval_s=2.0)
+                     for n in (1, 2, 3)]
+        running = [asyncio.create_task(e.run(backoff_s=0.05, backoff_max_s=0.5)) for e in emulators]
+        try:
+            centrals = {id(device.central) for device in devices}
+            deadline = asyncio.get_running_loop().time() + 10
+            while not all(e.reported.get(1) == "Charging" for e in emulators):
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            results = [await device.write(command(maxPower=1000.0 * n)) for n, device in enumerate(devices, 1)]
+            limits = [float(r.in_force["maxPower"]) for r in results if r.accepted]
+            assert devices[0].central is not None
+            return len(centrals), limits, len(devices[0].central.sessions)
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            for device in devices:
+                await device.stop()
+            await CENTRAL_SYSTEMS.close_all()
+    servers, limits, sessions = asyncio.run(scenario())
+    assert servers == 1 and sessions == 3
+    assert limits == [1000.0, 2000.0, 3000.0]
