@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ import pathlib
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
 
 from adapters.connector import Connector
 from adapters.fronius.connector import CONNECTOR_KINDS as FRONIUS_KINDS
@@ -60,6 +62,22 @@ STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's stat
 
 class UnknownKind(ValueError):
     """A connector or plug-in kind this runtime does not have."""
+
+
+class QueueInUse(RuntimeError):
+    """Another field process runs on this queue file."""
+
+
+def lock_queue(queue: pathlib.Path) -> TextIO:
+    """Hold `<queue>.lock` for this process's life (released by the kernel, also on kill -9): two
+    processes on one queue would publish every row twice and take each other's MQTT session."""
+    handle = open(queue.with_suffix(".lock"), "w")  # noqa: SIM115 (kept open while the site runs)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise QueueInUse(f"another field process holds {queue}") from None
+    return handle
 
 
 def connector_choice(device: DeviceSpec, emulated: bool) -> tuple[str, dict[str, object]]:
@@ -131,6 +149,7 @@ async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
     if isinstance(clock, SteppedClock):
         raise ValueError("a stepped clock needs someone to advance it: use S4G_CLOCK=real or accelerated")
     options = runtime_options(site, environ)
+    lock = lock_queue(options.queue_path)
     ids = await asyncio.to_thread(commissioned, site, environ, clock, options.queue_path.with_suffix(".ids.json"))
     parts = site_parts(site, ids, clock, emulated=environ.get("SMX_DEVICES") == "emulated")
     runtime = SiteRuntime(clock, client_settings(site, environ), parts, options)
@@ -143,6 +162,8 @@ async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
         await runtime.run()
     except asyncio.CancelledError:
         log.info("site %s: stopped", site.id)
+    finally:
+        lock.close()
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -163,6 +184,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except UnknownKind as error:
         log.error("%s: %s", args.site_file, error)
         return 2
+    except QueueInUse as error:
+        log.error("site %s: %s", site.id, error)
+        return 3
     except StaError as error:
         log.error("site %s: the server answered %s and no earlier commissioning is known", site.id, error)
         return 1
