@@ -41,6 +41,7 @@ class CentralSystem:
         self.transaction_ids: Iterator[int] = itertools.count(1)
         self._connectors: dict[tuple[str, int], ConnectorState] = {}
         self._server: Server | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -92,10 +93,13 @@ class CentralSystem:
         previous = self.sessions.get(cp_id)
         self.sessions[cp_id] = session
         self.counters.connections += 1
-        if previous is not None:
+        if previous is not None:  # closed beside, so that a peer slow to close does not hold the new one up
             self.counters.replaced += 1
             log.info("charge point %s connected again: the older connection is closed", cp_id)
-            await previous._connection.close(1000, "replaced by a newer connection")
+            closing = asyncio.get_running_loop().create_task(
+                previous.connection.close(1000, "replaced by a newer connection"))
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         try:
             await session.start()
         except ConnectionClosed:

@@ -18,6 +18,7 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ocpp.exceptions import OCPPError
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
@@ -55,18 +56,20 @@ class EmulatedChargePoint:
         return self.clock.now() + timedelta(seconds=self.offset_s)
 
     async def run(self, backoff_s: float = 0.2, backoff_max_s: float = 30.0) -> None:
-        """Connect and serve forever, reconnecting with exponential back-off."""
+        """Connect and serve forever, reconnecting with exponential back-off (jittered)."""
         failures = 0
         while True:
             try:
                 await self.serve_once()
                 failures = 0
-            except (OSError, WebSocketException, TimeoutError) as error:
+            except* (OSError, WebSocketException, TimeoutError, OCPPError) as errors:
                 failures += 1
-                log.info("charge point %s: connection lost (%s), retry %d", self.cp_id, error, failures)
+                log.info("charge point %s: connection lost (%s), retry %d", self.cp_id, errors.exceptions[0],
+                         failures)
             await asyncio.sleep(min(backoff_max_s, backoff_s * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
 
     async def serve_once(self) -> None:
+        """One connection: the library's receive loop and this charge point's reports, until either fails."""
         async with connect(self.url, subprotocols=[ChargerSession.SUBPROTOCOL], open_timeout=5) as connection:
             self.connections += 1
             self.session = ChargerSession(self.cp_id, connection, self)
@@ -75,8 +78,6 @@ class EmulatedChargePoint:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(self.session.start())
                     group.create_task(self._report(self.session))
-            except* WebSocketException as errors:
-                raise errors.exceptions[0] from None
             finally:
                 self.session = None
 

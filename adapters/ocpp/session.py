@@ -90,6 +90,7 @@ class CsmsSession(ChargePoint):  # type: ignore[misc]
     def __init__(self, cp_id: str, connection: Any, central: Registry) -> None:
         super().__init__(cp_id, connection, response_timeout=central.timeout_s, logger=FRAME_LOG)
         self.cp_id = cp_id
+        self.connection = connection
         self.central = central
         self.offset_s = 0.0  # the charger clock minus ours, as last measured
         self.booted = False
