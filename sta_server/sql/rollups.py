@@ -40,7 +40,7 @@ hourly: Table = RollupHourly.__table__  # type: ignore[assignment]
 dirty: Table = RollupDirty.__table__  # type: ignore[assignment]
 _observations = TABLES["observations"]
 # constants in the SQL text, not bound: fewer parameters to send with every mark
-_HOUR = literal_column("interval '1 hour'")
+_HOUR: ColumnElement[Any] = literal_column("interval '1 hour'")
 
 
 def _hour(time: Any) -> ColumnElement[Any]:
