@@ -84,16 +84,18 @@ class FroniusEmulator:
         return 200, body[: len(body) // 2] if self.faults.truncate else body
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """HTTP/1.1 with keep-alive: requests on one connection until the client closes it."""
         try:
-            request = await reader.readuntil(b"\r\n\r\n")
-            target = request.split(b"\r\n", 1)[0].split(b" ")[1].decode()
-            status, body = self.answer(target)
-            head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-            writer.write(head.encode() + body)
-            await writer.drain()
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                target = request.split(b"\r\n", 1)[0].split(b" ")[1].decode()
+                status, body = self.answer(target)
+                head = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n")
+                writer.write(head.encode() + body)
+                await writer.drain()
         except (asyncio.IncompleteReadError, IndexError, ConnectionError) as error:
-            log.debug("Fronius emulator: bad request or closed connection: %s", error)
+            log.debug("Fronius emulator: connection closed or bad request: %s", error)
         finally:
             writer.close()
 
