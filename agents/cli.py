@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from adapters.connector import Connector
+from adapters.dlms.connector import CONNECTOR_KINDS as DLMS_KINDS
 from adapters.fronius.connector import CONNECTOR_KINDS as FRONIUS_KINDS
 from adapters.modbus_ess.connector import CONNECTOR_KINDS as MODBUS_ESS_KINDS
 from adapters.ocpp import CONNECTOR_KINDS as OCPP_KINDS
@@ -55,7 +56,7 @@ from sta_client import StaClient, StaError
 log = logging.getLogger("agents.cli")
 
 CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {
-    **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS}
+    **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS, **DLMS_KINDS}
 PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {"lessag": build_lessag, "levchag": build_levchag}
 STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's status Datastream
 

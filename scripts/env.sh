@@ -90,13 +90,13 @@ _sta_ensure_venv_locked() {
     want="$(_sta_pyproject_hash)"
     have="$(cat "$stamp" 2>/dev/null || true)"
     if [[ "$want" != "$have" ]]; then
-        sta_log "installing the project into $VENV (pip install -e '.[test]')"
+        sta_log "installing the project into $VENV (pip install -e '.[test,iec61850,scada]')"
         rm -f "$stamp"
         mkdir -p "$RUN_DIR" || return 1
         if ! PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-            "$VENV/bin/python" -m pip install -e "${ROOT}[test]" </dev/null >"$RUN_DIR/pip-install.log" 2>&1; then
+            "$VENV/bin/python" -m pip install -e "${ROOT}[test,iec61850,scada]" </dev/null >"$RUN_DIR/pip-install.log" 2>&1; then
             tail -n 40 "$RUN_DIR/pip-install.log" >&2
-            sta_die "pip install -e '${ROOT}[test]' failed (full log: $RUN_DIR/pip-install.log)"
+            sta_die "pip install -e '${ROOT}[test,iec61850,scada]' failed (full log: $RUN_DIR/pip-install.log)"
             return 1
         fi
         printf '%s\n' "$want" >"$stamp"

@@ -1,0 +1,56 @@
+"""The emulated meter's physics: a household behind the meter (adapters/simulated's load and PV models) on
+the clock, its reactive power at a fixed power factor, phase voltages that sag with import and rise with
+export, and energy registers integrated over clock time. Register contents in COSEM units (W, var, V, Wh)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from adapters.simulated.load import LoadSpec, load_power_w
+from adapters.simulated.pv import PvSpec, pv_power_w
+from clock import Clock
+
+NOMINAL_V = 230.0
+
+
+@dataclass(frozen=True)
+class MeterSpec:
+    load: LoadSpec
+    pv: PvSpec | None = None
+    power_factor: float = 0.97
+    ohms: float = 0.15  # the feeder's resistance seen by each phase (voltage sag/rise)
+    energy_import_wh: float = 1_250_000.0
+    energy_export_wh: float = 310_000.0
+
+
+class MeterModel:
+    def __init__(self, spec: MeterSpec, clock: Clock) -> None:
+        self.spec, self.clock = spec, clock
+        self.energy_import_wh, self.energy_export_wh = spec.energy_import_wh, spec.energy_export_wh
+        self._last = clock.now()
+
+    def power_w(self, when: datetime) -> float:
+        """Consumer convention: > 0 imports."""
+        pv = pv_power_w(self.spec.pv, when) if self.spec.pv is not None else 0.0
+        return load_power_w(self.spec.load, when) + pv
+
+    def advance(self) -> None:
+        now = self.clock.now()
+        hours = (now - self._last).total_seconds() / 3600
+        if hours > 0:
+            power = self.power_w(now)
+            self.energy_import_wh += max(power, 0.0) * hours
+            self.energy_export_wh += max(-power, 0.0) * hours
+            self._last = now
+
+    def registers(self) -> dict[str, float]:
+        """name (variables.VARIABLE_MAP) → value in the COSEM unit."""
+        self.advance()
+        power = self.power_w(self._last)
+        reactive = abs(power) * math.tan(math.acos(self.spec.power_factor))
+        volts = [NOMINAL_V - self.spec.ohms * power / 3 / NOMINAL_V + offset for offset in (0.4, -0.3, 0.1)]
+        return {"active_import": max(power, 0.0), "active_export": max(-power, 0.0),
+                "reactive_import": reactive if power >= 0 else 0.0, "reactive_export": reactive if power < 0 else 0.0,
+                "voltage_l1": volts[0], "voltage_l2": volts[1], "voltage_l3": volts[2],
+                "energy_import": self.energy_import_wh, "energy_export": self.energy_export_wh}
