@@ -59,6 +59,7 @@ CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connecto
     **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS, **DLMS_KINDS}
 PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {"lessag": build_lessag, "levchag": build_levchag}
 STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's status Datastream
+ACK_PROPERTY = "setpoint-accepted"  # the ObservedProperty key of a Task's accepted/refused Datastream
 
 
 class UnknownKind(ValueError):
@@ -93,9 +94,12 @@ def connector_choice(device: DeviceSpec, emulated: bool) -> tuple[str, dict[str,
     return device.connector.kind, options
 
 
-def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock, emulated: bool = False) -> SiteParts:
-    """Connectors, plug-ins and the server ids of the site's streams and capabilities."""
-    streams = {spec.key: StreamRef(int(ids.datastreams[spec.key]), spec.senml_name) for _, spec in site.datastreams()}
+def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock, emulated: bool = False, senml: bool = True) -> SiteParts:
+    """Connectors, plug-ins and the server ids of the site's streams and capabilities; without
+    `senml` every reading goes to its Datastream's own topic (a server in `topic` identity mode
+    refuses SenML packs, docs/mqtt.md)."""
+    streams = {spec.key: StreamRef(int(ids.datastreams[spec.key]), spec.senml_name if senml else None)
+               for _, spec in site.datastreams()}
     streams.update({spec.key: StreamRef(int(ids.multidatastreams[spec.key]), None, multi=True)
                     for _, spec in site.multidatastreams()})
     capabilities = {spec.key: CapabilityRef(int(ids.capabilities[spec.key]), device.key)
@@ -117,7 +121,19 @@ def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock, emulated: bool = Fals
     plugins = [PLUGIN_KINDS[spec.kind](site, spec) for spec in site.plugins]
     status = {device.key: spec.key for device in site.devices for spec in device.datastreams
               if spec.observed_property.key == STATUS_PROPERTY}
-    return SiteParts(streams, capabilities, polls, plugins, status)
+    return SiteParts(streams, capabilities, polls, plugins, status, acknowledgement_streams(site))
+
+
+def acknowledgement_streams(site: SiteSpec) -> dict[str, str]:
+    """Capability key -> the Datastream a refusal is written to when its plug-in fails: the device's
+    stream of ObservedProperty `setpoint-accepted`, else the site's."""
+    anywhere = [spec.key for _, spec in site.datastreams() if spec.observed_property.key == ACK_PROPERTY]
+    found = {}
+    for device, capability in site.capabilities():
+        own = [spec.key for spec in device.datastreams if spec.observed_property.key == ACK_PROPERTY]
+        if own or anywhere:
+            found[capability.key] = (own or anywhere)[0]
+    return found
 
 
 def commissioned(site: SiteSpec, environ: Mapping[str, str], clock: Clock, cache: pathlib.Path) -> SiteIds:
@@ -130,7 +146,10 @@ def commissioned(site: SiteSpec, environ: Mapping[str, str], clock: Clock, cache
             raise
         log.warning("site %s: commissioning failed (%s); using the ids of %s", site.id, error, cache)
         return SiteIds.from_json(json.loads(cache.read_text()))
-    ids.write(cache)
+    try:
+        ids.write(cache)
+    except OSError as error:  # a full disk must not stop the site: the cache only helps a later start
+        log.warning("site %s: could not keep the ids in %s (%s)", site.id, cache, error)
     return ids
 
 
@@ -152,7 +171,8 @@ async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:
     options = runtime_options(site, environ)
     lock = lock_queue(options.queue_path)
     ids = await asyncio.to_thread(commissioned, site, environ, clock, options.queue_path.with_suffix(".ids.json"))
-    parts = site_parts(site, ids, clock, emulated=environ.get("SMX_DEVICES") == "emulated")
+    parts = site_parts(site, ids, clock, emulated=environ.get("SMX_DEVICES") == "emulated",
+                       senml=environ.get("SMX_SENML", "on") != "off")
     runtime = SiteRuntime(clock, client_settings(site, environ), parts, options)
     log.info("site %s: %d connectors, %d plug-ins, %d streams, queue %s", site.id, len(runtime.parts.polls),
              len(runtime.parts.plugins), len(runtime.parts.streams), options.queue_path)

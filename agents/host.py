@@ -56,7 +56,8 @@ class Host:
 
     def __init__(self, clock: Clock, outbox: Outbox, ledger: TaskLedger, streams: Mapping[str, StreamRef],
                  polls: Sequence[Poll], plugins: Sequence[Plugin],
-                 status_streams: Mapping[str, str] | None = None) -> None:
+                 status_streams: Mapping[str, str] | None = None,
+                 ack_streams: Mapping[str, str] | None = None) -> None:
         self._clock = clock
         self.outbox = outbox
         self.ledger = ledger
@@ -64,6 +65,7 @@ class Host:
         self.polls = list(polls)
         self.plugins = list(plugins)
         self.status_streams = dict(status_streams or {})
+        self.ack_streams = dict(ack_streams or {})  # capability -> its accepted/refused Datastream key
         self.dataset = DataSet()
         self.counters = HostCounters()
         self.connectors = {poll.connector.device: poll.connector for poll in self.polls}
@@ -80,8 +82,10 @@ class Host:
     def latest(self, datastream: str) -> Reading | None:
         return self.dataset.latest(datastream)
 
-    def publish(self, reading: Reading) -> None:
-        self.accept([reading], Kind.EVENT)
+    def publish(self, reading: Reading, *, event: bool = False) -> None:
+        """A plug-in's reading: a measurement (droppable under pressure) unless it is an `event`
+        (a mode change: kept whatever the bound)."""
+        self.accept([reading], Kind.EVENT if event else Kind.MEASUREMENT)
 
     async def command(self, command: Command) -> CommandResult:
         connector = self.connectors.get(command.device)
@@ -115,10 +119,11 @@ class Host:
         try:
             self.outbox.put(messages, also=self.ledger.marker(task) if task is not None else None)
         except OutboxFull:
-            if kind is not Kind.MEASUREMENT:
-                raise
+            if kind is Kind.ACKNOWLEDGEMENT:
+                raise  # the Task stays unmarked and is answered after the disk has room again
             self.counters.full_queue_drops += len(known)
-            log.error("queue full: %d new measurements dropped", len(known))
+            if self.counters.full_queue_drops == len(known) or self.counters.full_queue_drops % 1000 < len(known):
+                log.error("queue full: new %ss dropped (%d so far)", kind.value, self.counters.full_queue_drops)
             return
         self.counters.readings += len(known)
         if log.isEnabledFor(logging.DEBUG):  # what is durable from here on (the kill -9 test reads it)
@@ -156,12 +161,25 @@ class Host:
             return
         try:
             readings = await plugin.on_task(task, self)
-        except Exception:  # a plug-in's bug must not stop the site; the Task is retried on restart
+        except Exception as error:  # a plug-in's bug must not stop the site, nor leave the Task unanswered
             self.counters.task_failures += 1
-            log.exception("plug-in %s failed on Task %s", plugin.name, task.task_id)
+            log.exception("plug-in %s failed on Task %s: answered accepted=false", plugin.name, task.task_id)
+            readings = self._refusal(task, f"internal: {type(error).__name__}: {error}")
+        try:
+            self.accept(readings, Kind.ACKNOWLEDGEMENT, task=task)
+        except OutboxFull:
+            self.counters.task_failures += 1
+            log.error("Task %s: no room to queue its answer; taken again later", task.task_id)
             return
-        self.accept(readings, Kind.ACKNOWLEDGEMENT, task=task)
         self.counters.tasks += 1
+
+    def _refusal(self, task: TaskMessage, reason: str) -> list[Reading]:
+        key = self.ack_streams.get(task.capability)
+        if key is None:
+            log.error("Task %s: capability %s has no acknowledgement stream; marked handled unanswered",
+                      task.task_id, task.capability)
+            return []
+        return [Reading(key, False, self._clock.now(), {"taskId": task.task_id, "reason": reason})]
 
     async def _poll_loop(self, poll: Poll) -> None:
         connector, started = poll.connector, False

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -120,8 +121,10 @@ class Outbox:
         self.path = Path(path)
         self.bound = bound
         self.counters = OutboxCounters()
+        self._drop_logged = -60.0
         self.connection = sqlite3.connect(self.path, isolation_level=None)
         self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA journal_size_limit=4194304")  # a checkpointed WAL shrinks to 4 MiB
         self.synchronous = synchronous
         self.connection.execute(f"PRAGMA synchronous={synchronous}")
         self.connection.executescript(SCHEMA)
@@ -147,13 +150,25 @@ class Outbox:
                 if "full" not in str(error):
                     raise
                 self.counters.disk_full += 1
-                if not self._drop_oldest(rows=max(DISK_FULL_DROP_ROWS, 2 * len(messages)), reason="disk full"):
-                    raise OutboxFull(f"the disk is full and no measurement is left to drop ({error})") from error
+                if not self._make_room(max(DISK_FULL_DROP_ROWS, 2 * len(messages))):
+                    raise OutboxFull(f"the disk is full and no measurement could be dropped ({error})") from error
         else:
             raise OutboxFull("the disk stays full after dropping measurements")
         self.counters.queued += len(messages)
         self._enforce_bound()
         return keys
+
+    def _make_room(self, rows: int) -> bool:
+        """After SQLITE_FULL: shrink the WAL (a checkpoint gives its pages back to the disk), then drop
+        the oldest measurements; False when even that cannot be written."""
+        try:
+            self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return self._drop_oldest(rows=rows, reason="disk full") > 0
+        except sqlite3.OperationalError as error:
+            if "full" not in str(error):
+                raise
+            log.error("queue: the disk is too full even to drop measurements (%s)", error)
+            return False
 
     def seal(self, through_id: int) -> None:
         """Rows up to `through_id` are being published: their payloads are final."""
@@ -246,14 +261,18 @@ class Outbox:
             dropped += len(sizes)
             freed += sum(size for (size,) in sizes)
         if not dropped:
-            log.error("queue over its bound (%s) with no measurement left to drop", reason)
+            if time.monotonic() - self._drop_logged >= 60:
+                self._drop_logged = time.monotonic()
+                log.error("queue over its bound (%s) with no measurement left to drop", reason)
             return 0
         self.rows -= dropped
         self.bytes -= freed
         self.counters.dropped += dropped
         self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + dropped
-        log.warning("queue: dropped the %d oldest measurements (%s); %d dropped so far",
-                    dropped, reason, self.counters.dropped)
+        if time.monotonic() - self._drop_logged >= 60:  # once a minute, not once a poll
+            self._drop_logged = time.monotonic()
+            log.warning("queue: dropped the %d oldest measurements (%s); %d dropped so far",
+                        dropped, reason, self.counters.dropped)
         return dropped
 
     def _transaction(self) -> _Transaction:

@@ -37,8 +37,10 @@ class SiteContext(Protocol):
         """The newest reading of a site Datastream key (from a connector or a plug-in)."""
         ...
 
-    def publish(self, reading: Reading) -> None:
-        """Store a reading locally and queue it for the server (durable once this returns)."""
+    def publish(self, reading: Reading, *, event: bool = False) -> None:
+        """Store a reading locally and queue it for the server (durable once this returns). A
+        periodic output is a measurement (the oldest are dropped when the queue is over its bound);
+        `event=True` (a mode change) is never dropped."""
         ...
 
     async def command(self, command: Command) -> CommandResult:

@@ -51,6 +51,7 @@ class SiteParts:
     polls: Sequence[Poll] = ()
     plugins: Sequence[Plugin] = ()
     status_streams: Mapping[str, str] = field(default_factory=dict)
+    ack_streams: Mapping[str, str] = field(default_factory=dict)  # capability -> accepted/refused stream key
 
 
 class SiteRuntime:
@@ -62,7 +63,7 @@ class SiteRuntime:
         self.outbox = Outbox(options.queue_path, options.bound, options.synchronous)
         self.ledger = TaskLedger(self.outbox.connection)
         self.host = Host(clock, self.outbox, self.ledger, parts.streams, parts.polls, parts.plugins,
-                         parts.status_streams)
+                         parts.status_streams, parts.ack_streams)
         self.session = MqttSession(settings, options.client_id)
         self.northbound = Northbound(self.outbox, SessionPublisher(self.session), window=options.window)
         self.host.wake_northbound = self.northbound.wake
@@ -99,8 +100,8 @@ class SiteRuntime:
 
     def log_counters(self) -> None:
         queue, north, host = self.outbox.counters, self.northbound.counters, self.host.counters
-        log.info("counters: queued=%d sent=%d acked=%d replayed=%d refused=%d dropped=%d pending=%d "
+        log.info("counters: queued=%d sent=%d acked=%d replayed=%d refused=%d unrouted=%d dropped=%d pending=%d "
                  "polls=%d poll_failures=%d tasks=%d task_failures=%d cycles=%d cycle_failures=%d",
-                 queue.queued, north.sent, north.acked, north.replayed, north.refused, queue.dropped,
+                 queue.queued, north.sent, north.acked, north.replayed, north.refused, north.unrouted, queue.dropped,
                  self.outbox.rows, host.polls, host.poll_failures, host.tasks, host.task_failures,
                  host.cycles, host.cycle_failures)

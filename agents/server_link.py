@@ -22,9 +22,9 @@ class SessionPublisher:
     def connected(self) -> bool:
         return self.session.connected.is_set()
 
-    def publish(self, topic: str, payload: bytes, key: str, on_ack: Callable[[bool], None]) -> None:
+    def publish(self, topic: str, payload: bytes, key: str, on_ack: Callable[[int], None]) -> None:
         def acknowledged(_: Publication, code: int) -> None:
-            on_ack(code < 128)
+            on_ack(code)
 
         self.session.publish(topic, payload, [(IDEMPOTENCY_PROPERTY, key)], acknowledged)
 

@@ -93,9 +93,12 @@ class TaskIntake:
                 self._due |= failed
                 continue
             self._due = failed
+            waiter = asyncio.ensure_future(self._wake.wait())  # not wait_for: CPython gh-86296 on 3.11
             try:
-                await asyncio.wait_for(self._wake.wait(), RETRY_S if failed else self.catch_up_every_s)
-            except TimeoutError:
+                done, _ = await asyncio.wait({waiter}, timeout=RETRY_S if failed else self.catch_up_every_s)
+            finally:
+                waiter.cancel()
+            if not done:
                 self._due |= failed or set(self.capabilities)
 
     async def catch_up(self, capability: str) -> int | None:

@@ -58,7 +58,7 @@ def test_two_hours_without_broker_arrive_exactly_once_and_in_order(site_server: 
         await asyncio.to_thread(site_server.broker.start)
         await until(lambda: site_server.count(list(ids.values())) >= len(device.readings), 180,
                     "the replay after the outage")
-        await until(lambda: runtime.outbox.rows == 0, 30,
+        await until(lambda: runtime.outbox.rows == 0, 90,
                     "the queue emptied by acknowledgements")
         running.cancel()
         return runtime

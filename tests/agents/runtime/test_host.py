@@ -114,3 +114,19 @@ def test_a_task_nobody_takes_is_not_marked_handled(tmp_path: pathlib.Path) -> No
     host = host_of(tmp_path, clock, CountingDevice(clock, ["a"]), plugin=SetpointPlugin())
     asyncio.run(host.handle_task(TaskMessage(7, "unknown", "dev", {}, START)))
     assert not host.ledger.handled(7) and host.counters.task_failures == 1
+
+
+class CrashingPlugin(SetpointPlugin):
+    async def on_task(self, task: TaskMessage, site: SiteContext) -> list[Reading]:
+        raise OverflowError("date value out of range")
+
+
+def test_a_task_whose_plugin_fails_is_refused_and_marked_handled(tmp_path: pathlib.Path) -> None:
+    clock = SteppedClock(START)
+    outbox = Outbox(tmp_path / "site.sqlite")
+    host = Host(clock, outbox, TaskLedger(outbox.connection), STREAMS, [], [CrashingPlugin()],
+                ack_streams={"setpoint": "ack"})
+    asyncio.run(host.handle_task(TaskMessage(9, "setpoint", "dev", {"startTime": "9999-12-31T12:00:00Z"}, START)))
+    [row] = outbox.peek()
+    assert host.ledger.handled(9) and row.kind is Kind.ACKNOWLEDGEMENT
+    assert b'"result":false' in row.payload and b"internal: OverflowError: date value out of range" in row.payload
