@@ -40,13 +40,15 @@ def test_a_limit_in_w_is_verified_and_the_power_drops_to_it() -> None:
         async with charging_site() as loop:
             await loop.until(lambda: 7400.0 in loop.values("cp1.P_ev"))
             result = await loop.device.write(command(maxPower=3000.0))
+            await loop.device.read()  # what arrived while the profile was set
             loop.readings.clear()
             await loop.until(lambda: len(loop.values("cp1.P_ev")) >= 3)
             return result, loop.values("cp1.P_ev"), list(loop.emulator.charger.profiles.values())
     result, powers, profiles = asyncio.run(scenario())
     assert result.accepted and result.in_force["maxPower"] == pytest.approx(3000.0)
     assert result.in_force["unit"] == "W"
-    assert powers[-1] == pytest.approx(3000.0) and max(powers[1:]) <= 3000.0
+    assert powers[-1] == pytest.approx(3000.0)
+    assert max(powers[1:]) <= 3000.0  # the first may be the mean of the interval before the profile
     assert [(p.purpose, p.unit, p.periods[0][:2]) for p in profiles] == [("TxDefaultProfile", "W", (0, 3000.0))]
 
 
