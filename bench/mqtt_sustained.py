@@ -33,6 +33,7 @@ from bench.stats import cpu_s, memory_kb
 
 log = logging.getLogger("bench")
 STREAMS = tuple(range(1, 101))
+WARM_UP_STREAM = 200  # not counted: warm-up creates may still be stored after the run's first id
 SIZES = dataset.Sizes(things=100, dashboard_things=100)  # 202 Datastreams, each Thing with a Location
 
 
@@ -88,8 +89,9 @@ def _read(path: str) -> str:
 
 
 def stored(engine: Engine, first_id: int, exact: bool = False) -> int:
-    """Rows since `first_id`: max(id) (one index probe, for the timeline) or count(*) (at the end)."""
-    sql = "SELECT count(*) FROM observations WHERE id > :i" if exact else \
+    """Rows since `first_id`: max(id) (one index probe, for the timeline) or count(*) of the run's
+    streams (at the end)."""
+    sql = f"SELECT count(*) FROM observations WHERE id > :i AND datastream_id <> {WARM_UP_STREAM}" if exact else \
         "SELECT coalesce(max(id), :i) - :i FROM observations"
     with engine.connect() as conn:
         return int(conn.execute(text(sql), {"i": first_id}).scalar_one())
@@ -114,7 +116,7 @@ def warm_up(port: int, subscriber: Subscriber, timeout_s: float = 60) -> None:
     """Creates without `sent` until the subscriber has a notification: the ingest processes know
     the subscription (they learn it from the broker's log topic) and the first batch is behind us."""
     sock, _, _ = wire.open_session("127.0.0.1", port, "bench-warm-up")
-    head = wire.publish_head(b"v1.1/Datastreams(200)/Observations")
+    head = wire.publish_head(f"v1.1/Datastreams({WARM_UP_STREAM})/Observations".encode())
     deadline, packet_id = time.monotonic() + timeout_s, 0
     while not subscriber.ready():
         if time.monotonic() > deadline:
@@ -203,10 +205,10 @@ def _drain(engine: Engine, first_id: int, total: int, limit_s: float) -> tuple[i
     return stored(engine, first_id, exact=True), last_change
 
 
-def _wait_notified(subscriber: Subscriber, total: int, quiet_s: float = 5.0) -> None:
-    """Until the subscriber has seen `total` notifications or none for `quiet_s`."""
-    last, since = -1, time.monotonic()
-    while time.monotonic() - since < quiet_s:
+def _wait_notified(subscriber: Subscriber, total: int, quiet_s: float = 15.0, limit_s: float = 120.0) -> None:
+    """Until the subscriber has seen `total` notifications, or none for `quiet_s`, or `limit_s`."""
+    last, since, deadline = -1, time.monotonic(), time.monotonic() + limit_s
+    while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
         count = subscriber.count()
         if count >= total:
             return
