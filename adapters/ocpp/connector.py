@@ -23,6 +23,7 @@ from typing import Any
 
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
+from websockets.exceptions import ConnectionClosed
 
 from adapters.connector import Command, CommandResult, Reading
 from adapters.ocpp.csms import CENTRAL_SYSTEMS, CentralSystem
@@ -196,6 +197,8 @@ class OcppConnector:
             raise Refused(f"{type(request).__name__}: CallError {error.code}: {error.description}") from error
         except TimeoutError as error:
             raise TimeoutError(f"{type(request).__name__} unanswered after {self.settings.timeout_s} s") from error
+        except ConnectionClosed as error:
+            raise ConnectionError(f"charge point {self.settings.charge_point_id}: connection closed ({error})") from error
 
 
 def ocpp_settings(device: str, options: Mapping[str, Any]) -> OcppSettings:
