@@ -198,7 +198,8 @@ class OcppConnector:
         except TimeoutError as error:
             raise TimeoutError(f"{type(request).__name__} unanswered after {self.settings.timeout_s} s") from error
         except ConnectionClosed as error:
-            raise ConnectionError(f"charge point {self.settings.charge_point_id}: connection closed ({error})") from error
+            cp_id = self.settings.charge_point_id
+            raise ConnectionError(f"charge point {cp_id}: connection closed ({error})") from error
 
 
 def ocpp_settings(device: str, options: Mapping[str, Any]) -> OcppSettings:
