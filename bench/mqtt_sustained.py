@@ -135,10 +135,8 @@ def measure(args: argparse.Namespace, engine: Engine, broker: Mosquitto, broker_
     warm_up(broker.port, subscriber)
     with engine.connect() as conn:
         first_id = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM observations")).scalar_one())
-    pg_pids = backend_pids(engine, database)
-    cpu0 = {"ingest": sum(cpu_s(p) for p in ingest_pids), "broker": cpu_s(broker_pid),
-            "postgres": sum(cpu_s(p) for p in pg_pids)}
-    load_before, timeline = load_average(), Timeline(engine, first_id)
+    pieces = {"ingest": ingest_pids, "broker": [broker_pid], "postgres": backend_pids(engine, database)}
+    cpu0, load_before, timeline = _cpu(pieces), load_average(), Timeline(engine, first_id)
     started = time.monotonic()
     timeline.start()
     spy = _profile(args, ingest_pids[0])
@@ -151,30 +149,30 @@ def measure(args: argparse.Namespace, engine: Engine, broker: Mosquitto, broker_
         spy.wait(timeout=60)
     timeline.done.set()
     wall = time.monotonic() - started
-    used = {name: now - cpu0[name] for name, now in (
-        ("ingest", sum(cpu_s(p) for p in ingest_pids)), ("broker", cpu_s(broker_pid)),
-        ("postgres", sum(cpu_s(p) for p in pg_pids)))}
-    cpu = {name: round(100 * value / wall, 1) for name, value in used.items()}
+    used = {name: value - cpu0[name] for name, value in _cpu(pieces).items()}
     _wait_notified(subscriber, total)
     notified = subscriber.finish()
-    rates = [b[1] - a[1] for a, b in zip(timeline.samples, timeline.samples[1:], strict=False)]
-    steady = rates[5:int(args.seconds) - 1] or rates
     return {
         "ingest_processes": args.ingest, "offered_per_s": args.rate or "max", "seconds": args.seconds,
         "generator": {k: v for k, v in generated.items() if k != "acked_per_s"},
         "stored": total, "stored_when_publishing_ended": stored_when_done,
         "stored_per_s_while_publishing": round(stored_when_done / published_s),
-        "stored_per_s_steady_median": sorted(steady)[len(steady) // 2] if steady else 0,
         "stored_per_s_overall": round(total / max(1e-9, finished - started)),
         "drain_s": round(finished - started - published_s, 1),
         "notified": notified["received"], "notified_per_s": round(notified["received"] / max(1e-9, finished - started)),
         "latency_ms": notified["latency_ms"], "subscriber_cpu_s": round(notified["cpu_s"], 1),
-        "cpu_pct": cpu, "cpu_us_per_obs": _per_obs(used, generated, notified["cpu_s"], total),
+        "cpu_pct": {name: round(100 * value / wall, 1) for name, value in used.items()},
+        "cpu_us_per_obs": _per_obs(used, generated, notified["cpu_s"], total),
         "ingest_peak_mb": round(sum(memory_kb(p) for p in ingest_pids) / 1024, 1),
         "load_average_before": load_before, "load_average_after": load_average(),
-        "stored_per_s": rates, "acked_per_s": generated["acked_per_s"],
-        "notified_per_s_timeline": sorted(notified["per_s"].items()),
+        "stored_per_s": [b[1] - a[1] for a, b in zip(timeline.samples, timeline.samples[1:], strict=False)],
+        "acked_per_s": generated["acked_per_s"], "notified_per_s_timeline": sorted(notified["per_s"].items()),
     }
+
+
+def _cpu(pieces: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each piece (its processes summed)."""
+    return {name: sum(cpu_s(pid) for pid in pids) for name, pids in pieces.items()}
 
 
 def _per_obs(used: dict[str, float], generated: dict[str, Any], subscriber_s: float, total: int) -> dict[str, float]:

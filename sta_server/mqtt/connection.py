@@ -70,17 +70,15 @@ class MqttConnection:
         self.address = (host, port)
         client_id = bind_client_id(user, client_id)  # the broker plugin admits `<user>:…` only
         self.client = ServerClient(CallbackAPIVersion.VERSION2, client_id=client_id,
-                              protocol=paho.MQTTv5, reconnect_on_failure=True)
+                                   protocol=paho.MQTTv5, reconnect_on_failure=True)
         if user:
             self.client.username_pw_set(user, password)
         if tls:  # the broker's certificate and host name are verified
             files = tls_files or ClientTls()
             self.client.tls_set(ca_certs=files.ca_file, certfile=files.cert_file, keyfile=files.key_file)
         self.client.manual_ack_set(True)
-        # Outgoing notifications in flight: no limit. With one, paho scans every message in flight on
-        # each PUBACK to find a queued one to send (O(limit) per notification: at 1,000 it took most
-        # of the ingest process's CPU at a few thousand notifications per second). QoS 1 PUBLISHes
-        # are acknowledged by the broker as they arrive, so it holds none of them for long.
+        # No in-flight limit for notifications (`publish_notifications` bounds it): with one, paho scans
+        # the window on each PUBACK for a queued message to send, and under a backlog notifications lagged.
         self.client.max_inflight_messages_set(0)
         self.client.max_queued_messages_set(0)  # paho's own queue: bounded by `publish_notification`
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
