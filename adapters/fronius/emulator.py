@@ -43,6 +43,7 @@ class FroniusEmulator:
         self.faults = HttpFaults()
         self.requests = 0
         self._server: asyncio.Server | None = None
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
         self._day_start_wh = inverter.energy_wh
         self._day = clock.now().date()
 
@@ -63,6 +64,9 @@ class FroniusEmulator:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._connections):  # kept-alive connections end their handlers normally
+                writer.close()
+            await asyncio.gather(*(task for task in self._connections.values() if task is not None))
             await self._server.wait_closed()
             self._server = None
         await self.sunspec.stop()
@@ -85,6 +89,7 @@ class FroniusEmulator:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """HTTP/1.1 with keep-alive: requests on one connection until the client closes it."""
+        self._connections[writer] = asyncio.current_task()
         try:
             while True:
                 request = await reader.readuntil(b"\r\n\r\n")
@@ -97,6 +102,7 @@ class FroniusEmulator:
         except (asyncio.IncompleteReadError, IndexError, ConnectionError) as error:
             log.debug("Fronius emulator: connection closed or bad request: %s", error)
         finally:
+            self._connections.pop(writer, None)
             writer.close()
 
 
