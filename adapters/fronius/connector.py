@@ -1,7 +1,8 @@
 """The `fronius` connector: readings from the Solar API v1 (HTTP JSON), battery set-points over SunSpec
 Modbus model 124 (acknowledged from the read-back), as Fronius hybrid inverters take them.
 
-Options: `url` (http://127.0.0.1), `modbus_host` (the URL's host), `modbus_port` (502), `unit_id` (1),
+Options: `url` (http://127.0.0.1), `modbus_host` (the URL's host), `modbus_port` (502; null: read-only, no
+commands), `unit_id` (1),
 `timeout_s` (3), `revert_s` (960: a 15-minute set-point cycle plus a minute), `keys` (variable name →
 Datastream key, adapters/fronius/variables.py), `endpoints` (which Solar API requests a poll makes;
 default all four). Commands: `powerSetpoint` (W, consumer convention; null releases the battery).
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class FroniusConnector:
-    def __init__(self, device: str, clock: Clock, url: str, storage: StorageCommander, timeout_s: float = 3.0,
+    def __init__(self, device: str, clock: Clock, url: str, storage: StorageCommander | None, timeout_s: float = 3.0,
                  keys: Mapping[str, str] | None = None, endpoints: Sequence[str] = ENDPOINTS) -> None:
         self._device = device
         self._clock = clock
@@ -44,20 +45,24 @@ class FroniusConnector:
 
     async def start(self) -> None:
         self._http = httpx.AsyncClient(base_url=self.url, timeout=self.timeout_s)
-        await self.storage.call(self.storage.client.scan)
+        if self.storage is not None:
+            await self.storage.call(self.storage.client.scan)
 
     async def read(self) -> list[Reading]:
         documents = {endpoint: await self._get(endpoint) for endpoint in self.endpoints}
         return parse_readings(documents, self._clock.now(), self.keys)
 
     async def write(self, command: Command) -> CommandResult:
+        if self.storage is None:
+            return CommandResult(False, "read-only: no Modbus link to the inverter (modbus_port is null)")
         return await self.storage.write(command)
 
     async def stop(self) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-        await self.storage.call(self.storage.client.close)
+        if self.storage is not None:
+            await self.storage.call(self.storage.client.close)
 
     async def _get(self, endpoint: str) -> dict[str, Any]:
         if self._http is None:
@@ -76,10 +81,12 @@ class FroniusConnector:
 def build_fronius(device: str, options: Mapping[str, Any], clock: Clock) -> FroniusConnector:
     url = str(options.get("url", "http://127.0.0.1"))
     timeout_s = float(options.get("timeout_s", 3.0))
-    client = SunSpecClient(str(options.get("modbus_host") or urlsplit(url).hostname or "127.0.0.1"),
-                           int(options.get("modbus_port", 502)), int(options.get("unit_id", 1)), timeout_s)
-    storage = StorageCommander(client, int(options.get("revert_s", DEFAULT_REVERT_S)),
-                               float(options.get("tolerance_pct", 0.5)))
+    storage = None
+    if options.get("modbus_port", 502) is not None:
+        client = SunSpecClient(str(options.get("modbus_host") or urlsplit(url).hostname or "127.0.0.1"),
+                               int(options.get("modbus_port", 502)), int(options.get("unit_id", 1)), timeout_s)
+        storage = StorageCommander(client, int(options.get("revert_s", DEFAULT_REVERT_S)),
+                                   float(options.get("tolerance_pct", 0.5)))
     keys = {str(k): str(v) for k, v in dict(options.get("keys", {})).items()}
     endpoints = options.get("endpoints", ENDPOINTS)
     return FroniusConnector(device, clock, url, storage, timeout_s, keys, tuple(endpoints))

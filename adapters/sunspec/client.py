@@ -66,7 +66,7 @@ class SunSpecClient:
 
     def write_storage(self, control: StorageControl) -> None:
         """Model 124: the rates and the revert timer first, then the mode (so no old rate takes effect)."""
-        model = self._connected().models[124][0]
+        model = self._storage_model()
         model.InWRte.cvalue = control.in_pct
         model.OutWRte.cvalue = control.out_pct
         model.InOutWRte_RvrtTms.value = control.revert_s
@@ -83,7 +83,7 @@ class SunSpecClient:
 
     def read_storage(self) -> tuple[StorageControl, float]:
         """The control in force, read back from the device, and WChaMax (W)."""
-        model = self._connected().models[124][0]
+        model = self._storage_model()
         self._call(model.read, "read model 124")
         control = StorageControl(int(model.StorCtl_Mod.value or 0), float(model.InWRte.cvalue or 0.0),
                                  float(model.OutWRte.cvalue or 0.0), int(model.InOutWRte_RvrtTms.value or 0))
@@ -98,6 +98,12 @@ class SunSpecClient:
         if self._device is None:
             raise DeviceUnreachable(f"{self.host}:{self.port}: not connected")
         return self._device
+
+    def _storage_model(self) -> Any:
+        models = self._connected().models.get(124)
+        if not models:
+            raise NotSunSpec(f"{self.host}:{self.port}: no SunSpec model 124 (storage controls)")
+        return models[0]
 
     def _call(self, operation: Any, what: str) -> None:
         try:

@@ -1,6 +1,7 @@
 """The `sunspec` connector: a SunSpec inverter/storage over Modbus TCP (models 1, 103, 124).
 
-Options: `host` (127.0.0.1), `port` (502), `unit_id` (1), `timeout_s` (2), `revert_s` (the revert timer
+Options: `host` (127.0.0.1), `port` (502), `unit_id` (1), `timeout_s` (2), `required_models` ([1]: a PV
+inverter without model 124 is read, and its set-points are refused), `revert_s` (the revert timer
 of a set-point, default 960: a 15-minute set-point cycle plus a minute), `keys` (variable name →
 Datastream key, see variables.py), `tolerance_pct` (how far the read-back may be from the command, % of
 WChaMax, default 0.5). Commands: `powerSetpoint` (W, consumer convention; None releases the battery to
@@ -105,7 +106,8 @@ class SunSpecConnector:
 
 def build_sunspec(device: str, options: Mapping[str, Any], clock: Clock) -> SunSpecConnector:
     client = SunSpecClient(str(options.get("host", "127.0.0.1")), int(options.get("port", 502)),
-                           int(options.get("unit_id", 1)), float(options.get("timeout_s", 2.0)))
+                           int(options.get("unit_id", 1)), float(options.get("timeout_s", 2.0)),
+                           [int(m) for m in options.get("required_models", [1])])
     keys = options.get("keys", {})
     return SunSpecConnector(device, clock, client, {str(k): str(v) for k, v in dict(keys).items()},
                             int(options.get("revert_s", DEFAULT_REVERT_S)), float(options.get("tolerance_pct", 0.5)))

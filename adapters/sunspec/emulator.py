@@ -44,7 +44,8 @@ class Faults:
 
 class SunSpecEmulator:
     def __init__(self, inverter: HybridInverter, host: str = "127.0.0.1", port: int = 0, unit_id: int = 1,
-                 identity: tuple[str, str, str] = ("Fronius", "Symo Hybrid 5.0-3-S", "EMU-0001")) -> None:
+                 identity: tuple[str, str, str] = ("Fronius", "Symo Hybrid 5.0-3-S", "EMU-0001"),
+                 storage: bool = True) -> None:
         self.inverter = inverter
         self.host, self.port, self.unit_id = host, port, unit_id
         self.faults = Faults()
@@ -55,6 +56,8 @@ class SunSpecEmulator:
         common.Vr.value, common.DA.value = "1.0-emulated", unit_id
         self._set_static()
         self._refresh_models(inverter.state)
+        if not storage:  # a PV inverter: no model 124 in the map
+            del self.models[124]
         self.image, self.offsets = build_image(list(self.models.values()))
         self._server: ModbusTcpServer | None = None
 
@@ -95,6 +98,8 @@ class SunSpecEmulator:
         registers[first:first + len(image)] = image
 
     def _write(self, address: int, values: Sequence[int], registers: list[int], start_address: int) -> ExcCodes | None:
+        if 124 not in self.models:
+            return ExcCodes.ILLEGAL_ADDRESS
         model = self.models[124]
         first = self.offsets[124] + BASE_ADDRESS
         writable = {first + int(model.points[name].offset) for name in WRITABLE_124}
@@ -140,7 +145,9 @@ class SunSpecEmulator:
         phase_a = abs(output_w) / 3 / 230.0
         set_computed(model, A=3 * phase_a, AphA=phase_a, AphB=phase_a, AphC=phase_a)
         model.St.value = ST_MPPT if abs(output_w) > 0.5 else ST_SLEEPING
-        storage, control = self.models[124], self.inverter.control
+        storage, control = self.models.get(124), self.inverter.control
+        if storage is None:
+            return
         storage.StorCtl_Mod.value = control.mode
         storage.InOutWRte_RvrtTms.value = control.revert_s
         set_computed(storage, ChaState=state.soc_pct, InBatV=400.0 + state.soc_pct / 2, InWRte=control.in_pct,

@@ -111,3 +111,19 @@ def test_unreachable_device_raises_connection_error() -> None:
             await connector.stop()
         raise AssertionError("started against nothing")
     assert "scan 127.0.0.1:9" in str(asyncio.run(scenario()))
+
+
+def test_without_a_modbus_link_the_connector_reads_and_refuses_commands() -> None:
+    async def scenario() -> tuple[int, Any]:
+        clock = SteppedClock(START)
+        emulator = FroniusEmulator(build_hybrid(HOUSE, clock), clock)
+        await emulator.start()
+        connector = build_fronius("ess", {"url": emulator.url, "modbus_port": None}, clock)
+        try:
+            await connector.start()
+            return len(await connector.read()), await connector.write(Command("ess", "x", {"powerSetpoint": 1}))
+        finally:
+            await connector.stop()
+            await emulator.stop()
+    count, result = asyncio.run(scenario())
+    assert count >= 10 and not result.accepted and "read-only" in result.reason

@@ -9,9 +9,11 @@ from pymodbus.constants import ExcCodes
 
 from adapters.connector import Command
 from adapters.sunspec.connector import SunSpecConnector, build_sunspec
+from adapters.sunspec.emulator import SunSpecEmulator
 from adapters.sunspec.errors import DeviceUnreachable, ModbusExceptionCode, NotSunSpec
+from adapters.sunspec.hybrid import build_hybrid
 from clock import SteppedClock
-from tests.adapters.sunspec.emulated import START, sunspec_device
+from tests.adapters.sunspec.emulated import HOUSE, START, sunspec_device
 
 
 def connector(port: int, clock: SteppedClock, **options: Any) -> SunSpecConnector:
@@ -158,3 +160,35 @@ def test_timeout_raises_connection_error_and_the_next_start_recovers() -> None:
     error, count = asyncio.run(scenario())
     assert isinstance(error, ConnectionError) and "timeout" in str(error)
     assert count > 5
+
+
+def test_inverter_without_storage_is_read_and_refuses_setpoints() -> None:
+    async def scenario() -> tuple[set[str], Any]:
+        clock = SteppedClock(START)
+        emulator = SunSpecEmulator(build_hybrid(HOUSE, clock), storage=False)
+        await emulator.start()
+        device = connector(emulator.port, clock)
+        try:
+            await device.start()
+            await clock.advance(10)
+            keys = {r.datastream for r in await device.read()}
+            return keys, await device.write(Command("pv", "pv_setpoint", {"powerSetpoint": 0}))
+        finally:
+            await device.stop()
+            await emulator.stop()
+    keys, result = asyncio.run(scenario())
+    assert "P_inv" in keys and "SoC" not in keys
+    assert not result.accepted and "no SunSpec model 124" in result.reason
+
+
+def test_storage_required_but_missing_is_not_sunspec_enough() -> None:
+    async def scenario() -> None:
+        clock = SteppedClock(START)
+        emulator = SunSpecEmulator(build_hybrid(HOUSE, clock), storage=False)
+        await emulator.start()
+        try:
+            await connector(emulator.port, clock, required_models=[1, 124]).start()
+        finally:
+            await emulator.stop()
+    with pytest.raises(NotSunSpec, match=r"models \[124\] missing"):
+        asyncio.run(scenario())
