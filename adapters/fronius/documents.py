@@ -11,6 +11,11 @@ from adapters.sunspec.hybrid import HybridState
 ASLEEP_W = 0.5  # below this the PV side sleeps and the API answers null
 
 
+def watts(value: float) -> float:
+    """One decimal, and no negative zero (the API never writes -0.0)."""
+    return round(value, 1) + 0.0
+
+
 def envelope(data: dict[str, Any], when: datetime, code: int = 0, reason: str = "") -> dict[str, Any]:
     return {"Body": {"Data": data},
             "Head": {"RequestArguments": {}, "Status": {"Code": code, "Reason": reason, "UserMessage": ""},
@@ -23,8 +28,8 @@ def power_flow(state: HybridState, e_total_wh: float) -> dict[str, Any]:
                                 "E_Year": None, "P": round(-state.inverter_w, 1), "SOC": round(state.soc_pct, 1)}},
             "Site": {"BackupMode": False, "BatteryStandby": False, "E_Day": None, "E_Total": round(e_total_wh, 1),
                      "E_Year": None, "Meter_Location": "grid", "Mode": "bidirectional",
-                     "P_Akku": round(-state.ess_w, 1), "P_Grid": round(state.grid_w, 1),
-                     "P_Load": round(-state.load_w, 1), "P_PV": pv, "rel_Autonomy": None,
+                     "P_Akku": watts(-state.ess_w), "P_Grid": watts(state.grid_w),
+                     "P_Load": watts(-state.load_w), "P_PV": pv, "rel_Autonomy": None,
                      "rel_SelfConsumption": None},
             "Version": "12"}
 
