@@ -66,6 +66,7 @@ class LessagConfig:
     setpoint_capability: str = "ess_setpoint"  # the capability named in the Commands it sends
     keys: StreamKeys = StreamKeys()
     import_margin_w: float = 100.0  # UniRCon's import kept at the PCC
+    stale_s: float = 180.0  # readings older than this are no basis for a decision
 
 
 def config_from_site(site: SiteSpec, plugin: PluginSpec) -> LessagConfig:
@@ -81,7 +82,8 @@ def config_from_site(site: SiteSpec, plugin: PluginSpec) -> LessagConfig:
     setpoint = next((k for k, c in capabilities.items() if c.role is Role.SETPOINT), "ess_setpoint")
     keys = StreamKeys(**{str(k): str(v) for k, v in dict(options.get("keys", {})).items()})
     return LessagConfig(device.key, Strategy(str(options.get("strategy", Strategy.SELF_CONSUMPTION))), cycle_s,
-                        limits, capabilities, setpoint, keys, float(options.get("import_margin_w", 100)))
+                        limits, capabilities, setpoint, keys, float(options.get("import_margin_w", 100)),
+                        float(options.get("stale_s", max(180.0, 3 * cycle_s))))
 
 
 def _ess_device(site: SiteSpec, key: Any) -> DeviceSpec:

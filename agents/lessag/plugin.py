@@ -3,8 +3,9 @@ the ESS connector, and what is in force published.
 
 Published (keys in config.StreamKeys): `setpointAccepted` [Truth] for each Task (parameters.taskId,
 parameters.reason); every cycle `P_dc_setpoint` (the set-point in force, read back from the device) and
-`setpointPriority`; on change `lessagMode` [Category] (parameters.reason) and `pvLimit`; while the
-import contract needs it, `evLoadLimit` (the total EV power allowed) for the LEVChAg on the same site.
+`setpointPriority` (measurements); on change, as events (never dropped from a full queue), `lessagMode`
+[Category] (parameters.reason) and `pvLimit`; while the import contract needs it, `evLoadLimit` (the total
+EV power allowed) for the LEVChAg on the same site.
 """
 from __future__ import annotations
 
@@ -93,6 +94,8 @@ class LessagPlugin:
         pcc, load = site.latest(keys.grid), site.latest(keys.load)
         if soc is None or ess is None or pv is None or (pcc is None and load is None):
             return None
+        if (site.clock.now() - min(soc.time, ess.time)).total_seconds() > self.config.stale_s:
+            return None  # the device stopped answering: no decision on old values
         soc_pct, ess_w, pv_w = _number(soc), _number(ess), _number(pv)
         pcc_w = _number(pcc) if pcc is not None else None
         load_w = pcc_w - (ess_w or 0.0) - (pv_w or 0.0) if pcc_w is not None else _number(load) if load else None
@@ -113,7 +116,7 @@ class LessagPlugin:
         pv_limit = result.in_force.get("pvLimit", setpoint.pv_limit_w)
         if pv_limit != self._pv_limit_w:
             self._pv_limit_w = pv_limit
-            site.publish(Reading(keys.pv_limit, pv_limit, now))
+            site.publish(Reading(keys.pv_limit, pv_limit, now), event=True)
         self._publish_ev_limit(site, state, float(in_force))
 
     def _publish_ev_limit(self, site: SiteContext, state: EssState, ess_w: float) -> None:
@@ -131,7 +134,8 @@ class LessagPlugin:
             return
         self._mode = (mode, reason)
         log.info("LESSAg mode %s %s", mode, reason)
-        site.publish(Reading(self.config.keys.mode, mode, site.clock.now(), {"reason": reason} if reason else {}))
+        site.publish(Reading(self.config.keys.mode, mode, site.clock.now(), {"reason": reason} if reason else {}),
+                     event=True)
 
 
 def _parse(task: TaskMessage, capability: CapabilityRole, now: datetime) -> Order:

@@ -39,7 +39,7 @@ class Site:
     def latest(self, datastream: str) -> Reading | None:
         return self.data.get(datastream)
 
-    def publish(self, reading: Reading) -> None:
+    def publish(self, reading: Reading, *, event: bool = False) -> None:
         self.data[reading.datastream] = reading
         self.published.append(reading)
 
@@ -164,6 +164,21 @@ def test_a_resent_order_is_a_duplicate_unless_another_came_between() -> None:
         return [bool(ack.value) for ack in acks]
 
     assert asyncio.run(_in_loop(scenario)) == [True, False, True, True]
+
+
+def test_stale_readings_stop_the_decisions_and_say_so() -> None:
+    async def scenario() -> Site:
+        clock = SteppedClock(START + timedelta(hours=12))
+        site, plugin = _site(clock), LessagPlugin(_config(strategy="self-consumption"))
+        await _run(site, plugin, 2)
+        await clock.advance(600)  # the house stops answering: no polls
+        await plugin.cycle(site)
+        await _run(site, plugin, 1)
+        return site
+
+    site = asyncio.run(_in_loop(scenario))
+    assert [m.value for m in site.of("lessagMode")] == ["self-consumption", "no-data", "self-consumption"]
+    assert len(site.of("P_dc_setpoint")) == 3
 
 
 def test_unircon_keeps_the_house_from_exporting_over_a_day() -> None:

@@ -35,7 +35,7 @@ class Site:
     def latest(self, datastream: str) -> Reading | None:
         return self.data.get(datastream)
 
-    def publish(self, reading: Reading) -> None:
+    def publish(self, reading: Reading, *, event: bool = False) -> None:
         if reading.datastream not in self.data or reading.time >= self.data[reading.datastream].time:
             self.data[reading.datastream] = reading
         self.published.append(reading)
