@@ -1,13 +1,14 @@
 """Generic row writes: insert, update, delete, link and unlink (bound parameters only)."""
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from sta_server.model import EntityType, Kind, NavLink
+from sta_server.model import REGISTRY, EntityType, Kind, NavLink
 from sta_server.sql.relations import table_of
 from sta_server.sql.tables import TABLES
 
@@ -25,9 +26,23 @@ def _sql_values(entity_type: EntityType, values: dict[str, Any]) -> dict[str, An
 
 
 def insert_row(conn: Connection, entity_type: EntityType, values: dict[str, Any]) -> int:
-    table = table_of(entity_type)
-    stmt = insert(table).values(_sql_values(entity_type, values)).returning(table.c.id)
-    return int(conn.execute(stmt).scalar_one())
+    """One row; the statement is built once per entity type and set of given columns."""
+    geometries = frozenset(prop.column + "_geom" for prop in entity_type.properties
+                           if prop.kind is Kind.GEOJSON and values.get(prop.column + "_geom") is not None)
+    stmt = _insert_statement(entity_type.name, tuple(sorted(values)), geometries)
+    return int(conn.execute(stmt, {f"new_{name}": value for name, value in values.items()}).scalar_one())
+
+
+@cache
+def _insert_statement(type_name: str, columns: tuple[str, ...], geometries: frozenset[str]) -> Any:
+    """`INSERT … RETURNING id` with a bound parameter `new_<column>` per column; the GeoJSON
+    geometry columns in `geometries` are filled by PostGIS from the GeoJSON text (_sql_values)."""
+    table = table_of(REGISTRY.type(type_name))
+    values: dict[str, Any] = {}
+    for name in columns:
+        param = bindparam(f"new_{name}", type_=Text() if name in geometries else table.c[name].type)
+        values[name] = geo.ST_SetSRID(geo.ST_GeomFromGeoJSON(param), 4326) if name in geometries else param
+    return insert(table).values(values).returning(table.c.id)
 
 
 def update_row(conn: Connection, entity_type: EntityType, ident: int, values: dict[str, Any]) -> None:
