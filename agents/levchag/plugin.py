@@ -128,7 +128,8 @@ class LevchagPlugin:
                      if c.device == device and c.role is Role.LOAD_REDUCTION), "ev_load_reduction")
 
     def _publish_forecast(self, site: SiteContext, now: datetime) -> None:
-        """The day's expected EV load (one reading per step from midnight UTC), from the session model."""
+        """The day's expected EV load (one reading per step from midnight UTC, resultTime = now), from the
+        session model."""
         self._forecast_day = now.date()
         start = datetime.combine(now.date(), time(0), tzinfo=UTC)
         step_s, steps = self.config.forecast_step_s, self.config.horizon_steps
@@ -141,7 +142,7 @@ class LevchagPlugin:
         run = {"run": now.isoformat()}
         for step, power_w in enumerate(total):
             site.publish(Reading(self.config.keys.forecast, round(power_w, 1),
-                                 start + timedelta(seconds=step * step_s), run))
+                                 start + timedelta(seconds=step * step_s), run, result_time=now))
 
 
 def build_levchag(site: SiteSpec, plugin: PluginSpec) -> LevchagPlugin:

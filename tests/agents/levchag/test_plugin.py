@@ -154,6 +154,7 @@ def test_the_day_forecast_is_published_once_per_day() -> None:
     assert len(forecast) == 2 * 96
     assert forecast[0].time == datetime(2026, 6, 1, tzinfo=UTC)
     assert forecast[96].time == datetime(2026, 6, 2, tzinfo=UTC)
+    assert forecast[0].result_time == START and forecast[96].result_time == datetime(2026, 6, 2, 0, 1, tzinfo=UTC)
     evening = max(float(r.value) for r in forecast[72:88])  # type: ignore[arg-type]
     assert evening > 1_000
 
