@@ -35,6 +35,8 @@ from typing import TextIO
 from adapters.connector import Connector
 from adapters.dlms.connector import CONNECTOR_KINDS as DLMS_KINDS
 from adapters.fronius.connector import CONNECTOR_KINDS as FRONIUS_KINDS
+from adapters.iec104.link import build_scada_link
+from adapters.iec104.tasks import StaTaskSink
 from adapters.modbus_ess.connector import CONNECTOR_KINDS as MODBUS_ESS_KINDS
 from adapters.ocpp import CONNECTOR_KINDS as OCPP_KINDS
 from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
@@ -57,7 +59,11 @@ log = logging.getLogger("agents.cli")
 
 CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {
     **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS, **DLMS_KINDS}
-PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {"lessag": build_lessag, "levchag": build_levchag}
+PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {
+    "lessag": build_lessag, "levchag": build_levchag,
+    # the DSO-SCADA outstation: its commands become Tasks on the server (c104 is imported when it starts)
+    "iec104": lambda site, spec: build_scada_link(site.id, spec.options,
+                                                   StaTaskSink(client_settings(site, os.environ), site.id))}
 STATUS_PROPERTY = "device-status"  # the ObservedProperty key of a device's status Datastream
 ACK_PROPERTY = "setpoint-accepted"  # the ObservedProperty key of a Task's accepted/refused Datastream
 

@@ -7,7 +7,7 @@ The layout (sites/*.yaml are examples):
     observed_properties:  key -> {definition, name, description, properties}  (beside the catalog)
     devices:       list of {key, kind, name, description, properties, location, connector,
                    datastreams, multidatastreams, capabilities}
-    plugins:       list of {kind: lessag | levchag, options}
+    plugins:       list of {kind: lessag | levchag | iec104, options}
     northbound:    {server_url, mqtt_url}  (no credentials: those come from the environment)
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from agents.site.streams import StreamReader
 from agents.site.yaml_tree import FieldPath, parse_yaml
 
 SITE_KEY = "site"
-PLUGIN_KINDS = ("lessag", "levchag")
+PLUGIN_KINDS = ("lessag", "levchag", "iec104")  # iec104: the DSO-SCADA link (adapters/iec104)
 SIGN_CONVENTIONS = ("consumer", "producer")
 TEXT_PROPERTIES = ("device_id", "radial_id", "manufacturer", "product_name", "bus", "timezone")
 NUMBER_PROPERTIES: dict[str, tuple[float, float | None]] = {  # name -> allowed [low, high]
