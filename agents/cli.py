@@ -30,6 +30,7 @@ import pathlib
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import TextIO
 
 from adapters.connector import Connector
@@ -167,7 +168,8 @@ def runtime_options(site: SiteSpec, environ: Mapping[str, str]) -> RuntimeOption
                                 max_bytes=int(environ.get("SMX_QUEUE_MAX_BYTES", bound.max_bytes)))
     return RuntimeOptions(queue_path=queue, bound=bound, synchronous=environ.get("SMX_QUEUE_SYNC", "FULL"),
                           report_s=float(environ.get("SMX_REPORT_S", "60")),
-                          client_id=environ.get("SMX_MQTT_CLIENT_ID") or f"smx-{site.id}")
+                          client_id=environ.get("SMX_MQTT_CLIENT_ID") or f"smx-{site.id}",
+                          task_lookback=timedelta(seconds=float(environ.get("SMX_TASK_LOOKBACK_S", "86400"))))
 
 
 async def run_site(site: SiteSpec, environ: Mapping[str, str]) -> None:

@@ -152,6 +152,19 @@ class Host:
                 except Exception:  # a plug-in's bug must not stop the site
                     log.exception("plug-in %s failed to rebuild from Task %s", plugin.name, task.task_id)
 
+    async def restore_task(self, task: TaskMessage) -> None:
+        """A Task the server shows answered (by this site before its queue file was lost): to its
+        plug-in for state only, its readings dropped, marked handled."""
+        plugin = self.owners.get(task.capability)
+        if plugin is not None:
+            try:
+                await plugin.on_task(task, self)
+            except Exception:  # a plug-in's bug must not stop the site
+                log.exception("plug-in %s failed to rebuild from Task %s", plugin.name, task.task_id)
+        self.ledger.mark(task)
+        log.info("Task %s of %s was answered before this queue file: state rebuilt, not answered again",
+                 task.task_id, task.capability)
+
     async def handle_task(self, task: TaskMessage) -> None:
         """A new Task: to its plug-in; acknowledgements queued and the Task marked handled at once."""
         plugin = self.owners.get(task.capability)

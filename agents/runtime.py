@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class RuntimeOptions:
     window: int = 2000  # unacknowledged publishes at most
     report_s: float = 60.0  # period of the counter line (real seconds)
     client_id: str | None = None  # MQTT client id (persistent session: keep it stable per site)
+    task_lookback: timedelta = timedelta(hours=24)  # a new queue file answers the unanswered Tasks this old
 
 
 @dataclass
@@ -78,7 +79,8 @@ class SiteRuntime:
         await self.host.rebuild()
         self.session.start()
         async with AsyncStaClient(self.settings) as http:
-            self.intake = TaskIntake(self.parts.capabilities, HttpTaskQuery(http), self.ledger, self.host.handle_task)
+            self.intake = TaskIntake(self._capabilities(), HttpTaskQuery(http), self.ledger, self.host.handle_task,
+                                     restore=self.host.restore_task, lookback=self.options.task_lookback)
             if self.intake.topics:
                 SessionPublisher(self.session).subscribe(self.intake.topics, self.intake.notify)
             try:
@@ -92,6 +94,14 @@ class SiteRuntime:
                 self.log_counters()
                 self.session.close()
                 self.outbox.close()
+
+    def _capabilities(self) -> dict[str, CapabilityRef]:
+        """The capabilities with the server id of their acknowledgement Datastream."""
+        refs = {}
+        for key, ref in self.parts.capabilities.items():
+            stream = self.parts.streams.get(self.parts.ack_streams.get(key, ""))
+            refs[key] = replace(ref, ack_stream=stream.id) if stream is not None and not stream.multi else ref
+        return refs
 
     async def _report(self) -> None:
         while True:

@@ -7,6 +7,12 @@ HTTP, so a Task is taken from the server itself (a forged will on the topic cann
 docs/mqtt.md) and nothing created while the site was away is missed: the same catch-up runs at
 start, after each notification and every `catch_up_every_s` seconds. The ledger filters out what was
 handled already; Tasks go to `handle` one at a time, oldest first.
+
+A capability with no handled Task in the ledger (a new or lost queue file) looks back `lookback`
+(24 h by default) instead, and asks the server which of those Tasks were answered already (one query
+on the capability's acknowledgement Datastream: Observations whose `parameters.taskId` names them).
+Those go to `restore` (the plug-in rebuilds its state, nothing is sent, the ledger marks them); the
+rest are answered as usual, stale ones refused by the plug-in's own validation.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from agents.plugin import TaskMessage
@@ -23,6 +29,7 @@ from agents.task_ledger import TaskLedger
 log = logging.getLogger(__name__)
 
 MARGIN = timedelta(seconds=60)
+LOOKBACK = timedelta(hours=24)
 RETRY_S = 5.0
 
 
@@ -32,6 +39,7 @@ class CapabilityRef:
 
     id: int
     device: str
+    ack_stream: int | None = None  # the Datastream its acknowledgements go to (server id)
 
 
 class TaskQuery(Protocol):
@@ -40,6 +48,11 @@ class TaskQuery(Protocol):
     async def tasks_created_since(self, capability_id: int, since: datetime) -> Sequence[Mapping[str, Any]]:
         """Task entities (`@iot.id`, `taskingParameters`, `creationTime`) with creationTime >= since,
         oldest first."""
+        ...
+
+    async def acknowledged_tasks(self, datastream_id: int, task_ids: Sequence[int | str]) -> set[str]:
+        """Which of `task_ids` (as text) have an Observation in the Datastream naming them in
+        `parameters.taskId`."""
         ...
 
 
@@ -56,17 +69,22 @@ def task_message(entity: Mapping[str, Any], capability: str, ref: CapabilityRef)
 
 class TaskIntake:
     def __init__(self, capabilities: Mapping[str, CapabilityRef], query: TaskQuery, ledger: TaskLedger,
-                 handle: Callable[[TaskMessage], Awaitable[None]], catch_up_every_s: float = 60.0) -> None:
+                 handle: Callable[[TaskMessage], Awaitable[None]], catch_up_every_s: float = 60.0,
+                 restore: Callable[[TaskMessage], Awaitable[None]] | None = None,
+                 lookback: timedelta = LOOKBACK) -> None:
         self.capabilities = dict(capabilities)
         self.query = query
         self.ledger = ledger
         self.handle = handle
+        self.restore = restore
+        self.lookback = lookback
         self.catch_up_every_s = catch_up_every_s
         self.by_topic = {task_topic(ref.id): key for key, ref in self.capabilities.items()}
         self._due: set[str] = set(self.capabilities)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.handled = 0
+        self.restored = 0
         self.failures = 0
 
     @property
@@ -102,18 +120,32 @@ class TaskIntake:
                 self._due |= failed or set(self.capabilities)
 
     async def catch_up(self, capability: str) -> int | None:
-        """Hand every unhandled Task of `capability` to `handle`: how many (None: the server could
-        not be asked; a later round tries again)."""
+        """Hand every unhandled Task of `capability` to `handle` (or to `restore` when the server
+        shows it answered already): how many went to `handle` (None: the server could not be asked;
+        a later round tries again)."""
         ref = self.capabilities[capability]
+        newest = self.ledger.newest(capability)
+        rebuild = newest is None and ref.ack_stream is not None and self.restore is not None
+        # creationTime is the server's wall time, whatever the site's clock says
+        fallback = datetime.now(UTC) - self.lookback if rebuild else self.ledger.began()
+        since = fallback if newest is None else newest
         try:
-            entities = await self.query.tasks_created_since(ref.id, self.ledger.since(capability) - MARGIN)
+            entities = await self.query.tasks_created_since(ref.id, since - MARGIN)
+            unhandled = [task_message(entity, capability, ref) for entity in entities
+                         if not self.ledger.handled(entity["@iot.id"])]
+            answered = (await self.query.acknowledged_tasks(ref.ack_stream, [task.task_id for task in unhandled])
+                        if rebuild and unhandled and ref.ack_stream is not None else set())
         except Exception as error:  # any failure of the server or network: the next round tries again
             self.failures += 1
             log.warning("catch-up of %s Tasks failed (%s); retrying in %.0f s", capability, error, RETRY_S)
             return None
-        fresh = [task_message(entity, capability, ref) for entity in entities
-                 if not self.ledger.handled(entity["@iot.id"])]
-        for task in fresh:
-            await self.handle(task)
-            self.handled += 1
-        return len(fresh)
+        fresh = 0
+        for task in unhandled:
+            if str(task.task_id) in answered and self.restore is not None:
+                await self.restore(task)
+                self.restored += 1
+            else:
+                await self.handle(task)
+                self.handled += 1
+                fresh += 1
+        return fresh

@@ -3,7 +3,9 @@
 A Task is marked handled in the same SQLite transaction that queues its acknowledgement readings
 (`Outbox.put(messages, also=ledger.marker(task))`), so after `kill -9` either both happened or
 neither: a Task is answered exactly once. After a restart the host hands the handled Tasks to their
-plug-ins again (their state, e.g. the schedule in force, is rebuilt) and drops what they return.
+plug-ins again (their state, e.g. the schedule in force, is rebuilt) and drops what they return. A
+new (or lost) queue file starts empty: the intake then rebuilds "handled" from the acknowledgements
+the server holds (agents/task_intake.py).
 """
 from __future__ import annotations
 
@@ -52,14 +54,25 @@ class TaskLedger:
                           _text(task.created or datetime.now(UTC))))
         return mark
 
-    def since(self, capability: str) -> datetime:
-        """The creationTime of the newest Task handled for `capability`, else when this ledger began
-        (a new site does not act on Tasks created before it existed)."""
+    def newest(self, capability: str) -> datetime | None:
+        """The creationTime of the newest Task handled for `capability` (None: none handled yet)."""
         row = self.connection.execute("SELECT max(created) FROM handled_tasks WHERE capability = ?",
                                       (capability,)).fetchone()
-        if row[0] is None:
-            row = self.connection.execute("SELECT value FROM runtime_meta WHERE name = 'created'").fetchone()
+        return None if row[0] is None else datetime.fromisoformat(row[0])
+
+    def began(self) -> datetime:
+        """When this ledger (this queue file) was made."""
+        row = self.connection.execute("SELECT value FROM runtime_meta WHERE name = 'created'").fetchone()
         return datetime.fromisoformat(row[0])
+
+    def since(self, capability: str) -> datetime:
+        """The creationTime of the newest Task handled for `capability`, else when this ledger began."""
+        newest = self.newest(capability)
+        return self.began() if newest is None else newest
+
+    def mark(self, task: TaskMessage) -> None:
+        """Mark `task` handled on its own (a Task the server shows answered already)."""
+        self.marker(task)(self.connection)
 
     def recent(self, retention: timedelta = timedelta(days=2)) -> list[TaskMessage]:
         """Handled Tasks created within `retention` before the newest one, oldest first (to rebuild

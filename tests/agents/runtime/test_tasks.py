@@ -89,3 +89,47 @@ def test_tasks_reach_their_plugin_once_and_are_caught_up_after_a_restart(site_se
     asyncio.run(run_until(second, lambda: len(acknowledged(site_server, ack_stream)) == 2, None))
     assert second.tasks == [task_1, task_2]  # task 1 for its state, task 2 caught up over HTTP
     assert acknowledged(site_server, ack_stream) == [task_1, task_2]
+
+
+def backdate(site_server: SiteServer, task: int, hours: float) -> None:
+    """The Task was created `hours` ago (the server ignores a client's creationTime)."""
+    with site_server.engine.begin() as conn:
+        conn.execute(text("UPDATE tasks SET creation_time = now() - make_interval(secs => :s) WHERE id = :t"),
+                     {"s": hours * 3600, "t": task})
+
+
+def test_a_new_queue_file_answers_the_unanswered_tasks_of_the_lookback_once(site_server: SiteServer,
+                                                                          tmp_path: pathlib.Path) -> None:
+    """Attack 10: a site started with a new (or lost) queue file answers the Tasks of the last day that
+    have no acknowledgement on the server, and only those."""
+    capability, ack_stream = make_capability(site_server)
+    clock = SteppedClock(datetime(2026, 12, 6, 10, tzinfo=UTC))
+    parts = {"streams": {"ack": StreamRef(ack_stream)}, "capabilities": {"setpoint": CapabilityRef(capability, "ess")},
+             "ack_streams": {"setpoint": "ack"}}
+    too_old = create_task(site_server, capability, 500)
+    backdate(site_server, too_old, 30)  # beyond the 24 h look-back: left alone
+    first_task = create_task(site_server, capability, 1000)  # made while no site runs
+    backdate(site_server, first_task, 2)
+
+    async def run_until(plugin: SetpointPlugin, queue: str, acks: int) -> SiteRuntime:
+        options = RuntimeOptions(tmp_path / queue, client_id="smx-lookback-test")
+        runtime = SiteRuntime(clock, site_server.settings(), SiteParts(**parts, plugins=[plugin]), options)
+        running = asyncio.create_task(runtime.run())
+        await until(lambda: len(acknowledged(site_server, ack_stream)) == acks and runtime.outbox.rows == 0,
+                    60, f"{acks} acknowledgements stored")
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        return runtime
+
+    first = SetpointPlugin()
+    runtime = asyncio.run(run_until(first, "first.sqlite", 1))
+    assert first.tasks == [first_task] and runtime.host.counters.tasks == 1
+    assert acknowledged(site_server, ack_stream) == [first_task]
+
+    second_task = create_task(site_server, capability, 2000)  # while the site is down
+    backdate(site_server, second_task, 1)
+    second = SetpointPlugin()  # the queue file is lost: a new one
+    runtime = asyncio.run(run_until(second, "second.sqlite", 2))
+    assert second.tasks == [first_task, second_task]  # the first for its state only, the second answered
+    assert runtime.host.counters.tasks == 1 and runtime.intake is not None and runtime.intake.restored == 1
+    assert acknowledged(site_server, ack_stream) == [first_task, second_task]
