@@ -96,12 +96,11 @@ class SiteRuntime:
                 self.outbox.close()
 
     def _capabilities(self) -> dict[str, CapabilityRef]:
-        """The capabilities with the server id of their acknowledgement Datastream."""
-        refs = {}
-        for key, ref in self.parts.capabilities.items():
-            stream = self.parts.streams.get(self.parts.ack_streams.get(key, ""))
-            refs[key] = replace(ref, ack_stream=stream.id) if stream is not None and not stream.multi else ref
-        return refs
+        """The capabilities with the server ids of the site's acknowledgement Datastreams (Task ids
+        are unique on the server, so an acknowledgement in any of them names its Task)."""
+        streams = [self.parts.streams.get(key) for key in self.parts.ack_streams.values()]
+        ids = tuple(sorted({stream.id for stream in streams if stream is not None and not stream.multi}))
+        return {key: replace(ref, ack_streams=ids) for key, ref in self.parts.capabilities.items()}
 
     async def _report(self) -> None:
         while True:

@@ -50,14 +50,15 @@ class HttpTaskQuery:
                  .orderby("creationTime", "id").top(self.page_size))
         return [task async for task in self.client.iter(f"TaskingCapabilities({capability_id})/Tasks", query)]
 
-    async def acknowledged_tasks(self, datastream_id: int, task_ids: Sequence[int | str]) -> set[str]:
+    async def acknowledged_tasks(self, datastream_ids: Sequence[int], task_ids: Sequence[int | str]) -> set[str]:
         numbers = [task for task in task_ids if isinstance(task, int)]
-        query = Query().select("parameters").orderby("id").top(self.page_size)
+        streams = ",".join(str(ident) for ident in sorted(set(datastream_ids)))
+        query = Query().filter(f"Datastream/id in ({streams})").select("parameters").orderby("id").top(self.page_size)
         if numbers and len(numbers) == len(task_ids):  # server ids grow: the older acks are not read
             query = query.filter(f"parameters/taskId ge {min(numbers)}")
         wanted = {str(task) for task in task_ids}
         found: set[str] = set()
-        async for observation in self.client.iter(f"Datastreams({datastream_id})/Observations", query):
+        async for observation in self.client.iter("Observations", query):
             task = (observation.get("parameters") or {}).get("taskId")
             if task is not None and str(task) in wanted:
                 found.add(str(task))

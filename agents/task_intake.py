@@ -10,7 +10,7 @@ handled already; Tasks go to `handle` one at a time, oldest first.
 
 A capability with no handled Task in the ledger (a new or lost queue file) looks back `lookback`
 (24 h by default) instead, and asks the server which of those Tasks were answered already (one query
-on the capability's acknowledgement Datastream: Observations whose `parameters.taskId` names them).
+on the site's acknowledgement Datastreams: Observations whose `parameters.taskId` names them).
 Those go to `restore` (the plug-in rebuilds its state, nothing is sent, the ledger marks them); the
 rest are answered as usual, stale ones refused by the plug-in's own validation.
 """
@@ -39,7 +39,7 @@ class CapabilityRef:
 
     id: int
     device: str
-    ack_stream: int | None = None  # the Datastream its acknowledgements go to (server id)
+    ack_streams: tuple[int, ...] = ()  # the site's acknowledgement Datastreams (server ids)
 
 
 class TaskQuery(Protocol):
@@ -50,9 +50,9 @@ class TaskQuery(Protocol):
         oldest first."""
         ...
 
-    async def acknowledged_tasks(self, datastream_id: int, task_ids: Sequence[int | str]) -> set[str]:
-        """Which of `task_ids` (as text) have an Observation in the Datastream naming them in
-        `parameters.taskId`."""
+    async def acknowledged_tasks(self, datastream_ids: Sequence[int], task_ids: Sequence[int | str]) -> set[str]:
+        """Which of `task_ids` (as text) have an Observation in one of the Datastreams naming them
+        in `parameters.taskId`."""
         ...
 
 
@@ -125,7 +125,7 @@ class TaskIntake:
         a later round tries again)."""
         ref = self.capabilities[capability]
         newest = self.ledger.newest(capability)
-        rebuild = newest is None and ref.ack_stream is not None and self.restore is not None
+        rebuild = newest is None and bool(ref.ack_streams) and self.restore is not None
         # creationTime is the server's wall time, whatever the site's clock says
         fallback = datetime.now(UTC) - self.lookback if rebuild else self.ledger.began()
         since = fallback if newest is None else newest
@@ -133,8 +133,8 @@ class TaskIntake:
             entities = await self.query.tasks_created_since(ref.id, since - MARGIN)
             unhandled = [task_message(entity, capability, ref) for entity in entities
                          if not self.ledger.handled(entity["@iot.id"])]
-            answered = (await self.query.acknowledged_tasks(ref.ack_stream, [task.task_id for task in unhandled])
-                        if rebuild and unhandled and ref.ack_stream is not None else set())
+            answered = (await self.query.acknowledged_tasks(ref.ack_streams, [task.task_id for task in unhandled])
+                        if rebuild and unhandled else set())
         except Exception as error:  # any failure of the server or network: the next round tries again
             self.failures += 1
             log.warning("catch-up of %s Tasks failed (%s); retrying in %.0f s", capability, error, RETRY_S)
