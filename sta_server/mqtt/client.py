@@ -73,12 +73,14 @@ class ServerClient(paho.Client):
                 self._sockpairW.send(b"0")  # paho's own wake-up of select()
 
     def send_acks(self) -> None:
-        """Those of the current connection: a message received on an earlier one was redelivered."""
+        """Those of the current connection: a message received on an earlier one was redelivered.
+        Taken and queued under the lock, so that a DISCONNECT queued after this call (`stop`) is
+        never written before acknowledgements another thread was queueing at the same time."""
         with self._acks_lock:
             due, self._acks = self._acks, []
-        mids = [mid for generation, mid in due if generation == self.generation]
-        if mids and self._sock is not None:
-            self._packet_queue(PUBACK, packets.pubacks(mids), 0, 1)
+            mids = [mid for generation, mid in due if generation == self.generation]
+            if mids and self._sock is not None:
+                self._packet_queue(PUBACK, packets.pubacks(mids), 0, 1)
 
     def publish_many(self, items: list[tuple[str, bytes]], properties: Properties, packed: bytes) -> None:
         """QoS 1 PUBLISHes in one write, each kept as paho keeps its own (until its PUBACK; sent
