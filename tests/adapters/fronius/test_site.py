@@ -47,6 +47,7 @@ def test_emulated_ess_publishes_the_site_streams_and_takes_a_setpoint() -> None:
         return keys, result
     keys, result = asyncio.run(scenario())
     site_keys = {spec.key for _, spec in site.datastreams()}
-    assert {"P_ess", "SoC", "P_pv", "P_load", "P_grid", "essStatus"} <= keys & site_keys
+    assert {"P_ess", "SoC", "P_pv", "P_load", "essStatus"} <= keys & site_keys
+    assert "P_grid" not in keys  # the site's P_grid is its PCC meter's (DLMS), not the inverter's smart meter
     assert result.accepted and result.in_force["powerSetpoint"] == pytest.approx(3000, abs=0.64)  # 0.01 % steps
     assert result.in_force["WChaMax_W"] == 6400  # the site file's max_power_w, as the device reports it
