@@ -11,7 +11,8 @@ import logging
 import time
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 
 from controllers.gesscon import constraints
 from controllers.gesscon.inputs import ProblemError, RadialProblem, SolutionCode
@@ -52,15 +53,22 @@ def variable_bounds(problem: RadialProblem, lay: Layout) -> Bounds:
 
 
 def solve_lp(problem: RadialProblem, lay: Layout) -> OptimizeResult:
+    """HiGHS' interior point (with crossover) for the pure LP, its branch and bound once binaries are in."""
     rows = constraints.Rows()
     for rule in (constraints.soc_dynamics, constraints.radial_balance, constraints.site_contracts,
                  constraints.transformer_limits, constraints.no_overlap):
         rule(rows, problem, lay)
     a, lower, upper = rows.matrix(lay.size)
+    cost, bounds = objective_vector(problem, lay), variable_bounds(problem, lay)
+    if not lay.binary_steps:  # 2-3x faster than milp's path on 10 ESS × 1,440 steps (docs/controllers.md)
+        eq = lower == upper
+        above, below = ~eq & np.isfinite(upper), ~eq & np.isfinite(lower)
+        a_ub = sp.vstack([a[above], -a[below]]).tocsr()
+        return linprog(cost, A_ub=a_ub, b_ub=np.concatenate([upper[above], -lower[below]]), A_eq=a[eq],
+                       b_eq=lower[eq], bounds=np.column_stack([bounds.lb, bounds.ub]), method="highs-ipm")
     integrality = np.zeros(lay.size)
     integrality[lay.binaries] = 1
-    return milp(objective_vector(problem, lay), constraints=LinearConstraint(a, lower, upper),
-                integrality=integrality, bounds=variable_bounds(problem, lay),
+    return milp(cost, constraints=LinearConstraint(a, lower, upper), integrality=integrality, bounds=bounds,
                 options={"mip_rel_gap": 1e-7, "disp": False})
 
 
