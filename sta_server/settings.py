@@ -86,6 +86,8 @@ class Settings:
     mqtt_ingest_batch: int = 2000  # MQTT creates stored per transaction (at most)
     mqtt_notify_buffer: int = 10000  # notifications kept while the broker is unreachable
     mqtt_keepalive_s: int = 30  # MQTT keep-alive of the server's connections
+    # how long the broker keeps the ingest's session (and the creates queued in it) while the server is away
+    mqtt_session_expiry_s: int = 7 * 24 * 3600
     mqtt_broker_queue_messages: int = 1_000_000  # the broker's max_queued_messages (scripts/services.sh)
     mqtt_broker_queue_bytes: int = 256 * 1024 * 1024  # ... and max_queued_bytes: alarm at half of either
     mqtt_registry_persist: bool = True  # the subscription registry kept in the database (restarts)
@@ -146,6 +148,7 @@ class Settings:
             mqtt_ingest_batch=int(get("STA_MQTT_INGEST_BATCH") or defaults.mqtt_ingest_batch),
             mqtt_notify_buffer=int(get("STA_MQTT_NOTIFY_BUFFER") or defaults.mqtt_notify_buffer),
             mqtt_keepalive_s=int(get("STA_MQTT_KEEPALIVE_S") or defaults.mqtt_keepalive_s),
+            mqtt_session_expiry_s=int(get("STA_MQTT_SESSION_EXPIRY_S") or defaults.mqtt_session_expiry_s),
             mqtt_broker_queue_messages=int(get("STA_MQTT_BROKER_QUEUE_MESSAGES")
                                            or defaults.mqtt_broker_queue_messages),
             mqtt_broker_queue_bytes=int(get("STA_MQTT_BROKER_QUEUE_BYTES") or defaults.mqtt_broker_queue_bytes),

@@ -116,7 +116,7 @@ class LessagPlugin:
         pv_limit = result.in_force.get("pvLimit", setpoint.pv_limit_w)
         if pv_limit != self._pv_limit_w:
             self._pv_limit_w = pv_limit
-            site.publish(Reading(keys.pv_limit, pv_limit, now), event=True)
+            site.publish(Reading(keys.pv_limit, pv_limit, now))  # telemetry: under UniRCon it moves each cycle
         self._publish_ev_limit(site, state, float(in_force))
 
     def _publish_ev_limit(self, site: SiteContext, state: EssState, ess_w: float) -> None:

@@ -79,7 +79,7 @@ class MqttService:
         client_id = settings.mqtt_client_id if ingest else f"{settings.mqtt_client_id}-http-{os.getpid()}"
         self.connection = MqttConnection(settings.mqtt_url, client_id, subscriptions,
                                          self._on_message, notify_qos=settings.mqtt_notify_qos,
-                                         session_expiry_s=3600 if ingest else 0,
+                                         session_expiry_s=settings.mqtt_session_expiry_s if ingest else 0,
                                          receive_maximum=settings.mqtt_receive_maximum,
                                          notify_buffer=settings.mqtt_notify_buffer,
                                          keepalive_s=settings.mqtt_keepalive_s,
