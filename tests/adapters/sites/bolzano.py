@@ -3,57 +3,23 @@ DLMS meters (PCC, EV, PV, ESS) and an OCPP wall box, all on 127.0.0.1. The meter
 models as the inverter and the charger (a meter measures what the devices behind it do)."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from adapters.dlms.emulator import MeterEmulator
-from adapters.dlms.meter import MeterModel, MeterSpec
 from adapters.fronius.emulator import FroniusEmulator
 from adapters.ocpp.charger import Charger, Outlet
 from adapters.ocpp.profiles import Electrical
 from adapters.simulated.ev import ChargePoint, EvSession
-from adapters.simulated.load import LoadSpec
 from adapters.sunspec.hybrid import HybridInverter, build_hybrid
 from agents.cli import connector_choice
 from agents.site import ConnectorSpec, SiteSpec
 from clock import Clock
+from tests.adapters.sites.meters import LinkedMeter, StoppableMeter
 from tests.agents.commission.conftest import example_site
 
 START = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # Bolzano, clear sky, noon: the PV exports, an EV charges
 METERS = ("meter", "site-ev", "pv-meter", "ess-meter")
-
-
-class LinkedMeter(MeterModel):
-    """A ZMG310 measuring `source()` W (consumer sign) instead of a load and PV of its own."""
-
-    def __init__(self, source: Callable[[], float], clock: Clock) -> None:
-        super().__init__(MeterSpec(LoadSpec(0.0)), clock)
-        self.source = source
-
-    def power_w(self, when: datetime) -> float:
-        return self.source()
-
-
-class StoppableMeter(MeterEmulator):
-    """The meter emulator whose stop also drops the open associations (a meter switched off)."""
-
-    def __init__(self, model: MeterModel, port: int = 0) -> None:
-        super().__init__(model, port=port)
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.writers.add(writer)
-        try:
-            await super()._serve(reader, writer)
-        finally:
-            self.writers.discard(writer)
-
-    async def stop(self) -> None:
-        await super().stop()
-        for writer in list(self.writers):
-            writer.close()
 
 
 @dataclasses.dataclass

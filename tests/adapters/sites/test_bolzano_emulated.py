@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import statistics
-import time
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,12 +14,14 @@ import pytest
 from adapters.ocpp.csms import CENTRAL_SYSTEMS
 from adapters.ocpp.emulator import EmulatedChargePoint
 from agents.cli import site_parts
-from agents.commissioning import SiteIds, commission
+from agents.commissioning import commission
 from agents.runtime import RuntimeOptions, SiteRuntime
 from clock import AcceleratedClock
-from sta_client import Query, StaClient
+from sta_client import StaClient
 from tests.adapters.ocpp.emulated import free_port
-from tests.adapters.sites.bolzano import START, Devices, StoppableMeter, site_against, start_devices, stop_devices
+from tests.adapters.sites.bolzano import START, Devices, site_against, start_devices, stop_devices
+from tests.adapters.sites.meters import StoppableMeter
+from tests.adapters.sites.observed import SiteObservations, check_periods, moment, nearest, until
 from tests.client.conftest import RunningServer, client_database_url, sta_broker, sta_process  # noqa: F401
 
 FACTOR = 2.5  # clock seconds per real second: a 5-s telemetry period is 2 real seconds
@@ -35,47 +33,7 @@ MULTI_UNITS = {"V_grid": "V", "ev_meter_V": "V", "pv_meter_V": "V", "ess_meter_V
 ENOUGH = 6  # Observations per stream before the checks
 
 
-async def until(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (found := await asyncio.to_thread(condition)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.5)
-    return found
-
-
-def moment(row: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(row["phenomenonTime"]).split("/")[0].replace("Z", "+00:00"))
-
-
-class Server:
-    def __init__(self, client: StaClient, ids: SiteIds) -> None:
-        self.client, self.ids = client, ids
-
-    def rows(self, key: str) -> list[dict[str, Any]]:
-        path = (f"MultiDatastreams({self.ids.multidatastreams[key]})" if key in MULTI_UNITS
-                else f"Datastreams({self.ids.datastreams[key]})")
-        query = Query().select("phenomenonTime", "result").orderby("phenomenonTime asc").top(1000)
-        return list(self.client.iter(f"{path}/Observations", query))
-
-    def units(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for key in UNITS:
-            found[key] = self.client.get(f"Datastreams({self.ids.datastreams[key]})")["unitOfMeasurement"]["symbol"]
-        for key in MULTI_UNITS:
-            entity = self.client.get(f"MultiDatastreams({self.ids.multidatastreams[key]})")
-            found[key] = {u["symbol"] for u in entity["unitOfMeasurements"]}
-        return found
-
-    def everything(self) -> dict[str, list[dict[str, Any]]] | None:
-        rows = {key: self.rows(key) for key in (*UNITS, *MULTI_UNITS)}
-        return rows if all(len(found) >= ENOUGH for found in rows.values()) else None
-
-    def after(self, key: str, since: datetime, keep: Callable[[Any], bool] = bool) -> list[dict[str, Any]]:
-        return [row for row in self.rows(key) if moment(row) > since and keep(row["result"])]
-
-
-async def outage(server: Server, devices: Devices, clock: AcceleratedClock) -> dict[str, Any]:
+async def outage(server: SiteObservations, devices: Devices, clock: AcceleratedClock) -> dict[str, Any]:
     """Switch the PCC meter off; the host says so, the battery keeps reporting; switch it on again."""
     meter = devices.meters["meter"]
     await meter.stop()
@@ -102,7 +60,7 @@ def test_bolzano_residential_site_against_its_emulators(sta_process: RunningServ
         site = site_against(devices, csms_port)
         client = StaClient(sta_process.settings())
         ids = await asyncio.to_thread(commission, site, client, clock.now())
-        server = Server(client, ids)
+        server = SiteObservations(client, ids)
         runtime = SiteRuntime(clock, sta_process.settings(), site_parts(site, ids, clock, emulated=True),
                               RuntimeOptions(tmp_path / "site.sqlite"))
         running = asyncio.create_task(runtime.run())
@@ -110,8 +68,9 @@ def test_bolzano_residential_site_against_its_emulators(sta_process: RunningServ
                                        meter_interval_s=PERIOD_S)
         charging = asyncio.create_task(wall_box.run(backoff_s=0.1, backoff_max_s=1.0))
         try:
-            rows = await until(server.everything, 180, f"{ENOUGH} Observations on every telemetry stream")
-            units = await asyncio.to_thread(server.units)
+            rows = await until(lambda: server.at_least([*UNITS, *MULTI_UNITS], ENOUGH), 180,
+                               f"{ENOUGH} Observations on every telemetry stream")
+            units = await asyncio.to_thread(server.units, [*UNITS, *MULTI_UNITS])
             return {"rows": rows, "units": units, "outage": await outage(server, devices, clock)}
         finally:
             charging.cancel()
@@ -129,16 +88,7 @@ def test_bolzano_residential_site_against_its_emulators(sta_process: RunningServ
 
 def check_units_and_periods(units: dict[str, Any], rows: dict[str, list[dict[str, Any]]]) -> None:
     assert units == {**UNITS, **{key: {symbol} for key, symbol in MULTI_UNITS.items()}}
-    for key, found in rows.items():
-        gaps = [(moment(b) - moment(a)).total_seconds() for a, b in zip(found, found[1:], strict=False)]
-        assert 0.8 * PERIOD_S <= statistics.median(gaps) <= 1.4 * PERIOD_S, (key, gaps)
-        assert all(1 <= gap <= 10 for gap in gaps[1:]), (key, gaps)  # the first one may wait for a connection
-
-
-def nearest(rows: list[dict[str, Any]], when: datetime) -> float:
-    best = min(rows, key=lambda row: abs((moment(row) - when).total_seconds()))
-    assert abs((moment(best) - when).total_seconds()) <= PERIOD_S, (when, best)
-    return float(best["result"])
+    check_periods(rows, PERIOD_S)
 
 
 def check_consumer_convention(rows: dict[str, list[dict[str, Any]]]) -> None:
@@ -146,12 +96,12 @@ def check_consumer_convention(rows: dict[str, list[dict[str, Any]]]) -> None:
     sees the sum of the parts; each sub-meter agrees with its device's own report."""
     for row in rows["P_grid"][1:-1]:
         when = moment(row)
-        parts = {key: nearest(rows[key], when) for key in ("P_load", "P_pv", "P_ess", "cp1.P_ev")}
+        parts = {key: nearest(rows[key], when, PERIOD_S) for key in ("P_load", "P_pv", "P_ess", "cp1.P_ev")}
         assert parts["P_pv"] < -1000 and parts["cp1.P_ev"] > 1000 and parts["P_load"] > 0, parts
         assert row["result"] == pytest.approx(sum(parts.values()), abs=0.05 * abs(parts["P_pv"]) + 200), parts
-        assert nearest(rows["P_pv_meter"], when) == pytest.approx(parts["P_pv"], rel=0.05, abs=100)
-        assert nearest(rows["P_ess_meter"], when) == pytest.approx(parts["P_ess"], rel=0.05, abs=100)
-        assert nearest(rows["P_ev_meter"], when) == pytest.approx(parts["cp1.P_ev"], rel=0.05, abs=100)
+        assert nearest(rows["P_pv_meter"], when, PERIOD_S) == pytest.approx(parts["P_pv"], rel=0.05, abs=100)
+        assert nearest(rows["P_ess_meter"], when, PERIOD_S) == pytest.approx(parts["P_ess"], rel=0.05, abs=100)
+        assert nearest(rows["P_ev_meter"], when, PERIOD_S) == pytest.approx(parts["cp1.P_ev"], rel=0.05, abs=100)
     assert all(row["result"] > 0 for row in rows["SoC"]) and all(len(row["result"]) == 3 for row in rows["V_grid"])
 
 
