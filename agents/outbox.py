@@ -167,7 +167,9 @@ class Outbox:
         except sqlite3.OperationalError as error:
             if "full" not in str(error):
                 raise
-            log.error("queue: the disk is too full even to drop measurements (%s)", error)
+            if time.monotonic() - self._drop_logged >= 60:  # once a minute, not once a poll
+                self._drop_logged = time.monotonic()
+                log.error("queue: the disk is too full even to drop measurements (%s)", error)
             return False
 
     def seal(self, through_id: int) -> None:

@@ -111,6 +111,7 @@ class SiteRuntime:
         queue, north, host = self.outbox.counters, self.northbound.counters, self.host.counters
         log.info("counters: queued=%d sent=%d acked=%d replayed=%d refused=%d unrouted=%d dropped=%d pending=%d "
                  "polls=%d poll_failures=%d tasks=%d task_failures=%d cycles=%d cycle_failures=%d",
-                 queue.queued, north.sent, north.acked, north.replayed, north.refused, north.unrouted, queue.dropped,
+                 queue.queued, north.sent, north.acked, north.replayed, north.refused, north.unrouted,
+                 queue.dropped + host.full_queue_drops,  # the oldest for the bound, or new ones on a full disk
                  self.outbox.rows, host.polls, host.poll_failures, host.tasks, host.task_failures,
                  host.cycles, host.cycle_failures)
