@@ -38,6 +38,7 @@ from adapters.dlms.connector import CONNECTOR_KINDS as DLMS_KINDS
 from adapters.fronius.connector import CONNECTOR_KINDS as FRONIUS_KINDS
 from adapters.iec104.link import build_scada_link
 from adapters.iec104.tasks import StaTaskSink
+from adapters.iec61850.connector import CONNECTOR_KINDS as IEC61850_KINDS
 from adapters.modbus_ess.connector import CONNECTOR_KINDS as MODBUS_ESS_KINDS
 from adapters.ocpp import CONNECTOR_KINDS as OCPP_KINDS
 from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
@@ -59,7 +60,8 @@ from sta_client import StaClient, StaError
 log = logging.getLogger("agents.cli")
 
 CONNECTOR_KINDS: dict[str, Callable[[str, Mapping[str, object], Clock], Connector]] = {
-    **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS, **DLMS_KINDS}
+    **SIMULATED_KINDS, **FRONIUS_KINDS, **SUNSPEC_KINDS, **MODBUS_ESS_KINDS, **OCPP_KINDS, **DLMS_KINDS,
+    **IEC61850_KINDS}
 PLUGIN_KINDS: dict[str, Callable[[SiteSpec, PluginSpec], Plugin]] = {
     "lessag": build_lessag, "levchag": build_levchag,
     # the DSO-SCADA outstation: its commands become Tasks on the server (c104 is imported when it starts)
