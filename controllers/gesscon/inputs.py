@@ -90,6 +90,7 @@ class Objective:
     slack_eur_per_kwh: float = 1000.0  # violating a contract/transformer limit (infeasible days)
     overlap_tolerance_w: float = 1.0  # radial charge and discharge at once: at most this (min of both)
     max_milp_rounds: int = 5
+    milp_time_limit_s: float = 20.0  # per MILP round; its best incumbent is used (gap reported in status)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def solve_lp(problem: RadialProblem, lay: Layout) -> OptimizeResult:
     integrality = np.zeros(lay.size)
     integrality[lay.binaries] = 1
     return milp(cost, constraints=LinearConstraint(a, lower, upper), integrality=integrality, bounds=bounds,
-                options={"mip_rel_gap": 1e-7, "disp": False})
+                options={"mip_rel_gap": 1e-7, "disp": False, "time_limit": problem.objective.milp_time_limit_s})
 
 
 def solve_day_ahead(problem: RadialProblem) -> DayPlan:
@@ -78,22 +78,27 @@ def solve_day_ahead(problem: RadialProblem) -> DayPlan:
         raise ProblemError("export revenue above the import price would make the LP unbounded")
     started, lay = time.perf_counter(), Layout(len(problem.batteries), len(problem.sites), problem.steps)
     tol = problem.objective.overlap_tolerance_w
-    rounds = 0
+    rounds, x, note = 0, None, ""
     while True:
         result = solve_lp(problem, lay)
         if result.x is None:
-            raise RuntimeError(f"HiGHS found no solution for radial {problem.radial_id}: {result.message}")
+            if x is None:
+                raise RuntimeError(f"HiGHS found no solution for radial {problem.radial_id}: {result.message}")
+            note = f"; MILP round {rounds}: {result.message}"  # keep the previous round's answer
+            break
         x = np.asarray(result.x)
+        if lay.binary_steps and not result.success:
+            note = f"; MILP: {result.message}"  # e.g. the time limit with an incumbent
         overlap = radial_overlap_w(x[lay.charge], x[lay.discharge])
         bad = sorted(set(lay.binary_steps) | {int(t) for t in np.flatnonzero(overlap > tol)})
         if len(bad) == len(lay.binary_steps) or rounds == problem.objective.max_milp_rounds:
             break
         log.debug("radial %s: %d step(s) charge and discharge at once; binaries added", problem.radial_id, len(bad))
         lay, rounds = Layout(lay.batteries, lay.sites, lay.steps, tuple(bad)), rounds + 1
-    return _plan(problem, lay, x, rounds, time.perf_counter() - started)
+    return _plan(problem, lay, x, rounds, time.perf_counter() - started, note)
 
 
-def _plan(problem: RadialProblem, lay: Layout, x: Array, rounds: int, solve_s: float) -> DayPlan:
+def _plan(problem: RadialProblem, lay: Layout, x: Array, rounds: int, solve_s: float, note: str) -> DayPlan:
     power = x[lay.charge] - x[lay.discharge]
     schedules = tuple(
         Schedule(ess.key, problem.start, problem.step_s, tuple(map(float, power[i])),
@@ -107,7 +112,7 @@ def _plan(problem: RadialProblem, lay: Layout, x: Array, rounds: int, solve_s: f
     base = evaluate(problem, power)
     costs = Costs(base.energy_eur, base.wear_eur, base.peak_eur, slack_eur)
     infeasible = any(v > SLACK_REPORT_WH for v in slack_wh.values())
-    status = "infeasible-with-slack" if infeasible else "optimal"
+    status = ("infeasible-with-slack" if infeasible else "optimal") + note
     if infeasible:
         log.warning("radial %s: limits violated (slack Wh %s)", problem.radial_id,
                     {k: round(v, 1) for k, v in slack_wh.items() if v > SLACK_REPORT_WH})

@@ -53,7 +53,7 @@ class DayPlan:
 
     @property
     def feasible(self) -> bool:
-        return self.status == "optimal"
+        return not self.status.startswith("infeasible")
 
 
 def radial_overlap_w(charge_w: Array, discharge_w: Array) -> Array:
