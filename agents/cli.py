@@ -42,6 +42,7 @@ from adapters.iec61850.connector import CONNECTOR_KINDS as IEC61850_KINDS
 from adapters.modbus_ess.connector import CONNECTOR_KINDS as MODBUS_ESS_KINDS
 from adapters.ocpp import CONNECTOR_KINDS as OCPP_KINDS
 from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
+from adapters.simulated.meter import link_meters
 from adapters.sunspec.connector import CONNECTOR_KINDS as SUNSPEC_KINDS
 from agents.commission import client_settings
 from agents.commissioning import SiteIds, commission
@@ -124,6 +125,7 @@ def site_parts(site: SiteSpec, ids: SiteIds, clock: Clock, emulated: bool = Fals
                               f"(known: {', '.join(sorted(CONNECTOR_KINDS))})")
         telemetry_s = float(str(connector_options.get("telemetry_s", 10)))
         polls.append(Poll(factory(device.key, connector_options, clock), telemetry_s))
+    link_meters({poll.connector.device: poll.connector for poll in polls})  # simulated meters read the others
     unknown = [spec.kind for spec in site.plugins if spec.kind not in PLUGIN_KINDS]
     if unknown:
         raise UnknownKind(f"no plug-in of kind {unknown[0]!r} (known: {', '.join(sorted(PLUGIN_KINDS))})")

@@ -17,6 +17,7 @@ from adapters.connector import Command, CommandResult, Connector, Reading
 from adapters.simulated.battery import Battery, BatterySpec
 from adapters.simulated.ev import ChargePoint, EvFleetSpec, draw_sessions
 from adapters.simulated.load import LoadSpec, load_power_w
+from adapters.simulated.meter import build_meter
 from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
@@ -54,12 +55,19 @@ class SimulatedHouse:
 
     async def read(self) -> list[Reading]:
         now = self._advance()
+        return [Reading(self._keys[name], round(value, 3), now) for name, value in self._values(now).items()
+                if self._keys.get(name)]  # a name mapped to "" is published by another device (a meter)
+
+    def power_of(self, name: str) -> float:
+        """One of the house's powers now (a simulated meter measuring it)."""
+        return self._values(self._advance())[name]
+
+    def _values(self, now: datetime) -> dict[str, float]:
         pv_w = self.pv_power_w(now)
         load_w = load_power_w(self.load, now)
         ess_w = self.battery.power_w
-        values = {"ess_power": ess_w, "soc": self.battery.soc_pct, "pv_power": pv_w, "load_power": load_w,
-                  "grid_power": load_w + pv_w + ess_w}
-        return [Reading(self._keys[name], round(value, 3), now) for name, value in values.items()]
+        return {"ess_power": ess_w, "soc": self.battery.soc_pct, "pv_power": pv_w, "load_power": load_w,
+                "grid_power": load_w + pv_w + ess_w}
 
     async def write(self, command: Command) -> CommandResult:
         self._advance()
@@ -107,6 +115,13 @@ class SimulatedChargePoint:
         self.point.advance_to(now)
         return [Reading(self._keys["power"], round(self.point.power_w, 3), now),
                 Reading(self._keys["status"], self.point.status(), now)]
+
+    def power_of(self, name: str) -> float:
+        """The charging power now (`power`; a simulated meter measuring the charge point)."""
+        if name != "power":
+            raise KeyError(name)
+        self.point.advance_to(self._clock.now())
+        return self.point.power_w
 
     async def write(self, command: Command) -> CommandResult:
         self.point.advance_to(self._clock.now())
@@ -158,4 +173,5 @@ def _keys(options: Mapping[str, Any]) -> dict[str, str]:
 CONNECTOR_KINDS: dict[str, ConnectorFactory] = {
     "simulated-house": build_house,
     "simulated-chargepoint": build_chargepoint,
+    "simulated-meter": build_meter,
 }

@@ -79,6 +79,6 @@ def site_against(devices: Devices, csms_port: int) -> SiteSpec:
         elif device.key == "cp1":
             options["emulated"] = {**options["emulated"], "listen_port": csms_port}
         else:
-            options.update(port=devices.meters[device.key].port, timeout_s=1.0)
+            options["emulated"] = {**options["emulated"], "port": devices.meters[device.key].port, "timeout_s": 1.0}
         replaced.append(dataclasses.replace(device, connector=ConnectorSpec(device.connector.kind, options)))
     return dataclasses.replace(site, devices=tuple(replaced), plugins=())
