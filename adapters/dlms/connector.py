@@ -3,7 +3,8 @@ driven by asyncio streams (no thread per meter).
 
 Options: `host` (127.0.0.1), `port` (4059), `client_address` (16, the public client), `server_address` (1,
 the management logical device), `password` (LLS; none = no authentication), `timeout_s` (3), `keys`
-(reading name → Datastream key, see variables.DEFAULT_KEYS; a name mapped to "" is not published).
+(reading name → Datastream key, see variables.DEFAULT_KEYS; a name mapped to "" is not published; the
+per-phase power registers are asked for only when `phase_powers` has a key).
 Each poll is one GET.WITH_LIST of every register's value and scaler_unit, so a scaler the meter changes
 between reads is applied to the value read with it. Meters take no commands.
 """
@@ -22,7 +23,7 @@ from dlms_cosem.protocol import acse, xdlms
 from adapters.connector import Command, CommandResult, Reading
 from adapters.dlms.cosem import get_request, parse_values, readings
 from adapters.dlms.errors import AssociationRefused, GarbledFrame, MeterUnreachable
-from adapters.dlms.variables import DEFAULT_KEYS
+from adapters.dlms.variables import DEFAULT_KEYS, PHASE_POWER_MAP, VARIABLE_MAP
 from adapters.dlms.wrapper import read_frame, wrap
 from clock import Clock
 
@@ -38,6 +39,7 @@ class DlmsConnector:
         self.host, self.port, self.timeout_s = host, port, timeout_s
         self.client_address, self.server_address, self.password = client_address, server_address, password
         self.keys = {**DEFAULT_KEYS, **(keys or {})}
+        self.variables = (*VARIABLE_MAP, *(PHASE_POWER_MAP if self.keys.get("phase_powers") else ()))
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._connection: Any = None
 
@@ -64,11 +66,11 @@ class DlmsConnector:
                                      f"({answer.result_source_diagnostics!r})")
 
     async def read(self) -> list[Reading]:
-        answer = await self._exchange(get_request())
+        answer = await self._exchange(get_request(self.variables))
         if not isinstance(answer, xdlms.GetResponseWithList):
             await self.stop()
             raise GarbledFrame(f"expected a Get-Response-With-List, got {type(answer).__name__}")
-        return readings(parse_values(answer.result), self._clock.now(), self.keys)
+        return readings(parse_values(answer.result, self.variables), self._clock.now(), self.keys)
 
     async def write(self, command: Command) -> CommandResult:
         return CommandResult(False, f"{command.capability}: a DLMS meter takes no commands")

@@ -59,6 +59,9 @@ def readings(values: Mapping[str, float], now: datetime, keys: Mapping[str, str]
         "voltages": [round(values[f"voltage_l{phase}"], 3) for phase in (1, 2, 3)],
         "energy_import": values["energy_import"], "energy_export": values["energy_export"],
     }
+    if "active_import_l1" in values:
+        derived["phase_powers"] = [round(values[f"active_import_l{p}"] - values[f"active_export_l{p}"], 3)
+                                   for p in (1, 2, 3)]
     derived.update({name: value for name, value in values.items() if name in keys})  # raw registers asked for
     return [Reading(keys[name], round(value, 6) if isinstance(value, float) else value, now)
             for name, value in derived.items() if keys.get(name)]

@@ -12,6 +12,7 @@ from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
 NOMINAL_V = 230.0
+PHASE_SHARES = (0.36, 0.31, 0.33)  # how the power splits over L1..L3 (never quite balanced)
 
 
 @dataclass(frozen=True)
@@ -53,4 +54,14 @@ class MeterModel:
         return {"active_import": max(power, 0.0), "active_export": max(-power, 0.0),
                 "reactive_import": reactive if power >= 0 else 0.0, "reactive_export": reactive if power < 0 else 0.0,
                 "voltage_l1": volts[0], "voltage_l2": volts[1], "voltage_l3": volts[2],
-                "energy_import": self.energy_import_wh, "energy_export": self.energy_export_wh}
+                "energy_import": self.energy_import_wh, "energy_export": self.energy_export_wh,
+                **phase_registers(power)}
+
+
+def phase_registers(power: float) -> dict[str, float]:
+    """P+ and P− of each phase (W) for `power` at the meter."""
+    found = {}
+    for phase, share in enumerate(PHASE_SHARES, start=1):
+        found[f"active_import_l{phase}"] = max(power * share, 0.0)
+        found[f"active_export_l{phase}"] = max(-power * share, 0.0)
+    return found

@@ -126,3 +126,20 @@ def test_no_meter_on_the_port_and_no_commands() -> None:
         result = await connector.write(Command("meter", "anything", {}))
         assert not result.accepted and "no commands" in result.reason
     run(scenario)
+
+
+def test_per_phase_powers_are_read_when_their_key_is_set() -> None:
+    """T19 "P×3": P+ − P− of L1..L3 (OBIS 1.0.21/41/61.7.0.255 and 22/42/62) as one MultiDatastream reading
+    that sums to the meter's total power; without the key the registers are not asked for."""
+    async def scenario(emulator: MeterEmulator, connector: DlmsConnector, clock: SteppedClock) -> dict[str, Any]:
+        await connector.start()
+        return values(await connector.read())
+
+    found = run(scenario, keys={"phase_powers": "P_grid_phases"})
+    phases = found["P_grid_phases"]
+    assert len(phases) == 3 and all(p < 0 for p in phases)  # noon: every phase exports
+    assert sum(phases) == pytest.approx(found["P_grid"], abs=3) and len(set(phases)) == 3
+    assert "P_grid_phases" not in run(scenario)
+    plain = build_dlms("meter", {}, SteppedClock(NOON))
+    assert len(plain.variables) == 9 and len(build_dlms("m", {"keys": {"phase_powers": "x"}}, SteppedClock(NOON))
+                                              .variables) == 15

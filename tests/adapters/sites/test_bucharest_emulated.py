@@ -32,7 +32,7 @@ PERIOD_S = 5.0  # every device's telemetry_s in the site file
 UNITS = {"P_grid": "W", "A_plus": "kWh", "A_minus": "kWh", "P_load": "W", "load_meter_A_plus": "kWh",
          "load_meter_A_minus": "kWh", "P_ess": "W", "SoC": "%", "P_pv": "W", "P_ac": "W", "V_dc": "V",
          "P_dc_link": "W", "P_dc_setpoint": "W"}
-MULTI_UNITS = {"V_grid": "V", "load_meter_V": "V"}
+MULTI_UNITS = {"V_grid": "V", "load_meter_V": "V", "P_grid_phases": "W"}
 ENOUGH = 6
 
 
@@ -73,7 +73,7 @@ def site_against(devices: Devices) -> SiteSpec:
         if device.key == "er":
             options["emulated"] = {**options["emulated"], "port": devices.emulator.port}
         else:
-            options.update(port=devices.meters[device.key].port, timeout_s=1.0)
+            options["emulated"] = {**options["emulated"], "port": devices.meters[device.key].port, "timeout_s": 1.0}
         replaced.append(dataclasses.replace(device, connector=ConnectorSpec(device.connector.kind, options)))
     return dataclasses.replace(site, devices=tuple(replaced), plugins=())
 
@@ -119,4 +119,7 @@ def check_consumer_convention(rows: dict[str, list[dict[str, Any]]]) -> None:
         parts = {key: nearest(rows[key], when, PERIOD_S) for key in ("P_load", "P_ac", "P_pv", "P_ess")}
         assert parts["P_pv"] < -500 and parts["P_load"] > 0, parts
         assert row["result"] == pytest.approx(parts["P_load"] + parts["P_ac"], abs=0.05 * abs(parts["P_pv"]) + 200)
+    for row in rows["P_grid_phases"]:  # T19 "P×3": the PCC meter's per-phase powers add up to its P_grid
+        assert len(row["result"]) == 3
+        assert sum(row["result"]) == pytest.approx(nearest(rows["P_grid"], moment(row), 0.5), abs=5)
     assert all(row["result"] in (1, 2, 3, 4, 5) for row in rows["erMode"])
