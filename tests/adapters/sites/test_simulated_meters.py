@@ -27,6 +27,8 @@ METER_STREAMS = {
                             "P_ev_meter": "W", "ev_meter_V": "V", "P_pv_meter": "W", "pv_meter_V": "V",
                             "P_ess_meter": "W", "ess_meter_A_plus": "kWh", "ess_meter_V": "V", "P_ess": "W",
                             "P_pv": "W", "cp1.P_ev": "W", "P_load": "W"},
+    "bolzano-commercial": {"P_grid": "W", "Q_grid": "var", "A_plus": "kWh", "V_grid": "V", "P_grid_phases": "W",
+                           "P_ess": "W", "P_pv": "W", "P_load": "W", **{f"cp{n}.P_ev": "W" for n in range(1, 6)}},
     "bucharest-prosumer": {"P_grid": "W", "A_plus": "kWh", "A_minus": "kWh", "V_grid": "V", "P_grid_phases": "W",
                            "P_load": "W", "load_meter_A_plus": "kWh", "load_meter_V": "V", "P_pv": "W", "P_ess": "W"},
 }
@@ -91,7 +93,9 @@ def test_a_simulated_run_publishes_the_meters(name: str, sta_process: RunningSer
     pcc = "P_grid"
     for row in rows[pcc][1:-1]:  # the PCC meter measures the house (and the wall box): P_grid = the parts' sum
         when = moment(row)
-        parts = ("P_load", "P_pv", "P_ess", "cp1.P_ev") if name.startswith("bolzano") else ("P_load", "P_pv", "P_ess")
+        parts = ("P_load", "P_pv", "P_ess", *(key for key in keys if key.endswith(".P_ev")))
         total = sum(nearest(rows[key], when, 10) for key in parts)
         assert row["result"] == pytest.approx(total, abs=0.1 * abs(total) + 300), (when, total)
     assert all(len(row["result"]) == 3 for row in rows["V_grid"])
+    for row in rows.get("P_grid_phases", []):  # the per-phase split adds up to the meter's total
+        assert sum(row["result"]) == pytest.approx(nearest(rows[pcc], moment(row), 0.5), abs=0.01)
