@@ -42,7 +42,7 @@ from adapters.iec61850.connector import CONNECTOR_KINDS as IEC61850_KINDS
 from adapters.modbus_ess.connector import CONNECTOR_KINDS as MODBUS_ESS_KINDS
 from adapters.ocpp import CONNECTOR_KINDS as OCPP_KINDS
 from adapters.simulated.connectors import CONNECTOR_KINDS as SIMULATED_KINDS
-from adapters.simulated.meter import link_meters
+from adapters.simulated.meter import UnmeasurableDevice, link_meters
 from adapters.sunspec.connector import CONNECTOR_KINDS as SUNSPEC_KINDS
 from agents.commission import client_settings
 from agents.commissioning import SiteIds, commission
@@ -214,7 +214,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2
     try:
         asyncio.run(run_site(site, env))
-    except UnknownKind as error:
+    except (UnknownKind, UnmeasurableDevice) as error:
         log.error("%s: %s", args.site_file, error)
         return 2
     except QueueInUse as error:
