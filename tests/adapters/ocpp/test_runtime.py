@@ -32,12 +32,13 @@ LIMIT_W = 3000.0
 
 def residential_site(port: int) -> SiteSpec:
     """sites/bolzano-residential.yaml with an id of its own: the wall box's emulated (OCPP) connector on
-    `port`, the ESS simulated, only the LEVChAg (a short cycle, a cheap forecast)."""
+    `port`, the ESS simulated, no meters (a simulated meter cannot measure an OCPP charger), only the
+    LEVChAg (a short cycle, a cheap forecast)."""
     site = example_site("bolzano-residential")
     devices = []
     for device in site.devices:
-        if device.connector is None:
-            devices.append(device)
+        if device.connector is None or device.kind is DeviceKind.METER:  # meters measure the wall box: none here
+            devices.append(dataclasses.replace(device, connector=None))
             continue
         options = dict(device.connector.options)
         if device.kind is DeviceKind.CHARGEPOINT:
