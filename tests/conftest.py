@@ -3,6 +3,7 @@ client; truncation between tests; small builders."""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,3 +150,21 @@ def broker_url() -> Iterator[str]:
         yield broker.server_url
     finally:
         broker.remove()
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the process once pytest has reported: the native protocol stacks of the adapters (c104,
+    libiec61850) leave threads that can abort CPython's own finalization (exit 134 after every test
+    passed), which would hide the real result."""
+    if _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
