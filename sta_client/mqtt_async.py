@@ -50,7 +50,8 @@ class AsyncMqttSession:
             if not acked.done():
                 acked.set_result(code)
         publication = self.publish(topic, payload, user_properties, resolve)
-        await asyncio.wait_for(acked, timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: CPython gh-86296 on 3.11
+            await acked
         return publication
 
     async def publish_observation(self, datastream_id: EntityId, body: Any, idempotency_key: str | None = None,

@@ -139,6 +139,19 @@ class Broker:
             private(self.folder / name)
         self.process: subprocess.Popen[bytes] | None = None
 
+    def add_user(self, name: str, password: str) -> str:
+        """A user with the SensorThings topics (before `start`); its MQTT URL. Anonymous persistent
+        sessions lose what is published for them between a broker restart and their reconnect
+        (Mosquitto 2.0.11 with an ACL file: the restored session has no user to check the ACL
+        against); named ones, like the server's and the field agents', keep it."""
+        subprocess.run(["mosquitto_passwd", "-b", str(self.folder / "passwd"), name, password],
+                       check=True, stdout=subprocess.DEVNULL)
+        with (self.folder / "acl").open("a") as acl:
+            acl.write(f"\nuser {name}\ntopic readwrite v1.1/#\n")
+        for file in ("acl", "passwd"):
+            private(self.folder / file)
+        return f"mqtt://{name}:{password}@127.0.0.1:{self.port}"
+
     @property
     def server_url(self) -> str:
         """The URL the SensorThings server connects with (its own user)."""

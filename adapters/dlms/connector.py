@@ -50,7 +50,8 @@ class DlmsConnector:
     async def start(self) -> None:
         await self.stop()
         try:
-            self._streams = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # not wait_for: CPython gh-86296 on 3.11
+                self._streams = await asyncio.open_connection(self.host, self.port)
         except (OSError, TimeoutError) as error:
             raise MeterUnreachable(f"{self.host}:{self.port}: {error or 'connect timed out'}") from error
         mechanism = enumerations.AuthenticationMechanism.LLS if self.password else None
@@ -85,7 +86,8 @@ class DlmsConnector:
                 writer.write(wrap(self._connection.send(self._connection.get_rlrq()), self.client_address,
                                   self.server_address))  # release; the answer is not awaited
             writer.close()
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
         except Exception as error:  # OSError, a timeout, or the library's state machine refusing
             log.debug("dlms %s: close: %s", self._device, error)
         self._connection = None
@@ -98,7 +100,8 @@ class DlmsConnector:
         try:
             writer.write(wrap(self._connection.send(request), self.client_address, self.server_address))
             await writer.drain()
-            _, _, apdu = await asyncio.wait_for(read_frame(reader), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                _, _, apdu = await read_frame(reader)
             self._connection.receive_data(apdu)
             return self._connection.next_event()
         except GarbledFrame:

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ocpp.exceptions import NotSupportedError
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 from websockets.typing import Subprotocol
 
 from adapters.ocpp.charger import Charger, parse_profile
 from adapters.ocpp.frames import format_ocpp_time
+from adapters.ocpp.peer import Peer
 from adapters.ocpp.routing import on
 from adapters.ocpp.session import FRAME_LOG
 from clock import Clock
@@ -44,7 +45,7 @@ class Owner(Protocol):
     def soc_pct(self, connector_id: int) -> float | None: ...
 
 
-class ChargerSession(ChargePoint):  # type: ignore[misc]
+class ChargerSession(Peer):
     SUBPROTOCOL = Subprotocol("ocpp1.6")
 
     def __init__(self, cp_id: str, connection: Any, owner: Owner) -> None:

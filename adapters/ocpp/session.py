@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 from ocpp.exceptions import OCPPError
 from ocpp.messages import unpack
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.exceptions import ConnectionClosed
 
 from adapters.connector import Reading
 from adapters.ocpp.frames import FrameError, clock_offset_s, format_ocpp_time, parse_meter_values, parse_status
+from adapters.ocpp.peer import Peer
 from adapters.ocpp.routing import after, on
 from adapters.ocpp.variables import LINK_ROLE
 from clock import Clock
@@ -84,7 +85,7 @@ class Registry(Protocol):
     def connectors_of(self, cp_id: str) -> list[ConnectorState]: ...
 
 
-class CsmsSession(ChargePoint):  # type: ignore[misc]
+class CsmsSession(Peer):
     """The CSMS end of one charge point's WebSocket."""
 
     def __init__(self, cp_id: str, connection: Any, central: Registry) -> None:

@@ -224,3 +224,25 @@ def test_the_runtime_restarting_the_connector_does_not_shut_the_charger_out() ->
     booted, readings, accepted = asyncio.run(scenario())
     assert booted and accepted
     assert "Preparing" in [r.value for r in readings]  # sent while the connector was stopped, kept
+
+
+def test_a_cancellation_lost_while_an_answer_arrives_still_cancels_the_caller() -> None:
+    """On 3.11 the library's `wait_for` can drop a cancellation that meets the answer (CPython gh-86296);
+    the next call's answer re-raises it, so an emulator or a connector cancelled then still stops."""
+    async def swallowed_then_call(loop: Any) -> str:
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # lost, as wait_for loses it (no uncancel)
+        try:
+            await loop.emulator.session.heartbeat()
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "carried on"
+
+    async def scenario() -> str:
+        async with charging_site() as loop:
+            await loop.until(lambda: loop.emulator.session is not None and bool(loop.values("cp1.P_ev")))
+            return await asyncio.create_task(swallowed_then_call(loop))
+    assert asyncio.run(scenario()) == "cancelled"
