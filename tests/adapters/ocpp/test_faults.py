@@ -4,6 +4,7 @@ refusal or a link reading; the CSMS keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -231,10 +232,8 @@ def test_a_cancellation_lost_while_an_answer_arrives_still_cancels_the_caller() 
     the next call's answer re-raises it, so an emulator or a connector cancelled then still stops."""
     async def swallowed_then_call(loop: Any) -> str:
         asyncio.current_task().cancel()  # type: ignore[union-attr]
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # lost, as wait_for loses it (no uncancel)
             await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            pass  # lost, as wait_for loses it (no uncancel)
         try:
             await loop.emulator.session.heartbeat()
         except asyncio.CancelledError:
