@@ -1,0 +1,14 @@
+"""Aggregator commands to GESSCon (S4G-SYSTEM.md T5): Tasks on the GESSCon's `radial_service` capability,
+judged by a pure rule (docs/controllers.md, "Aggregator commands")."""
+from controllers.aggregator.commands import (
+    Action,
+    Command,
+    CommandRefused,
+    Solution,
+    Verdict,
+    judge,
+    parse_command,
+    solution_at,
+)
+
+__all__ = ["Action", "Command", "CommandRefused", "Solution", "Verdict", "judge", "parse_command", "solution_at"]
