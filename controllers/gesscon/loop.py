@@ -152,7 +152,7 @@ class GessconLoop:
     def check(self, radial_id: str, now: datetime) -> Replan | None:
         """Re-plan the day in force if the rules say so; write the ESS status (on change or every status_s)."""
         done = self.dispatches.get((radial_id, day_of(now)))
-        if done is None or done.start > now:
+        if done is None:  # a re-plan starting at the next step is checked already (its planned SoC: none yet)
             return None
         checks = self.checks(done, now)
         tracked = [c for c in checks if done.things[c.key].schedule_capability is not None]
