@@ -4,7 +4,7 @@ restart, and a new solution in force re-plans the radial with it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
