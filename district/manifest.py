@@ -1,0 +1,145 @@
+"""The district file (`sites/district/district.yaml`): its clock, forecast sources and sites, each with
+the emulators its field process talks to; and what the orchestrator needs of each site file (id,
+radials, telemetry periods, contract limits) — read as plain YAML, since `agents` is a sibling layer."""
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+DEFAULT_TELEMETRY_S = 10.0  # agents/cli.py: a connector's `telemetry_s` when its options do not say
+
+
+class ManifestError(ValueError):
+    """The district file or one of its site files is not usable."""
+
+
+@dataclass(frozen=True)
+class SiteFacts:
+    """What the orchestrator and the report read from a site file."""
+
+    site_id: str
+    radials: frozenset[str]
+    # stream key -> telemetry period (s) of the connector that polls it (None: not polled, e.g. the plug-ins')
+    telemetry_s: Mapping[str, float]
+    contract_in_w: float | None
+    contract_out_w: float | None
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    path: pathlib.Path
+    facts: SiteFacts
+    emulated: bool = False
+    emulators: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class District:
+    clock_start: datetime
+    clock_factor: float
+    sites: tuple[SiteEntry, ...]
+    forecasts: Mapping[str, str] = field(default_factory=dict)
+
+
+def load_district(path: pathlib.Path, root: pathlib.Path | None = None) -> District:
+    """Read a district file; relative site paths are beside it, forecast file sources below `root`."""
+    raw = _mapping(_read(path), str(path))
+    clock = _mapping(raw.get("clock", {}), f"{path}: clock")
+    try:
+        start = datetime.fromisoformat(str(clock["start"]))
+        factor = float(clock.get("factor", 10))
+    except (KeyError, ValueError) as error:
+        raise ManifestError(f"{path}: clock needs start (ISO time with zone) and factor: {error}") from error
+    if start.tzinfo is None or factor <= 0:
+        raise ManifestError(f"{path}: clock start needs a zone and factor must be positive")
+    entries = raw.get("sites")
+    if not isinstance(entries, list) or not entries:
+        raise ManifestError(f"{path}: sites must be a non-empty list")
+    sites = tuple(_site_entry(path.parent, _mapping(entry, f"{path}: sites[{n}]"), f"{path}: sites[{n}]")
+                  for n, entry in enumerate(entries))
+    ids = [site.facts.site_id for site in sites]
+    if len(set(ids)) != len(ids):
+        raise ManifestError(f"{path}: a site id appears twice ({', '.join(sorted(ids))})")
+    forecasts = {str(key): _rooted(str(value), root) for key, value in
+                 _mapping(raw.get("forecasts", {}), f"{path}: forecasts").items()}
+    return District(start, factor, sites, forecasts)
+
+
+def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
+    """The site file's facts; with `emulated`, a device's `emulated:` options decide its telemetry period."""
+    raw = _mapping(_read(path), str(path))
+    site = _mapping(raw.get("site"), f"{path}: site")
+    properties = _mapping(site.get("properties", {}), f"{path}: site.properties")
+    site_id = str(site.get("id", ""))
+    if not site_id:
+        raise ManifestError(f"{path}: site.id is missing")
+    radials = {str(properties["radial_id"])} if properties.get("radial_id") else set()
+    telemetry: dict[str, float] = {}
+    for listed in raw.get("devices") or []:
+        device = _mapping(listed, f"{path}: devices")
+        device_radial = _mapping(device.get("properties", {}), f"{path}: device properties").get("radial_id")
+        if device_radial:
+            radials.add(str(device_radial))
+        connector = device.get("connector")
+        period = None
+        if isinstance(connector, Mapping):
+            options = connector.get("options") or {}
+            options = options if isinstance(options, Mapping) else {}
+            alternative = options.get("emulated")
+            if emulated and isinstance(alternative, Mapping):
+                options = {**options, **alternative}
+            period = float(options.get("telemetry_s", DEFAULT_TELEMETRY_S))
+        for stream in [*(device.get("datastreams") or []), *(device.get("multidatastreams") or [])]:
+            if isinstance(stream, Mapping) and period is not None:
+                telemetry[str(stream["key"])] = period
+    return SiteFacts(site_id, frozenset(radials), telemetry, _number(properties.get("contract_limit_in_w")),
+                     _number(properties.get("contract_limit_out_w")))
+
+
+def _site_entry(folder: pathlib.Path, entry: Mapping[str, Any], where: str) -> SiteEntry:
+    if "file" not in entry:
+        raise ManifestError(f"{where}: file is missing")
+    path = (folder / str(entry["file"])).resolve()
+    devices = str(entry.get("devices", "simulated"))
+    if devices not in ("simulated", "emulated"):
+        raise ManifestError(f"{where}: devices is simulated or emulated, not {devices!r}")
+    emulators = entry.get("emulators") or []
+    if not isinstance(emulators, list) or not all(isinstance(argv, list) and argv for argv in emulators):
+        raise ManifestError(f"{where}: emulators is a list of argument lists ([module, args...])")
+    return SiteEntry(path, site_facts(path, devices == "emulated"), devices == "emulated",
+                     tuple(tuple(str(arg) for arg in argv) for argv in emulators))
+
+
+def _rooted(value: str, root: pathlib.Path | None) -> str:
+    """`key=file:relative/path` sources made absolute below `root` (children may run elsewhere)."""
+    if root is None:
+        return value
+    parts = []
+    for part in value.split(";"):
+        key, _, source = part.partition("=")
+        if source.startswith("file:") and not source[5:].startswith("/"):
+            source = f"file:{root / source[5:]}"
+        parts.append(f"{key}={source}" if _ else part)
+    return ";".join(parts)
+
+
+def _read(path: pathlib.Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ManifestError(f"{path}: {error}") from error
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ManifestError(f"{where}: a mapping is expected")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,279 @@
+"""The district's processes put together: the server (optional), each site's emulators and field
+process with its own user, the forecast service and the controllers, simulation and GUIs that exist;
+the fixed-period run and its report."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import pathlib
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+
+import httpx
+
+from clock import AcceleratedClock
+from district.children import ChildSpec, Supervisor, clean_env, python_argv
+from district.kpis import Window
+from district.manifest import District, SiteEntry
+from district.provision import Credentials, Tools, commission_site, grant_site
+from district.report import DistrictReport, site_report
+from sta_client import ClientSettings, StaClient, StaError
+
+log = logging.getLogger("district")
+
+# the platform's optional parts: (child name, module run with `python -m`), started when they exist
+OPTIONAL_PARTS = (("gesscon", "controllers.gesscon"), ("gevchcon", "controllers.gevchcon"),
+                  ("simulation", "simulation"), ("gui", "gui"))
+# what no child but the server (and sta-admin) may see: the database and the server's broker login
+SERVER_ONLY = ("STA_DATABASE_URL", "DATABASE_URL", "STA_MQTT_URL", "MQTT_URL", "STA_MQTT_AUTH_DIR",
+               "_STA_LOCAL_DATABASE_URL", "_STA_LOCAL_MQTT_URL")
+
+
+def module_exists(module: str) -> bool:
+    """`python -m module` would run: the package exists and has a `__main__`."""
+    try:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class Options:
+    root: pathlib.Path
+    run_dir: pathlib.Path
+    python: str
+    sta_admin: str
+    environ: Mapping[str, str]
+    start_server: bool = False
+    with_district: bool = True
+    auth: bool = True
+    forecasts: bool = True
+    optional: bool = True
+    first_backoff_s: float = 1.0
+
+
+@dataclass
+class Orchestrator:
+    options: Options
+    district: District
+    admin: ClientSettings
+    supervisor: Supervisor = field(init=False)
+    clock: AcceleratedClock | None = None
+    left_out: list[str] = field(default_factory=list)
+    credentials: dict[str, Credentials] = field(default_factory=dict)
+    stop_requested: bool = False
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.options.run_dir / "district" / "logs", self.options.root,
+                                     first_backoff_s=self.options.first_backoff_s)
+
+    # --- start ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.options.start_server:
+            self.supervisor.start(ChildSpec("sta-server", (str(self.options.root / ".venv/bin/sta-server"),),
+                                            dict(self.options.environ)))
+        self.wait_for_server()
+        if not self.options.with_district:
+            return
+        tools = Tools(self.options.python, self.options.sta_admin, self.options.root)
+        for entry in self.district.sites:
+            ids = commission_site(tools, entry, self._admin_env(self._clock_env(self.district.clock_start)),
+                                  self._queue(entry).with_suffix(".ids.json"))
+            if self.options.auth:
+                self.credentials[entry.facts.site_id] = grant_site(
+                    tools, entry, ids, dict(self.options.environ), self.options.run_dir / "district" / "secrets")
+            log.info("site %s commissioned (%d Things)%s", entry.facts.site_id, len(ids["things"]),
+                     f", user {self.credentials[entry.facts.site_id].username}" if self.options.auth else "")
+        self.clock = AcceleratedClock(self.district.clock_start, self.district.clock_factor)
+        for entry in self.district.sites:
+            for n, argv in enumerate(entry.emulators):
+                self.supervisor.start(ChildSpec(f"{entry.facts.site_id}.emulator{n + 1}",
+                                                python_argv(self.options.python, *argv), self._plain_env(),
+                                                self._fresh_clock))
+        for entry in self.district.sites:
+            self.supervisor.start(self._field_process(entry))
+        if self.options.forecasts:
+            self.supervisor.start(ChildSpec("forecasts", python_argv(self.options.python, "adapters.forecasts"),
+                                            self._forecast_env(), self._fresh_clock))
+        for name, module in OPTIONAL_PARTS:
+            if self.options.optional and module_exists(module):
+                self.supervisor.start(ChildSpec(name, python_argv(self.options.python, module),
+                                                self._admin_env(self._plain_env()), self._fresh_clock))
+            else:
+                self.left_out.append(f"{name} (python -m {module})")
+        if self.left_out:
+            log.info("not started (their modules do not exist yet): %s", ", ".join(self.left_out))
+
+    def wait_for_server(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if httpx.get(self.admin.base_url, timeout=5).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server at {self.admin.base_url} did not answer within {timeout_s:.0f} s")
+            if self.options.start_server and not self.supervisor.running("sta-server"):
+                self.supervisor.poll()
+            time.sleep(0.5)
+
+    def _queue(self, entry: SiteEntry) -> pathlib.Path:
+        return self.options.run_dir / "district" / "queues" / f"{entry.facts.site_id}.sqlite"
+
+    def _field_process(self, entry: SiteEntry) -> ChildSpec:
+        env = self._plain_env()
+        env.update(SMX_QUEUE_PATH=str(self._queue(entry)), SMX_MQTT_CLIENT_ID=f"smx-{entry.facts.site_id}")
+        if entry.emulated:
+            env["SMX_DEVICES"] = "emulated"
+        credentials = self.credentials.get(entry.facts.site_id)
+        if credentials is not None:
+            env.update(STA_CLIENT_USERNAME=credentials.username,
+                       STA_CLIENT_PASSWORD_FILE=str(credentials.password_file))
+            # the broker's ACL gives a device agent its own Datastreams' topics, not v1.1/SenML
+            env.setdefault("SMX_SENML", "off")
+        return ChildSpec(f"{entry.facts.site_id}.field", python_argv(self.options.python, "agents", "run",
+                                                                      str(entry.path)), env, self._fresh_clock)
+
+    # --- environments ---------------------------------------------------------------------------------------
+
+    def _plain_env(self) -> dict[str, str]:
+        """No database, no server broker login, no administrator: the server's URLs only."""
+        env = clean_env(self.options.environ, SERVER_ONLY)
+        env.update(STA_CLIENT_BASE_URL=self.admin.base_url)
+        if self.admin.mqtt_url:
+            env["STA_CLIENT_MQTT_URL"] = self.admin.mqtt_url
+        return env
+
+    def _admin_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        out = clean_env(env, SERVER_ONLY)
+        out.update(STA_CLIENT_BASE_URL=self.admin.base_url)
+        if self.admin.mqtt_url:
+            out["STA_CLIENT_MQTT_URL"] = self.admin.mqtt_url
+        if self.admin.username:
+            out["STA_CLIENT_USERNAME"] = self.admin.username
+        if self.admin.password:
+            out["STA_CLIENT_PASSWORD"] = self.admin.password
+        if self.admin.token:
+            out["STA_CLIENT_TOKEN"] = self.admin.token
+        return out
+
+    def _clock_env(self, now: datetime) -> dict[str, str]:
+        env = self._plain_env()
+        env.update(self._clock_vars(now))
+        return env
+
+    def _clock_vars(self, now: datetime) -> dict[str, str]:
+        return {"S4G_CLOCK": "accelerated", "S4G_CLOCK_START": now.isoformat(),
+                "S4G_CLOCK_FACTOR": repr(self.district.clock_factor)}
+
+    def _fresh_clock(self) -> Mapping[str, str]:
+        """The district clock's time at this (re)start, so every child reads the same simulated time."""
+        assert self.clock is not None
+        return self._clock_vars(self.clock.now())
+
+    def _forecast_env(self) -> dict[str, str]:
+        env = self._admin_env(self._plain_env())
+        names = {"weather": "S4G_FORECAST_WEATHER", "prices": "S4G_FORECAST_PRICES", "zone": "S4G_FORECAST_ZONE",
+                 "issue_time": "S4G_FORECAST_ISSUE_TIME"}
+        for key, value in self.district.forecasts.items():
+            if key in names:
+                env.setdefault(names[key], value)
+        env.setdefault("S4G_FORECAST_SITES", ",".join(site.facts.site_id for site in self.district.sites))
+        return env
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stop_requested = True
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+
+    def supervise(self, until: Callable[[], bool] = lambda: False, step_s: float = 0.5) -> None:
+        while not self.stop_requested and not until():
+            self.supervisor.poll()
+            time.sleep(step_s)
+
+    def stop(self) -> None:
+        self.supervisor.stop()
+
+    # --- the fixed period -----------------------------------------------------------------------------------
+
+    def client(self) -> StaClient:
+        return StaClient(self.admin)
+
+    def every_site_reports(self) -> bool:
+        """Each site has written at least one Observation (its field process is up and connected)."""
+        assert self.clock is not None
+        since = self.district.clock_start
+        with self.client() as client:
+            for entry in self.district.sites:
+                query = (f"Things?$filter=properties/siteId eq '{entry.facts.site_id}'"
+                         f"&$expand=Datastreams($top=1;$select=id;$expand=Observations($top=1;$select=id;"
+                         f"$filter=phenomenonTime ge {since.isoformat().replace('+00:00', 'Z')}))&$select=id")
+                try:
+                    things = client.get(query).get("value", [])
+                except StaError:
+                    return False
+                if not any(stream.get("Observations") for thing in things for stream in thing.get("Datastreams", [])):
+                    return False
+        return True
+
+    def create_probe_tasks(self) -> int:
+        """One small set-point Task per site's `ess_setpoint` capability, as a grid operator would send;
+        every one must be acknowledged by the site's agent."""
+        assert self.clock is not None
+        now = self.clock.now()
+        body = {"powerSetpoint": 0.0, "priority": 1,
+                "startTime": now.isoformat().replace("+00:00", "Z"),
+                "stopTime": (now + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")}
+        made = 0
+        with self.client() as client:
+            for entry in self.district.sites:
+                query = (f"Things?$filter=properties/siteId eq '{entry.facts.site_id}'"
+                         "&$select=id&$expand=TaskingCapabilities($select=id,properties)")
+                for thing in client.get(query).get("value", []):
+                    for capability in thing.get("TaskingCapabilities", []):
+                        if capability.get("properties", {}).get("key") == "ess_setpoint":
+                            client.create_task(capability["@iot.id"], body)
+                            made += 1
+        return made
+
+    def report(self, window: Window, tolerated_gap_s: float) -> DistrictReport:
+        with self.client() as client:
+            sites = [site_report(client, entry.facts, window, tolerated_gap_s) for entry in self.district.sites]
+        for site in sites:
+            state = self.supervisor.children.get(f"{site.site_id}.field")
+            site.process_exits = list(state.exits) if state is not None else []
+        others = {name: list(state.exits) for name, state in self.supervisor.children.items()
+                  if not name.endswith(".field") and state.exits}
+        return DistrictReport(window, sites, others, list(self.left_out))
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def print_banner(orchestrator: Orchestrator, admin_note: str) -> None:
+    options = orchestrator.options
+    lines = ["", f"  SensorThings API : {orchestrator.admin.base_url}",
+             f"  credentials      : {admin_note}"]
+    if options.with_district and orchestrator.clock is not None:
+        lines.append(f"  simulated clock  : from {orchestrator.district.clock_start.isoformat()} at "
+                     f"x{orchestrator.district.clock_factor:g} (now {orchestrator.clock.now().isoformat()})")
+        lines.append(f"  district         : {len(orchestrator.district.sites)} sites, each its field process")
+        for site_id, credentials in orchestrator.credentials.items():
+            lines.append(f"    {site_id:<12} user {credentials.username}, password in {credentials.password_file}")
+    lines.append(f"  logs             : {orchestrator.supervisor.log_dir}")
+    if orchestrator.left_out:
+        lines.append(f"  not started      : {', '.join(orchestrator.left_out)} (modules not there yet)")
+    lines.append("")
+    print("\n".join(lines), file=sys.stderr, flush=True)
