@@ -35,6 +35,7 @@ class Latest:
     time: datetime | None
     result: Any
     parameters: JSON = field(default_factory=dict)
+    recent: tuple[JSON, ...] = ()  # the newest Observations read, newest first (the first is `result`)
 
     @property
     def site_id(self) -> str | None:
@@ -69,11 +70,11 @@ def _latest(row: Mapping[str, Any], multi: bool) -> Latest:
                   str(row.get("name") or ""), str(unit.get("symbol") or ""), int(thing.get("@iot.id", 0)),
                   dict(thing.get("properties") or {}), dict(row.get("properties") or {}),
                   parse_time(time) if isinstance(time, str) else None, newest.get("result"),
-                  dict(newest.get("parameters") or {}))
+                  dict(newest.get("parameters") or {}), tuple(observations))
 
 
-def _streams(client: StaClient, entity_set: str, query: Query) -> list[Latest]:
-    query = query.expand("Thing", Query().select("id", "properties")).expand("Observations", LATEST)
+def _streams(client: StaClient, entity_set: str, query: Query, newest: int = 1) -> list[Latest]:
+    query = query.expand("Thing", Query().select("id", "properties")).expand("Observations", LATEST.top(newest))
     return [_latest(row, entity_set == "MultiDatastreams") for row in client.iter(entity_set, query)]
 
 
@@ -86,10 +87,10 @@ def read_latest(client: StaClient, keys: Sequence[str] = SITE_KEYS,
                             Query().filter(_in(voltage_keys)).select(*common, "unitOfMeasurements"))
 
 
-def read_thing_streams(client: StaClient, thing_id: int) -> list[Latest]:
-    """Every Datastream of one Thing with its newest value."""
+def read_thing_streams(client: StaClient, thing_id: int, newest: int = 1) -> list[Latest]:
+    """Every Datastream of one Thing with its newest value (and up to `newest` recent Observations)."""
     query = Query().select("id", "name", "properties", "unitOfMeasurement").orderby("id")
-    return _streams(client, f"Things({thing_id})/Datastreams", query)
+    return _streams(client, f"Things({thing_id})/Datastreams", query, newest)
 
 
 def read_things(client: StaClient, kinds: Sequence[str]) -> list[JSON]:

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from gui.auth import login_required, sta
 from gui.professional import reads
 from gui.professional.commands import form_fields, task_parameters
+from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
 from gui.professional.export import to_csv
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
 from gui.professional.schedule import compare, latest_plan
@@ -29,6 +30,7 @@ blueprint = Blueprint("professional", __name__, url_prefix="/pro", template_fold
 CONTROLLER_KINDS = ("controller",)
 ESS_KINDS = ("ess", "grid-ess")
 SIMULATION_KINDS = ("simulation",)
+STATUS_DEPTH = 200  # Observations read per controller status stream: the newest of each radial is among them
 
 
 def _csv(text: str, name: str) -> Response:
@@ -49,7 +51,8 @@ def _grid_view() -> dict[str, Any]:
     latest = reads.read_latest(client)
     statuses = site_statuses(latest, _data_now(latest))
     ess = ess_summaries(latest)
-    live = [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name}
+    live = [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name, "value": row.result,
+             "time": row.time.timestamp() if row.time else None}
             for row in latest if row.site_id and (row.multi or row.key == "P_grid")]
     return {"grid": grid, "statuses": statuses, "drawing": draw(grid, statuses), "ess": ess,
             "radials": radial_rows(grid, statuses, ess), "live": live}
@@ -85,12 +88,18 @@ def _capabilities(things: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _control_view() -> dict[str, Any]:
     client = sta()
     controllers = reads.read_things(client, CONTROLLER_KINDS)
-    status = [row for thing in controllers for row in reads.read_thing_streams(client, int(thing["@iot.id"]))]
+    status = [row for thing in controllers
+              for row in reads.read_thing_streams(client, int(thing["@iot.id"]), STATUS_DEPTH)]
     view = _grid_view()
+    visible = {radial.radial_id for radial in view["grid"].radials} | {NO_RADIAL}
+    # a display filter, not a security one: the server already decided what the user may read
+    by_radial = [row for row in status_by_radial({row.key: row.recent for row in status}) if row.radial_id in visible]
     commands = _capabilities(controllers)
     tasks = {c["capability"]["@iot.id"]: reads.read_tasks(client, int(c["capability"]["@iot.id"]), 5)
              for c in commands}
-    return {**view, "controllers": controllers, "status": status, "commands": commands, "tasks": tasks}
+    return {**view, "controllers": controllers, "status": status, "commands": commands, "tasks": tasks,
+            "by_radial": by_radial, "columns": columns(row.key for row in status), "summary": summary,
+            "status_topics": {row.topic: row.key for row in status}}
 
 
 @blueprint.route("/control")
@@ -103,12 +112,12 @@ def control() -> str:
 @login_required
 def control_csv() -> Response:
     view = _control_view()
-    rows = [("status", row.name, row.key, row.properties.get("radialId") or row.parameters.get("radialId"),
-             row.time, row.result) for row in view["status"]]
-    rows += [("radial", r.radial_id, "overview", r.radial_id, None,
+    rows: list[tuple[Any, ...]] = [("status", key, radial.radial_id, cell.time, summary(cell.result))
+                                   for radial in view["by_radial"] for key, cell in radial.cells.items()]
+    rows += [("measured", "overview", r.radial_id, None,
               f"sites={r.sites} band={r.band.value} essWithinBounds={r.ess_within_bounds}")
              for r in view["radials"]]
-    return _csv(to_csv(("source", "name", "key", "radialId", "time", "result"), rows), "gesscon-status")
+    return _csv(to_csv(("source", "key", "radialId", "time", "result"), rows), "gesscon-status")
 
 
 @blueprint.route("/task/<int:capability_id>", methods=["POST"])

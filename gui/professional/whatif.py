@@ -4,7 +4,7 @@ unit. A JSON result (a KPI set, a sweep) becomes one row per member. Pure.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,12 +12,20 @@ from typing import Any
 from gui.professional.reads import Latest
 
 Row = tuple[str, str, str, datetime | None, Any]
-TABLES = (
-    ("Voltages per bus", lambda key, unit: unit in ("pu", "%EL", "V") or key.startswith(("vm", "v_", "V_"))),
-    ("Line loading", lambda key, unit: "loading" in key.lower()),
-    ("Losses", lambda key, unit: "loss" in key.lower()),
-    ("KPIs", lambda key, unit: key.lower().startswith("kpi") or key.lower().endswith("kpis")),
-    ("Progress and status", lambda key, unit: key.lower() in ("progress", "status", "jobstatus", "jobstate")),
+VOLTAGE_UNITS = ("pu", "/", "%EL", "V")
+
+
+def _last(key: str) -> str:
+    """The quantity of a key such as `bus7.vm` or `line3.loading` (simulation/entities.py)."""
+    return key.rsplit(".", 1)[-1].lower()
+
+
+TABLES: tuple[tuple[str, Callable[[str, str], bool]], ...] = (
+    ("Voltages per bus", lambda key, unit: _last(key) in ("vm", "v", "v_max", "v_min") or unit in VOLTAGE_UNITS),
+    ("Line loading", lambda key, unit: "loading" in _last(key)),
+    ("Losses", lambda key, unit: "loss" in _last(key)),
+    ("KPIs", lambda key, unit: _last(key).startswith("kpi")),
+    ("Progress and status", lambda key, unit: _last(key) in ("progress", "status", "jobstatus", "jobstate")),
 )
 
 

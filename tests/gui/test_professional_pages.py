@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from controllers.gesscon.gesscon_thing import commission_gesscon
+from controllers.gesscon.status import StatusWriter
 from sta_client import BadRequest, StaClient
 from tests.gui.conftest import GuiServer, MakeUser, log_in
 
@@ -28,11 +30,6 @@ CATEGORY = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CategoryObs
 JSON_OBS = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Observation"
 ISO = {"href": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
 DAY = datetime(2026, 6, 21, tzinfo=UTC)
-RADIAL_SERVICE = {"type": "DataRecord", "field": [  # D3.1 table 5, as S4G-SYSTEM.md maps it
-    {"name": "radialId", "type": "Text"},
-    {"name": "solution", "type": "Category", "constraint": {"type": "AllowedTokens", "value": [
-        "peak_shaving", "prevent_flicker", "voltage_control", "economic"]}},
-    {"name": "startTime", "type": "Time", "uom": ISO}, {"name": "stopTime", "type": "Time", "uom": ISO}]}
 WHAT_IF = {"type": "DataRecord", "field": [
     {"name": "grid", "type": "Category", "constraint": {"type": "AllowedTokens", "value": ["1-LV-rural1--2-sw"]}},
     {"name": "pvPenetration", "type": "Quantity", "uom": {"code": "%"},
@@ -129,10 +126,8 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                          properties={"kind": "site", "siteId": site_2, "radialId": radial_a})
         house_3 = _thing(sta, f"house {site_3}", _point(11.35, 46.49), Datastreams=[_stream("P_grid")],
                          properties={"kind": "site", "siteId": site_3, "radialId": radial_b})
-        gesscon = _thing(sta, f"GESSCon {tag}", _point(8.99, 56.84), Datastreams=[_stream("radialSolution", "",
-                                                                                          CATEGORY)],
-                         TaskingCapabilities=[_capability("radial_service", "Radial service", RADIAL_SERVICE)],
-                         properties={"kind": "controller"})
+        gesscon_ids = commission_gesscon(sta, latitude=56.84, longitude=8.99)
+        gesscon = sta.get(f"Things({gesscon_ids.thing})", None) | {"streams": gesscon_ids.streams}
         engine = _thing(sta, f"DSF-SE {tag}", _point(8.99, 56.84),
                         Datastreams=[_stream("vm_pu_max", "pu"), _stream("losses", "kW"),
                                      _stream("kpis", "", JSON_OBS), _stream("progress", "%")],
@@ -140,7 +135,7 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                         properties={"kind": "simulation"})
         multi_id = next(iter(sta.iter(f"Things({meter['@iot.id']})/MultiDatastreams")))["@iot.id"]
         _observations(sta, meter, ess, house_2, house_3, gesscon, engine, multi_id)
-        capability_id = next(iter(sta.iter(f"Things({gesscon['@iot.id']})/TaskingCapabilities")))["@iot.id"]
+        capability_id = int(gesscon_ids.capability)
     _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, engine], f"radial:{radial_a}")
     _label(gui_server, [house_1, meter, ess], f"site:{site_1}")
     _label(gui_server, [house_3], f"radial:{radial_b}", f"site:{site_3}")
@@ -164,8 +159,11 @@ def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], ho
     sta.create_observations(ess["streams"]["essStatus"], ["phenomenonTime", "result"], [[at(60), "7"]])
     schedule = next(iter(sta.iter(f"Things({ess['@iot.id']})/TaskingCapabilities")))["@iot.id"]
     sta.create_task(schedule, {"startTime": at(0), "resolution": 900, "powerProfile": [500, 500, -800, -800]})
-    sta.create_observations(gesscon["streams"]["radialSolution"], ["phenomenonTime", "result"],
-                            [[at(60), "peak_shaving"]])
+    status = StatusWriter(sta, gesscon["streams"])
+    for radial, solution in ((ess["properties"]["radialId"], "peak_shaving"), (house_3["properties"]["radialId"],
+                                                                             "economic")):
+        status.write("radialSolution", radial, DAY + timedelta(minutes=60), solution)
+        status.write("essWithinBounds", radial, DAY + timedelta(minutes=60), True)
     for key, value in (("vm_pu_max", 1.0595), ("losses", 1.8), ("progress", 100),
                        ("kpis", {"vMaxPu": 1.0595, "violationsPct": 4.2})):
         sta.create("Observations", {"phenomenonTime": at(60), "result": value,
@@ -218,11 +216,19 @@ def _command_form(page: Page, capability_id: int) -> Any:
     return page.locator(f'form.pro-command[data-capability="{capability_id}"]')
 
 
-def test_a_command_becomes_a_task(page: Page, gui_url: str, gui_server: GuiServer, world: World) -> None:
+def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_url: str, gui_server: GuiServer,
+                                                               world: World) -> None:
     log_in(page, gui_url, *world.operator)
     page.goto(gui_url + "/pro/control")
-    status = page.locator("#pro-status").inner_text()
-    assert "radialSolution" in status and "peak_shaving" in status
+    row = page.locator(f'#pro-status tr[data-radial="{world.radial_a}"]')
+    assert row.locator('td[data-key="radialSolution"]').inner_text() == "peak_shaving"
+    assert row.locator('td[data-key="essWithinBounds"]').inner_text() == "yes"
+    assert page.locator(f'#pro-status tr[data-radial="{world.radial_b}"]').count() == 0  # not on their map
+    page.wait_for_selector('#pro-live-state[data-state="live"]')
+    with gui_server.admin() as sta:
+        StatusWriter(sta, world.gesscon["streams"]).write("radialSolution", world.radial_a,
+                                                          DAY + timedelta(minutes=70), "voltage_control")
+    page.wait_for_selector(f'#pro-status tr[data-radial="{world.radial_a}"] td[data-live]:text-is("voltage_control")')
     page.screenshot(path=str(DOCS / "gui-professional-control.png"), full_page=True)
     form = _command_form(page, world.capability_id)
     form.locator("input[name=radialId]").fill(world.radial_a)
@@ -252,8 +258,8 @@ def test_invalid_input_shows_the_servers_400_message(page: Page, gui_url: str, g
     assert answer.value.status == 400
     shown = page.locator("#pro-task-error .pro-error-message").inner_text()
     with gui_server.admin() as sta, pytest.raises(BadRequest) as refused:
-        sta.create_task(world.capability_id, {"radialId": world.radial_a, "solution": "peak_shaving",
-                                              "startTime": "tomorrow morning", "stopTime": "2026-06-23T00:00:00Z"})
+        sta.create_task(world.capability_id, {"radialId": world.radial_a, "startTime": "tomorrow morning",
+                                              "stopTime": "2026-06-23T00:00:00Z"})
     assert shown == refused.value.message and shown
     page.screenshot(path=str(DOCS / "gui-professional-refused.png"), full_page=True)
 

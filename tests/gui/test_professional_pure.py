@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gui.professional.commands import form_fields, task_parameters
+from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
 from gui.professional.export import to_csv
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
 from gui.professional.reads import Latest
@@ -157,9 +158,9 @@ def test_schedule_against_actual() -> None:
 
 
 def test_whatif_results_are_sorted_into_tables() -> None:
-    streams = [_latest(1, "vm_pu_bus7", 1.06, "sim", unit="pu"), _latest(2, "loading_line3", 71.0, "sim", unit="%"),
-               _latest(3, "losses", 1.2, "sim", unit="kW"), _latest(4, "kpis", {"vMaxPu": 1.06, "ok": True}, "sim"),
-               _latest(5, "progress", 100, "sim", unit="%"), _latest(6, "other", 1, "sim")]
+    streams = [_latest(1, "bus7.vm", 1.06, "sim", unit="/"), _latest(2, "line3.loading", 71.0, "sim", unit="%"),
+               _latest(3, "grid.loss", 1.2, "sim", unit="kW"), _latest(4, "kpis", {"vMaxPu": 1.06, "ok": True}, "sim"),
+               _latest(5, "grid.status", "ok", "sim", unit=""), _latest(6, "line3.current", 1, "sim", unit="A")]
     tables = {t.title: t.rows for t in result_tables(streams)}
     assert list(tables) == ["Voltages per bus", "Line loading", "Losses", "KPIs", "Progress and status",
                             "Other results"]
@@ -171,3 +172,21 @@ def test_csv_has_a_header_iso_times_and_empty_cells_for_none() -> None:
     assert list(csv.reader(io.StringIO(text))) == [["time", "value", "flag"],
                                                    ["2026-06-21T00:00:00Z", "", "true"],
                                                    ["2026-06-21T00:00:00Z", "1.5", "false"]]
+
+
+def test_controller_status_is_pivoted_per_radial_newest_first() -> None:
+    observations = {
+        "radialSolution": [{"phenomenonTime": "2026-06-21T02:00:00Z", "result": "economic",
+                            "parameters": {"radialId": "R1"}},
+                           {"phenomenonTime": "2026-06-21T01:00:00Z", "result": "peak_shaving",
+                            "parameters": {"radialId": "R1"}},
+                           {"phenomenonTime": "2026-06-21T01:00:00Z", "result": "voltage_control",
+                            "parameters": {"radialId": "R2"}}],
+        "essWithinBounds": [{"phenomenonTime": "2026-06-21T01:00:00Z", "result": False,
+                             "parameters": {"radialId": "R2"}}],
+        "custom": [{"phenomenonTime": "2026-06-21T01:00:00Z", "result": {"a": 1, "nested": {"b": 2}}}]}
+    rows = {row.radial_id: row.cells for row in status_by_radial(observations)}
+    assert rows["R1"]["radialSolution"].result == "economic" and "essWithinBounds" not in rows["R1"]
+    assert rows["R2"]["radialSolution"].result == "voltage_control" and rows["R2"]["essWithinBounds"].result is False
+    assert summary(rows[NO_RADIAL]["custom"].result) == "a=1" and summary(False) == "no"
+    assert columns(observations) == ["radialSolution", "essWithinBounds", "custom"]

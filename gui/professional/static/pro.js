@@ -70,6 +70,11 @@
       c.plot.setData(c.data);
       el.dataset.points = String(++count);
     }
+    powerTopics.forEach(function (t, i) {
+      if (typeof t.value === "number" && t.time !== null) { addPoint(i, t.time, t.value); }
+    });
+    count = 0;
+    if (el) { delete el.dataset.points; }
     connect(config.session, Object.keys(byTopic), function (topic, observation) {
       var entry = byTopic[topic];
       var row = document.querySelector('#pro-sites tr[data-site="' + entry.site + '"]');
@@ -86,14 +91,26 @@
     });
   };
 
+  function summary(result) {
+    if (typeof result === "boolean") { return result ? "yes" : "no"; }
+    if (result === null || result === undefined) { return "–"; }
+    if (Array.isArray(result)) { return result.map(summary).join("; "); }
+    if (typeof result === "object") {
+      return Object.keys(result).filter(function (k) { return typeof result[k] !== "object" || result[k] === null; })
+        .map(function (k) { return k + "=" + summary(result[k]); }).join(", ");
+    }
+    return String(result);
+  }
+
   window.proStatus = function (config) {
-    var rows = Array.prototype.slice.call(document.querySelectorAll("#pro-status tr[data-topic]"));
-    var topics = rows.map(function (r) { return r.dataset.topic; });
-    connect(config.session, topics, function (topic, observation) {
-      var row = document.querySelector('#pro-status tr[data-topic="' + topic + '"]');
-      if (!row) { return; }
-      row.querySelector(".live-time").textContent = observation.phenomenonTime;
-      row.querySelector(".live-value").textContent = JSON.stringify(observation.result);
+    var keys = JSON.parse(document.getElementById("pro-status-topics").textContent);
+    connect(config.session, Object.keys(keys), function (topic, observation) {
+      var radial = (observation.parameters || {}).radialId || "(all radials)";
+      var cell = document.querySelector('#pro-status tr[data-radial="' + radial + '"] td[data-key="' + keys[topic] + '"]');
+      if (!cell) { return; }
+      cell.textContent = summary(observation.result);
+      cell.title = observation.phenomenonTime;
+      cell.dataset.live = "1";
     });
   };
 

@@ -1,0 +1,61 @@
+"""GESSCon's status per radial (D3.1 tables 5 and 8): the controller's status Datastreams are shared by
+its radials, each Observation naming its radial in `parameters.radialId`; the page shows the newest
+value of every stream for every radial. Pure.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gui.professional.schedule import parse_time
+
+# the order of the columns: the solution in force, the ESS, then the answers to commands (T5/T8)
+PREFERRED = ("radialSolution", "essWithinBounds", "essOverview", "radialState", "commandError",
+             "commandAccepted")
+NO_RADIAL = "(all radials)"
+
+
+@dataclass(frozen=True)
+class Cell:
+    time: datetime | None
+    result: Any
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RadialStatus:
+    radial_id: str
+    cells: Mapping[str, Cell]  # status key -> newest value
+
+
+def columns(keys: Iterable[str]) -> list[str]:
+    present = set(keys)
+    return [k for k in PREFERRED if k in present] + sorted(present - set(PREFERRED))
+
+
+def status_by_radial(observations: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[RadialStatus]:
+    """`observations[key]` newest first (as read with `$orderby=phenomenonTime desc`)."""
+    table: dict[str, dict[str, Cell]] = {}
+    for key, rows in observations.items():
+        for row in rows:
+            parameters = row.get("parameters") or {}
+            radial = str(parameters.get("radialId") or NO_RADIAL)
+            if key in table.setdefault(radial, {}):
+                continue
+            time = row.get("phenomenonTime")
+            table[radial][key] = Cell(parse_time(time) if isinstance(time, str) else None, row.get("result"),
+                                      parameters)
+    return [RadialStatus(radial, table[radial]) for radial in sorted(table)]
+
+
+def summary(result: Any) -> str:
+    """A short text of a status result: objects and lists of objects as `name=value` pairs."""
+    if isinstance(result, bool):
+        return "yes" if result else "no"
+    if isinstance(result, dict):
+        return ", ".join(f"{k}={summary(v)}" for k, v in result.items() if not isinstance(v, dict | list))
+    if isinstance(result, list):
+        return "; ".join(summary(item) for item in result[:12]) + (" …" if len(result) > 12 else "")
+    return "–" if result is None else str(result)
