@@ -175,7 +175,7 @@ def test_csv_has_a_header_iso_times_and_empty_cells_for_none() -> None:
 
 
 def test_controller_status_is_pivoted_per_radial_newest_first() -> None:
-    observations = {
+    observations: dict[str, list[dict[str, Any]]] = {
         "radialSolution": [{"phenomenonTime": "2026-06-21T02:00:00Z", "result": "economic",
                             "parameters": {"radialId": "R1"}},
                            {"phenomenonTime": "2026-06-21T01:00:00Z", "result": "peak_shaving",
