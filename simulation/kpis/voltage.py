@@ -19,6 +19,13 @@ class VoltageBand:
     v_min: float | None
     v_max: float | None
 
+    def merged(self, other: VoltageBand) -> VoltageBand:
+        """The band of both sample sets together (a study adds one power flow at a time)."""
+        lows = [value for value in (self.v_min, other.v_min) if value is not None]
+        highs = [value for value in (self.v_max, other.v_max) if value is not None]
+        return VoltageBand(self.samples + other.samples, self.below + other.below, self.above + other.above,
+                           min(lows, default=None), max(highs, default=None))
+
     @property
     def violations(self) -> int:
         return self.below + self.above

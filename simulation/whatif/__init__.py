@@ -1,0 +1,8 @@
+"""What-if studies of the simulation engine (issue 19, S4G's DSF-SE for professional users): a Task on
+the engine's TaskingCapability runs a time-series study on a SimBench grid with added PV, EVs and
+batteries, reports progress and status as Observations, writes its results as Datastreams, can be
+cancelled; jobs queue one after the other.
+
+request.py (the Task's parameters), fleet.py (where the added units go), local.py (the local battery
+decision), study.py (the power-flow loop and its KPIs), results.py (the result Datastreams), jobs.py (the
+queue as a state machine), service.py (the thin runner on the project clock), __main__.py (the CLI)."""

@@ -1,0 +1,192 @@
+"""A what-if study: the SimBench grid's own loads and PV from its profiles, plus the added households'
+PV, EVs and batteries, one power flow per quarter hour. Added PV follows the grid's PV profiles
+(normalised by their rating), added EVs its home-charger (HLS) profiles (normalised by their peak),
+batteries stay idle (`none`) or follow `local.decide_battery` (`local`). Each step's result goes to a
+sink; the study's KPIs (kpis package) are accumulated on the way. A gap or a non-converging power flow
+is counted and reported, never raised; `cancelled()` is checked before every step."""
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandapower
+import pandapower.topology
+
+from simulation.grid import GridModel, Injection, StepResult
+from simulation.kpis import EnergyBalance, VoltageBand, bucharest_kpis, self_consumption, self_sufficiency
+from simulation.kpis.voltage import voltage_band
+from simulation.profiles import PROFILE_STEP, profile_times
+from simulation.whatif.fleet import Fleet, households, place_fleet
+from simulation.whatif.local import Battery, decide_battery, next_soc_wh
+from simulation.whatif.request import StudyRequest
+
+log = logging.getLogger(__name__)
+STEP_S = PROFILE_STEP.total_seconds()
+OVERLOAD_PCT = 100.0
+# pandapower re-uses its internal model between steps (only P/Q of loads and sgens change): ~2-4x faster
+RECYCLE = {"trafo": False, "gen": False, "bus_pq": True}
+
+
+class Cancelled(Exception):
+    """The study was cancelled between two steps."""
+
+
+@dataclass
+class Tally:
+    """What a study accumulates for its KPIs (energies in Wh, powers of the transformer: > 0 import)."""
+
+    steps: Counter[str] = field(default_factory=Counter)
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+    pv_wh: float = 0.0
+    consumption_wh: float = 0.0
+    ev_wh: float = 0.0
+    loss_wh: float = 0.0
+    max_loading_pct: float = 0.0
+    overloaded_line_steps: int = 0
+    max_import_kw: float = 0.0
+    voltage: VoltageBand = field(default_factory=lambda: voltage_band([], nominal=1.0))
+
+    def kpis(self) -> dict[str, Any]:
+        balance = EnergyBalance(import_wh=self.import_wh, export_wh=self.export_wh, pv_wh=self.pv_wh,
+                                consumption_wh=self.consumption_wh, curtailed_wh=0.0)
+        bucharest = bucharest_kpis(balance)
+        return {
+            "steps": self.steps.total(), "stepsOk": self.steps["ok"], "stepsNotConverged": self.steps["not-converged"],
+            "profileGaps": self.steps["gap"],
+            "import_kWh": self.import_wh / 1000, "export_kWh": self.export_wh / 1000, "pv_kWh": self.pv_wh / 1000,
+            "consumption_kWh": self.consumption_wh / 1000, "ev_kWh": self.ev_wh / 1000,
+            "losses_kWh": self.loss_wh / 1000, "selfConsumption": self_consumption(balance),
+            "selfSufficiency": self_sufficiency(balance), "curtailment": 0.0,
+            "exportRatio": bucharest.export_ratio, "gridRatio": bucharest.grid_ratio,
+            "voltageSamples": self.voltage.samples, "voltageViolations": self.voltage.violations,
+            "voltageAbove": self.voltage.above, "voltageBelow": self.voltage.below,
+            "voltageShareWithin": self.voltage.share_within, "en50160Ok": self.voltage.en50160_ok,
+            "vMax_pu": self.voltage.v_max, "vMin_pu": self.voltage.v_min, "maxLineLoading_pct": self.max_loading_pct,
+            "overloadedLineSteps": self.overloaded_line_steps, "maxTransformerImport_kW": self.max_import_kw,
+        }
+
+
+def _normalised(columns: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    safe = np.where(scale > 0, scale, 1.0)
+    return np.nan_to_num(columns / safe, nan=0.0)
+
+
+class Study:
+    """One study on a fresh copy of its grid (`model`)."""
+
+    def __init__(self, request: StudyRequest, model: GridModel | None = None) -> None:
+        self.request = request
+        self.model = model if model is not None else GridModel.load(request.grid)
+        net, profiles = self.model.net, self.model.profiles
+        self.houses = households({int(i): int(b) for i, b in net.load.bus.items()},
+                                 {int(i): str(p) for i, p in net.load.profile.items() if isinstance(p, str)},
+                                 self.model.lv_buses, self._distances())
+        self.fleet: Fleet = place_fleet(self.houses, request.pv_pct, request.ev_pct, request.ess_pct,
+                                        request.placement, request.seed)
+        pv_sgens = [int(i) for i in net.sgen.index if str(net.sgen.at[i, "type"]).upper().startswith("PV")]
+        self.pv_shapes = _normalised(profiles.sgen_p_mw[pv_sgens].to_numpy(dtype=float),
+                                     net.sgen.sn_mva[pv_sgens].to_numpy(dtype=float))
+        hls = [int(i) for i, p in net.load.profile.items() if isinstance(p, str) and p.startswith("HLS")]
+        hls_p = profiles.load_p_mw[hls].to_numpy(dtype=float)
+        self.ev_shapes = _normalised(hls_p, np.nanmax(hls_p, axis=0) if hls else np.ones(0))
+        house_loads = [house.load for house in self.houses]
+        self.house_load_w = dict(zip(house_loads, (profiles.load_p_mw[house_loads].to_numpy(dtype=float) * 1e6).T,
+                                     strict=True))
+        self.battery = Battery(request.ess_capacity_kwh * 1000, request.ess_power_kw * 1000)
+        self.soc_wh = {house.load: self.battery.capacity_wh / 2 for house in self.fleet.ess}
+        self.bus_of = {house.load: house.bus for house in self.houses}
+        self.tally = Tally()
+
+    def _distances(self) -> dict[int, float]:
+        distances = pandapower.topology.calc_distance_to_bus(self.model.net, self.model.transformer_bus)
+        return {int(bus): float(km) for bus, km in distances.items() if math.isfinite(float(km))}
+
+    @property
+    def times(self) -> list[datetime]:
+        return profile_times(self.request.start, self.request.stop)
+
+    def _unit_power_w(self, row: int) -> tuple[dict[int, float], float, float]:
+        """Each house's added power (consumer sign), and the added PV and EV energies' powers (W)."""
+        added: dict[int, float] = {}
+        pv_total_w = ev_total_w = 0.0
+        for i, house in enumerate(self.fleet.pv):
+            shape = self.pv_shapes[row, i % self.pv_shapes.shape[1]] if self.pv_shapes.size else 0.0
+            power_w = -self.request.pv_peak_kw * 1000 * float(shape)
+            added[house.load] = added.get(house.load, 0.0) + power_w
+            pv_total_w -= power_w
+        for i, house in enumerate(self.fleet.ev):
+            shape = self.ev_shapes[row, i % self.ev_shapes.shape[1]] if self.ev_shapes.size else 0.0
+            power_w = self.request.ev_power_kw * 1000 * float(shape)
+            added[house.load] = added.get(house.load, 0.0) + power_w
+            ev_total_w += power_w
+        return added, pv_total_w, ev_total_w
+
+    def _batteries(self, row: int, added: dict[int, float]) -> None:
+        if self.request.control != "local":
+            return
+        for house in self.fleet.ess:
+            net_w = float(self.house_load_w[house.load][row]) + added.get(house.load, 0.0)
+            battery_w = decide_battery(net_w, self.soc_wh[house.load], self.battery, STEP_S)
+            self.soc_wh[house.load] = next_soc_wh(self.soc_wh[house.load], battery_w, self.battery, STEP_S)
+            added[house.load] = added.get(house.load, 0.0) + battery_w
+
+    def step(self, time: datetime) -> StepResult:
+        """One quarter hour: inputs, power flow, tally."""
+        step, row = self.model.profiles.at(time), self.model.profiles.row_of(time)
+        if step is None or row is None:
+            self.tally.steps["gap"] += 1
+            return StepResult(time, "gap", detail="no profile values at this time")
+        added, pv_added_w, ev_w = self._unit_power_w(row)
+        self._batteries(row, added)
+        self.model.set_inputs(step, [Injection(self.bus_of[load], power_w) for load, power_w in added.items()])
+        result = self.solve(time)
+        self.tally.steps[result.status] += 1
+        if result.status == "ok":
+            self._count(result, float(step.sgen_p_mw.sum()) * 1e6 + pv_added_w,
+                        float(step.load_p_mw.sum()) * 1e6 + ev_w, ev_w)
+        return result
+
+    def solve(self, time: datetime) -> StepResult:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pandapower.runpp(self.model.net, numba=False, init="results", check_connectivity=False,
+                                 recycle=RECYCLE)
+        except (pandapower.LoadflowNotConverged, np.linalg.LinAlgError) as err:
+            log.warning("study step %s did not converge: %s", time.isoformat(), err)
+            return StepResult(time, "not-converged", detail=str(err) or type(err).__name__)
+        return self.model._result(time)  # noqa: SLF001 (the grid's one reading of pandapower's results)
+
+    def _count(self, result: StepResult, pv_w: float, consumption_w: float, ev_w: float) -> None:
+        tally, hours = self.tally, STEP_S / 3600.0
+        grid_w = result.grid_p_kw * 1000
+        tally.import_wh += max(0.0, grid_w) * hours
+        tally.export_wh += max(0.0, -grid_w) * hours
+        tally.pv_wh += pv_w * hours
+        tally.consumption_wh += consumption_w * hours
+        tally.ev_wh += ev_w * hours
+        tally.loss_wh += result.loss_kw * 1000 * hours
+        tally.max_import_kw = max(tally.max_import_kw, result.grid_p_kw)
+        loadings = list(result.line_loading_pct.values())
+        tally.max_loading_pct = max([tally.max_loading_pct, *loadings])
+        tally.overloaded_line_steps += sum(loading > OVERLOAD_PCT for loading in loadings)
+        tally.voltage = tally.voltage.merged(voltage_band(result.vm_pu.values(), nominal=1.0))
+
+    def run(self, sink: Callable[[StepResult], None], cancelled: Callable[[], bool] = lambda: False,
+            progress: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
+        """Every step into `sink`; `progress(done, total)` after each; the KPIs at the end."""
+        times = self.times
+        for done, time in enumerate(times, start=1):
+            if cancelled():
+                raise Cancelled(f"cancelled after {done - 1} of {len(times)} steps")
+            sink(self.step(time))
+            progress(done, len(times))
+        return self.tally.kpis()

@@ -1,0 +1,126 @@
+"""What-if jobs without a server: the Task's parameters, placement, the local battery, the queue, and a
+short study against a direct pandapower run of the same inputs."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from simulation.grid import GridModel
+from simulation.whatif.fleet import House, choose, place_fleet, unit_count
+from simulation.whatif.jobs import JobQueue
+from simulation.whatif.local import Battery, decide_battery, next_soc_wh
+from simulation.whatif.request import RequestError, parse_request
+from simulation.whatif.study import Study
+
+
+def params(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"grid": "fur", "startTime": "2026-06-21T11:00:00Z", "stopTime": "2026-06-21T12:00:00Z",
+                            "pvPenetration": 0, "evPenetration": 0, "essPenetration": 0, "placement": "uniform",
+                            "controlMode": "none"}
+    return {**base, **overrides}
+
+
+def test_a_request_reads_its_parameters_and_defaults() -> None:
+    request = parse_request(params(evPenetration=50, detail="summary", essCapacity_kWh=12))
+    assert (request.grid, request.ev_pct, request.detail, request.ess_capacity_kwh) == ("fur", 50.0, "summary", 12.0)
+    assert request.start == datetime(2026, 6, 21, 11, tzinfo=UTC) and request.pv_peak_kw == 5.0
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"stopTime": "2026-06-21T10:00:00Z"}, "stopTime must be after startTime"),
+    ({"stopTime": "2027-06-23T10:00:00Z"}, "at most 366 days"),
+    ({"startTime": "2026-06-21T11:00:00"}, "needs a time zone"),
+    ({"controlMode": "gesscon"}, "gesscon is not available"),
+    ({"grid": "atlantis"}, "grid must be one of"),
+    ({"pvPenetration": 120}, "within 0-100"),
+    ({"placement": "everywhere"}, "placement must be one of"),
+])
+def test_requests_the_engine_cannot_run_name_the_reason(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(RequestError, match=message):
+        parse_request(params(**overrides))
+
+
+HOUSES = [House(load=i, bus=10 + i, distance_km=0.1 * (i % 4)) for i in range(8)]
+
+
+def test_unit_counts_round_half_up() -> None:
+    assert [unit_count(7, pct) for pct in (0, 50, 100)] == [0, 4, 7]
+
+
+def test_uniform_placement_spreads_over_the_feeder() -> None:
+    assert [house.load for house in choose(HOUSES, 4, "uniform", 0)] == [0, 2, 4, 6]
+
+
+def test_feeder_end_placement_takes_the_farthest_first() -> None:
+    assert [house.load for house in choose(HOUSES, 2, "feeder-end", 0)] == [3, 7]
+
+
+def test_random_placement_is_reproducible_by_seed() -> None:
+    assert choose(HOUSES, 3, "random", 7) == choose(HOUSES, 3, "random", 7)
+    assert len(set(choose(HOUSES, 3, "random", 7))) == 3
+
+
+def test_batteries_follow_pv_under_the_same_rule() -> None:
+    fleet = place_fleet(HOUSES, pv_pct=50, ev_pct=0, ess_pct=25, placement="feeder-end")
+    assert set(fleet.ess) <= set(fleet.pv) and fleet.ev == ()
+
+
+BATTERY = Battery(capacity_wh=10_000, power_w=5_000)
+
+
+def test_the_local_battery_charges_from_surplus_within_its_power() -> None:
+    assert decide_battery(-3_000, 5_000, BATTERY, 900) == 3_000
+    assert decide_battery(-8_000, 5_000, BATTERY, 900) == 5_000
+
+
+def test_the_local_battery_stops_when_full_or_empty() -> None:
+    assert decide_battery(-3_000, 9_500, BATTERY, 900) == pytest.approx(2_000)  # 500 Wh of room in 15 min
+    assert decide_battery(2_000, 250, BATTERY, 900) == pytest.approx(-1_000)  # 250 Wh left in 15 min
+    assert next_soc_wh(9_500, 2_000, BATTERY, 900) == 10_000
+
+
+def test_jobs_queue_in_creation_order_and_run_one_at_a_time() -> None:
+    queue = JobQueue()
+    first, second = queue.submit(1, params()), queue.submit(2, params())
+    assert (queue.position(1), queue.position(2)) == (1, 2)
+    assert queue.start_next() is first and queue.start_next() is None
+    queue.finish(first, "done")
+    assert queue.start_next() is second and second.state == "running"
+
+
+def test_a_cancel_removes_a_waiting_job_and_flags_a_running_one() -> None:
+    queue = JobQueue()
+    running, waiting = queue.submit(1, params()), queue.submit(2, params())
+    queue.start_next()
+    assert queue.cancel(2) is waiting and waiting.state == "cancelled" and queue.position(2) is None
+    assert queue.cancel(1) is running and running.state == "running" and running.cancel.is_set()
+    assert queue.cancel(99) is None
+
+
+def test_a_task_the_engine_cannot_run_is_rejected_not_queued() -> None:
+    queue = JobQueue()
+    job = queue.submit(5, params(controlMode="gesscon"))
+    assert job.state == "rejected" and "gesscon" in job.reason and queue.start_next() is None
+
+
+def test_a_study_without_added_units_agrees_with_a_direct_power_flow() -> None:
+    study = Study(parse_request(params()))
+    results: list[Any] = []
+    study.run(results.append)
+    direct = GridModel.load("fur")
+    for result in results:
+        expected = direct.run_step(result.time)
+        assert result.status == expected.status == "ok"
+        assert max(abs(result.vm_pu[bus] - expected.vm_pu[bus]) for bus in expected.vm_pu) < 1e-9
+        assert result.loss_kw == pytest.approx(expected.loss_kw, rel=1e-6)
+
+
+def test_local_batteries_lower_the_grid_import_of_a_summer_day() -> None:
+    day = {"startTime": "2026-06-21T00:00:00Z", "stopTime": "2026-06-22T00:00:00Z", "pvPenetration": 100,
+           "essPenetration": 100}
+    idle = Study(parse_request(params(**day))).run(lambda result: None)
+    local = Study(parse_request(params(**day, controlMode="local"))).run(lambda result: None)
+    assert idle["stepsOk"] == local["stepsOk"] == 96
+    assert local["import_kWh"] < idle["import_kWh"] and local["selfSufficiency"] > idle["selfSufficiency"]
