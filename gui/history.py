@@ -1,8 +1,8 @@
 """History of a household by day, month or year, from the server's aggregation (`$apply` with
 `bucket(...)` and `timeweighted`, docs/aggregation.md), and its CSV/JSON export.
 
-A bucket's energy is its time-weighted mean power × its length (the next bucket's start, or the
-period's end, minus its start: local days of 23 or 25 hours and months of any length come out right)."""
+A bucket's energy is its time-weighted mean power × its length (an hour, a local day of 23 to 25 hours,
+a month of 28 to 31 days)."""
 from __future__ import annotations
 
 import csv
@@ -46,27 +46,44 @@ def period_bounds(period: Period, day: date, zone: ZoneInfo) -> tuple[datetime, 
             datetime(end.year, end.month, end.day, tzinfo=zone))
 
 
-def series_query(period: Period, start: datetime, end: datetime, zone: str) -> Query:
+def series_query(period: Period, start: datetime, end: datetime, zone: str, stream_ids: list[int]) -> Query:
+    """One request for every stream: time-weighted mean power per (Datastream, bucket)."""
     window = f"phenomenonTime ge {datetime_literal(start)} and phenomenonTime lt {datetime_literal(end)}"
+    streams = f"Datastream/id in ({','.join(str(i) for i in stream_ids)})"
     bucket = f"bucket(phenomenonTime,{string_literal(BUCKET[period])},{string_literal(zone)})"
-    return Query().apply(f"filter({window})/groupby(({bucket}),aggregate(result with timeweighted as mean))")
+    return Query().apply(f"filter({streams} and {window})"
+                         f"/groupby((Datastream/id,{bucket}),aggregate(result with timeweighted as mean))")
 
 
-def energy_kwh(means: list[tuple[datetime, float | None]], end: datetime) -> dict[datetime, float | None]:
-    """Pure: bucket starts and mean powers (W) -> energy per bucket (kWh)."""
-    ordered = sorted(means)
+def bucket_end(period: Period, start: datetime) -> datetime:
+    """The end of the bucket starting at `start` (aware, in the site's zone): an hour, or the next local
+    day or month (23- and 25-hour days and months of any length come out right)."""
+    if period is Period.DAY:
+        return start + timedelta(hours=1)
+    if period is Period.MONTH:
+        following = start.date() + timedelta(days=1)
+    else:
+        following = (start.date().replace(day=1) + timedelta(days=32)).replace(day=1)
+    return datetime(following.year, following.month, following.day, tzinfo=start.tzinfo)
+
+
+def energy_kwh(period: Period, means: list[tuple[datetime, float | None]]) -> dict[datetime, float | None]:
+    """Pure: bucket starts (aware, in the site's zone) and mean powers (W) -> energy per bucket (kWh)."""
     energies: dict[datetime, float | None] = {}
-    for index, (start, mean_w) in enumerate(ordered):
-        stop = ordered[index + 1][0] if index + 1 < len(ordered) else end
-        hours = (stop - start).total_seconds() / 3600.0
+    for start, mean_w in means:
+        hours = (bucket_end(period, start) - start).total_seconds() / 3600.0
         energies[start] = None if mean_w is None else mean_w * hours / 1000.0
     return energies
 
 
-def read_means(sta: StaClient, stream_id: int, query: Query) -> list[tuple[datetime, float | None]]:
-    rows = sta.get(f"Datastreams({stream_id})/Observations", query).get("value", [])
-    return [(datetime.fromisoformat(str(row["phenomenonTime"])),
-             None if row.get("mean") is None else float(row["mean"])) for row in rows]
+def read_means(sta: StaClient, query: Query, zone: ZoneInfo) -> dict[int, list[tuple[datetime, float | None]]]:
+    """Datastream id -> [(bucket start in `zone`, mean W)]."""
+    means: dict[int, list[tuple[datetime, float | None]]] = {}
+    for row in sta.get("Observations", query).get("value", []):
+        mean = None if row.get("mean") is None else float(row["mean"])
+        start = datetime.fromisoformat(str(row["phenomenonTime"])).astimezone(zone)
+        means.setdefault(int(row["Datastream/id"]), []).append((start, mean))
+    return means
 
 
 def history_rows(columns: dict[str, dict[datetime, float | None]]) -> list[HistoryRow]:

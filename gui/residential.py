@@ -46,12 +46,12 @@ def read_history(client: StaClient, household: Household, period: history.Period
                  day: date) -> list[history.HistoryRow]:
     zone = zone_of(household)
     start, end = history.period_bounds(period, day, zone)
-    query = history.series_query(period, start, end, zone.key)
-    columns: dict[str, dict[datetime, float | None]] = {}
-    for column, keys in history.SERIES.items():
-        stream = household.stream(*keys)
-        if stream is not None:
-            columns[column] = history.energy_kwh(history.read_means(client, stream.id, query), end)
+    streams = {column: household.stream(*keys) for column, keys in history.SERIES.items()}
+    ids = {column: stream.id for column, stream in streams.items() if stream is not None}
+    if not ids:
+        return []
+    means = history.read_means(client, history.series_query(period, start, end, zone.key, sorted(ids.values())), zone)
+    columns = {column: history.energy_kwh(period, means.get(stream_id, [])) for column, stream_id in ids.items()}
     return history.history_rows(columns)
 
 

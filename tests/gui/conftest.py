@@ -75,7 +75,7 @@ def gui_server() -> Iterator[GuiServer]:
     with throwaway_database(_admin_url()) as url:
         command.upgrade(alembic_config(url), "head")
         server = Server(url, broker.server_url, f"sta-gui-test-{uuid.uuid4().hex[:6]}", STA_AUTH="on",
-                        STA_MQTT_AUTH_DIR=str(broker.folder), STA_MQTT_IDENTITY="broker", STA_AUTH_CACHE_S="0")
+                        STA_MQTT_AUTH_DIR=str(broker.folder), STA_MQTT_IDENTITY="broker")
         running = GuiServer(server, broker, url, auth=True)
         running.admin_cli("user", "add", ADMIN, "--role", "admin", "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
         try:

@@ -64,7 +64,9 @@ def make_household(server: RunningServer, admin: StaClient, site_id: str | None 
             "name": f"{site_id} {key}", "description": f"{kind} of {site_id}",
             "properties": {"siteId": site_id, "key": key, "kind": kind,
                            **({"timezone": "Europe/Rome"} if kind == "site" else {})},
-            "Datastreams": [_stream(site_id, *spec) for spec in specs]}
+            "Datastreams": [_stream(site_id, *spec) for spec in specs],
+            "Locations": [{"name": f"{site_id} {key}", "description": "test", "encodingType": "application/geo+json",
+                           "location": {"type": "Point", "coordinates": [11.3548, 46.4983]}}]}
         if kind == "ess":
             body["TaskingCapabilities"] = [_capability(site_id, "ess_setpoint", "ESS power set-point", "ess-setpoint",
                                                        setpoint)]
@@ -82,3 +84,9 @@ def make_household(server: RunningServer, admin: StaClient, site_id: str | None 
         streams.update({s["properties"]["key"]: int(s["@iot.id"]) for s in thing.get("Datastreams", [])})
         capabilities.update({c["properties"]["key"]: int(c["@iot.id"]) for c in thing.get("TaskingCapabilities", [])})
     return Household(site_id, streams, capabilities)
+
+
+def add_observations(admin: StaClient, stream_id: int, rows: list[list[Any]]) -> None:
+    """(phenomenonTime, result) rows, every one stored (a refused row fails the test)."""
+    ids = admin.create_observations(stream_id, ["phenomenonTime", "result"], rows)
+    assert all(isinstance(i, int) for i in ids), ids

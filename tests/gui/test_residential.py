@@ -1,16 +1,205 @@
-"""The residential GUI in a real browser against a real server, broker and `python -m gui`."""
+"""The residential GUI in a real browser (Debian chromium) against a real server, a real broker with a
+WebSockets listener and `python -m gui` as a subprocess."""
 from __future__ import annotations
 
+import json
+import pathlib
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
+from sta_client import MqttSession, Query, StaClient
+from tests.conftest import ROOT
+from tests.faults.conftest import wait_for
 from tests.gui.conftest import GuiServer, MakeUser, log_in
-from tests.gui.households import make_household
+from tests.gui.households import Household, add_observations, make_household
+
+DOCS = pathlib.Path(ROOT) / "docs"
 
 
-def test_login_shows_the_residents_own_site(page: Page, gui_server: GuiServer, gui_url: str,
-                                            make_user: MakeUser) -> None:
+@pytest.fixture(scope="module")
+def house(gui_server: GuiServer) -> Household:
+    """A household with a few hours of today's data (site time) and a charging EV."""
     with gui_server.admin() as admin:
-        house = make_household(gui_server, admin)
-    name, password = make_user("resident", f"site:{house.site_id}")
+        made = make_household(gui_server, admin)
+        start = datetime(2026, 6, 21, 6, 0, tzinfo=UTC)
+        hours = [start + timedelta(hours=h) for h in range(7)]
+        series = {"P_load": [800.0, 900, 1200, 1500, 1100, 1000, 2400],
+                  "P_grid": [800.0, 300, -500, -800, 0, 100, 1200], "P_pv": [0.0, 600, 1700, 2300, 1100, 900, 1200],
+                  "P_ess": [0.0, 0, 0, 0, 0, 0, 0],
+                  "SoC": [40.0, 40, 55, 70, 80, 80, 76]}
+        for key, values in series.items():
+            add_observations(admin, made.streams[key], [[t.isoformat(), v] for t, v in zip(hours, values, strict=True)])
+        last = hours[-1].isoformat()
+        for key, value in (("essStatus", "7"), ("meterStatus", "ok"), ("cp1.cpStatus", "Charging"),
+                           ("cp1.P_ev", 3700.0), ("lessagMode", "self-consumption")):
+            add_observations(admin, made.streams[key], [[last, value]])
+    return made
+
+
+@pytest.fixture(scope="module")
+def neighbour(gui_server: GuiServer) -> Household:
+    with gui_server.admin() as admin:
+        return make_household(gui_server, admin)
+
+
+@pytest.fixture(scope="module")
+def resident(house: Household, make_user: MakeUser) -> tuple[str, str]:
+    return make_user("resident", f"site:{house.site_id}")
+
+
+@pytest.fixture(scope="module")
+def manager(house: Household, make_user: MakeUser) -> tuple[str, str]:
+    """The household account that may order: an aggregator granted the site (the server's `resident`
+    role creates nothing: test_a_resident_order_shows_the_servers_refusal)."""
+    return make_user("aggregator", f"site:{house.site_id}")
+
+
+def test_pages_load_and_show_the_household(page: Page, gui_url: str, house: Household,
+                                           resident: tuple[str, str]) -> None:
+    name, password = resident
     log_in(page, gui_url, name, password)
     expect(page.locator("#site-list")).to_contain_text(house.site_id)
+    page.click(f"text={house.site_id} site")
+    expect(page.locator("#live-SoC")).to_have_text("76.0")
+    expect(page.locator("#ev-plugged")).to_have_text("Plugged in, charging")
+    # hourly means, each one hour long (the last hour's only Observation: its plain mean, docs/aggregation.md)
+    expect(page.locator("#consumption-kwh")).to_have_text("8.90")
+    expect(page.locator("#grid-kwh")).to_have_text("2.40")  # imports only: 800 + 300 + 100 + 1200
+    expect(page.locator("#last-contact")).to_contain_text("2026-06-21T12:00:00")
+    page.wait_for_selector("html[data-live=on]")
+    page.screenshot(path=str(DOCS / "gui-residential.png"), full_page=True)
+    page.click("text=History")
+    expect(page.locator("#history-table")).to_contain_text("2026-06-21T08:00:00+02:00")
+    page.screenshot(path=str(DOCS / "gui-residential-history.png"), full_page=True)
+
+
+def test_a_value_published_over_mqtt_appears_within_two_seconds(page: Page, gui_server: GuiServer, gui_url: str,
+                                                                 house: Household, resident: tuple[str, str]) -> None:
+    name, password = resident
+    log_in(page, gui_url, name, password)
+    page.goto(f"{gui_url}/home/{house.site_id}")
+    page.wait_for_selector("html[data-live=on]")
+    with gui_server.admin() as admin:
+        add_observations(admin, house.streams["SoC"], [[datetime.now(UTC).isoformat(), 63.5]])
+    expect(page.locator("#live-SoC")).to_have_text("63.5", timeout=2_000)
+
+
+def test_a_command_in_the_gui_ends_as_a_task_on_the_server(page: Page, gui_server: GuiServer, gui_url: str,
+                                                           house: Household, manager: tuple[str, str]) -> None:
+    name, password = manager
+    log_in(page, gui_url, name, password)
+    page.goto(f"{gui_url}/home/{house.site_id}")
+    page.fill("input[name=power_kw]", "-2.5")
+    page.click("#manual-setpoint button[type=submit]")
+    expect(page.locator(".flash.ok")).to_contain_text("Set-point sent")
+    page.click("button[value=minimum-bill]")
+    expect(page.locator(".flash.ok")).to_contain_text("Mode change sent")
+    with gui_server.admin() as admin:
+        setpoints = admin.page(f"TaskingCapabilities({house.capabilities['ess_setpoint']})/Tasks").values
+        modes = admin.page(f"TaskingCapabilities({house.capabilities['lessag_mode']})/Tasks").values
+    assert [t["taskingParameters"]["powerSetpoint"] for t in setpoints] == [-2500.0]
+    assert setpoints[0]["taskingParameters"]["priority"] == 1
+    parameters = setpoints[0]["taskingParameters"]
+    start, stop = (datetime.fromisoformat(parameters[name]) for name in ("startTime", "stopTime"))
+    assert stop - start == timedelta(minutes=60)
+    assert [t["taskingParameters"] for t in modes] == [{"mode": "minimum-bill"}]
+    expect(page.locator("#recent-tasks")).to_contain_text("minimum-bill")
+
+
+def test_a_resident_order_shows_the_servers_refusal(page: Page, gui_url: str, house: Household,
+                                                     resident: tuple[str, str]) -> None:
+    name, password = resident
+    log_in(page, gui_url, name, password)
+    page.goto(f"{gui_url}/home/{house.site_id}")
+    page.fill("input[name=power_kw]", "1")
+    page.click("#manual-setpoint button[type=submit]")
+    expect(page.locator(".flash.error")).to_contain_text("may not create Task")
+
+
+def test_invalid_form_input_shows_the_servers_400_message(page: Page, gui_url: str, house: Household,
+                                                          manager: tuple[str, str]) -> None:
+    name, password = manager
+    log_in(page, gui_url, name, password)
+    page.goto(f"{gui_url}/home/{house.site_id}")
+    page.fill("input[name=power_kw]", "99")  # the battery's capability allows ±6.4 kW
+    page.click("#manual-setpoint button[type=submit]")
+    error = page.locator(".flash.error")
+    expect(error).to_contain_text("The server refused the set-point")
+    expect(error).to_contain_text("powerSetpoint")
+    page.screenshot(path=str(DOCS / "gui-residential-refused.png"))
+    page.fill("input[name=power_kw]", "a lot")
+    page.click("#manual-setpoint button[type=submit]")
+    expect(page.locator(".flash.error")).to_contain_text("must be a number")
+
+
+def test_a_resident_cannot_see_a_neighbour(page: Page, gui_server: GuiServer, gui_url: str, house: Household,
+                                            neighbour: Household, resident: tuple[str, str]) -> None:
+    name, password = resident
+    log_in(page, gui_url, name, password)
+    expect(page.locator("#site-list")).not_to_contain_text(neighbour.site_id)
+    answer = page.goto(f"{gui_url}/home/{neighbour.site_id}")
+    assert answer is not None and answer.status == 404
+    assert page.request.get(f"{gui_url}/home/{neighbour.site_id}/history?format=json").status == 404
+    refused = page.request.post(f"{gui_url}/home/{neighbour.site_id}/setpoint", form={"power_kw": "1"})
+    assert refused.status == 404
+    # the same user on the API: nothing of the neighbour, neither directly nor through $expand
+    with StaClient(gui_server.settings(username=name, password=password)) as sta:
+        things = sta.page("Things", Query().expand("Datastreams")).values
+        assert {t["properties"]["siteId"] for t in things} == {house.site_id}
+        assert not sta.page("Datastreams", Query().filter(
+            f"id eq {neighbour.streams['SoC']}")).values
+
+
+def test_a_resident_receives_no_neighbours_values_over_mqtt(gui_server: GuiServer, house: Household,
+                                                            neighbour: Household, resident: tuple[str, str]) -> None:
+    name, password = resident
+    seen: list[tuple[str, object]] = []
+    session = MqttSession(gui_server.settings(username=name, password=password), f"{name}:spy")
+    for stream in (house.streams["SoC"], neighbour.streams["SoC"]):
+        session.subscribe(f"v1.1/Datastreams({stream})/Observations", lambda n: seen.append((n.topic, n.body)))
+    session.start()
+    own = f"v1.1/Datastreams({house.streams['SoC']})/Observations"
+
+    def own_value_arrived() -> bool:
+        # the neighbour's value first, then the own one: one connection delivers in order, so once the
+        # own value is here the neighbour's would have been too (sent again until the subscriptions hold)
+        with gui_server.admin() as admin:
+            now = datetime.now(UTC).isoformat()
+            add_observations(admin, neighbour.streams["SoC"], [[now, 11.0]])
+            add_observations(admin, house.streams["SoC"], [[now, 22.0]])
+        return any(topic == own for topic, _ in seen)
+    try:
+        session.wait_connected(10)
+        wait_for(own_value_arrived, 20, "the own value", step=0.5)
+    finally:
+        session.close()
+    assert seen and all(topic == own for topic, _ in seen)
+
+
+def test_history_exports_csv_and_json(page: Page, gui_url: str, house: Household,
+                                      resident: tuple[str, str]) -> None:
+    name, password = resident
+    log_in(page, gui_url, name, password)
+    base = f"{gui_url}/home/{house.site_id}/history?period=day&date=2026-06-21"
+    csv_text = page.request.get(base + "&format=csv").text()
+    assert csv_text.splitlines()[0] == "start,consumption_kwh,grid_kwh,pv_kwh"
+    assert "2026-06-21T08:00:00+02:00,0.8000,0.8000,0.0000" in csv_text
+    exported = json.loads(page.request.get(base + "&format=json").text())
+    assert exported["rows"][2] == {"start": "2026-06-21T10:00:00+02:00", "consumption_kwh": 1.2,
+                                   "grid_kwh": -0.5, "pv_kwh": 1.7}
+    month = json.loads(page.request.get(base.replace("period=day", "period=month") + "&format=json").text())
+    assert [row["start"] for row in month["rows"]] == ["2026-06-21T00:00:00+02:00"]
+    assert page.request.get(base.replace("period=day", "period=week")).status == 400
+
+
+def test_without_login_the_pages_redirect_and_wrong_passwords_are_refused(page: Page, gui_url: str,
+                                                                          house: Household) -> None:
+    answer = httpx.get(f"{gui_url}/home/{house.site_id}", follow_redirects=False)
+    assert answer.status_code == 302 and "/login" in answer.headers["location"]
+    assert httpx.get(f"{gui_url}/session/mqtt", follow_redirects=False).status_code == 302
+    log_in(page, gui_url, "nobody", "wrong")
+    expect(page.locator("#login-error")).to_have_text("Wrong user name or password.")
+    page.screenshot(path=str(DOCS / "gui-login.png"))
