@@ -137,3 +137,13 @@ def read_series(client: StaClient, datastream_id: int, since: datetime | None, u
     rows = client.page(f"Datastreams({datastream_id})/Observations", query).values
     series = [(parse_time(row["phenomenonTime"]), row["result"]) for row in rows]
     return sorted(series, key=lambda pair: pair[0])
+
+
+def read_simulated_grid(client: StaClient) -> list[JSON]:
+    """The simulation engine's Datastreams, each with its newest Observation and that Observation's
+    FeatureOfInterest (the bus or line geometry)."""
+    newest = (Query().orderby("phenomenonTime desc").top(1).select("phenomenonTime", "result")
+              .expand("FeatureOfInterest", Query().select("feature")))
+    query = (Query().filter("Thing/properties/kind eq 'simulation'").select("id", "properties").orderby("id")
+             .expand("Observations", newest))
+    return list(client.iter("Datastreams", query))

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gui.professional.gridresults import BusResult, LineResult
 from gui.professional.status import BAND_COLOURS, Band, SiteStatus, State, worst_band
 from gui.professional.topology import Grid, Position
 
@@ -74,16 +75,42 @@ class Feeder:
 
 
 @dataclass(frozen=True)
+class BusMark:
+    key: str
+    x: float
+    y: float
+    colour: str
+    band: str
+    vm_pu: float | None
+    topic: str
+
+
+@dataclass(frozen=True)
+class LinePath:
+    key: str
+    points: str
+    colour: str
+    band: str
+    loading_pct: float | None
+
+
+@dataclass(frozen=True)
 class MapDrawing:
     width: float
     height: float
     markers: tuple[Marker, ...]
     feeders: tuple[Feeder, ...]
+    buses: tuple[BusMark, ...] = ()
+    lines: tuple[LinePath, ...] = ()
 
 
-def draw(grid: Grid, statuses: Mapping[str, SiteStatus]) -> MapDrawing:
-    """Markers and feeders of a grid, coloured by each site's voltage band (a feeder by its worst site)."""
+def draw(grid: Grid, statuses: Mapping[str, SiteStatus], buses: Iterable[BusResult] = (),
+         lines: Iterable[LineResult] = ()) -> MapDrawing:
+    """Markers and feeders of a grid, coloured by each site's voltage band (a feeder by its worst site);
+    the simulated buses and lines beneath them, by per-unit voltage and loading."""
+    sim_buses, sim_lines = list(buses), list(lines)
     every = [site.position for site in grid.sites] + [p for r in grid.radials for line in r.lines for p in line]
+    every += [bus.position for bus in sim_buses] + [p for line in sim_lines for p in line.positions]
     projection = fit(every)
     markers = []
     for site in grid.sites:
@@ -95,10 +122,14 @@ def draw(grid: Grid, statuses: Mapping[str, SiteStatus]) -> MapDrawing:
     feeders = []
     for radial in grid.radials:
         band = worst_band(statuses[s].band for s in radial.site_ids if s in statuses)
-        lines = [[projection.xy(p) for p in line] for line in radial.lines]
-        if not any(lines):
+        drawn = [[projection.xy(p) for p in line] for line in radial.lines]
+        if not any(drawn):
             continue
-        label_x, label_y = lines[0][0]
-        feeders.append(Feeder(radial.radial_id, tuple(" ".join(f"{x},{y}" for x, y in line) for line in lines),
+        label_x, label_y = drawn[0][0]
+        feeders.append(Feeder(radial.radial_id, tuple(" ".join(f"{x},{y}" for x, y in line) for line in drawn),
                               BAND_COLOURS[band], band.value, label_x, label_y - 8))
-    return MapDrawing(WIDTH, HEIGHT, tuple(markers), tuple(feeders))
+    bus_marks = tuple(BusMark(bus.key, *projection.xy(bus.position), BAND_COLOURS[bus.band], bus.band.value,
+                              bus.vm_pu, bus.topic) for bus in sim_buses)
+    line_paths = tuple(LinePath(line.key, " ".join(f"{x},{y}" for x, y in map(projection.xy, line.positions)),
+                                BAND_COLOURS[line.band], line.band.value, line.loading_pct) for line in sim_lines)
+    return MapDrawing(WIDTH, HEIGHT, tuple(markers), tuple(feeders), bus_marks, line_paths)

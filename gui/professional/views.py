@@ -17,6 +17,7 @@ from gui.professional import reads
 from gui.professional.commands import form_fields, task_parameters
 from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
 from gui.professional.export import to_csv
+from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
 from gui.professional.schedule import compare, latest_plan
 from gui.professional.svgmap import draw
@@ -50,11 +51,13 @@ def _grid_view() -> dict[str, Any]:
     grid = read_grid(reads.read_things_geojson(client))
     latest = reads.read_latest(client)
     statuses = site_statuses(latest, _data_now(latest))
+    buses, lines = read_results(reads.read_simulated_grid(client))
     ess = ess_summaries(latest)
     live = [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name, "value": row.result,
              "time": row.time.timestamp() if row.time else None}
             for row in latest if row.site_id and (row.multi or row.key == "P_grid")]
-    return {"grid": grid, "statuses": statuses, "drawing": draw(grid, statuses), "ess": ess,
+    live += [{"topic": bus.topic, "site": None, "key": "vm", "bus": bus.key} for bus in buses]
+    return {"grid": grid, "statuses": statuses, "drawing": draw(grid, statuses, buses, lines), "ess": ess,
             "radials": radial_rows(grid, statuses, ess), "live": live}
 
 

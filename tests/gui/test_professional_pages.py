@@ -129,7 +129,8 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
         gesscon_ids = commission_gesscon(sta, latitude=56.84, longitude=8.99)
         gesscon = sta.get(f"Things({gesscon_ids.thing})", None) | {"streams": gesscon_ids.streams}
         engine = _thing(sta, f"DSF-SE {tag}", _point(8.99, 56.84),
-                        Datastreams=[_stream("vm_pu_max", "pu"), _stream("losses", "kW"),
+                        Datastreams=[_stream("vm_pu_max", "pu"), _stream("losses", "kW"), _stream("bus7.vm", "/"),
+                                     _stream("line3.loading", "%"),
                                      _stream("kpis", "", JSON_OBS), _stream("progress", "%")],
                         TaskingCapabilities=[_capability("whatif", "What-if study", WHAT_IF)],
                         properties={"kind": "simulation"})
@@ -164,9 +165,16 @@ def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], ho
                                                                              "economic")):
         status.write("radialSolution", radial, DAY + timedelta(minutes=60), solution)
         status.write("essWithinBounds", radial, DAY + timedelta(minutes=60), True)
-    for key, value in (("vm_pu_max", 1.0595), ("losses", 1.8), ("progress", 100),
-                       ("kpis", {"vMaxPu": 1.0595, "violationsPct": 4.2})):
+    for key, value, feature in (("bus7.vm", 1.12, _point(8.99, 56.833)), ("line3.loading", 85.0, {
+            "type": "LineString", "coordinates": [[8.985, 56.832], [8.99, 56.833]]})):
         sta.create("Observations", {"phenomenonTime": at(60), "result": value,
+                                    "Datastream": {"@iot.id": engine["streams"][key]},
+                                    "FeatureOfInterest": {"name": f"{key} {uuid.uuid4().hex[:6]}", "description": key,
+                                                          "encodingType": "application/geo+json", "feature": feature}})
+    results: tuple[tuple[str, Any], ...] = (("vm_pu_max", 1.0595), ("losses", 1.8), ("progress", 100),
+                                             ("kpis", {"vMaxPu": 1.0595, "violationsPct": 4.2}))
+    for key, result in results:
+        sta.create("Observations", {"phenomenonTime": at(60), "result": result,
                                     "Datastream": {"@iot.id": engine["streams"][key]}})
 
 
@@ -181,6 +189,8 @@ def test_the_map_shows_the_grid_operators_radial_only(page: Page, gui_url: str, 
     assert page.locator(f'#pro-map g.pro-feeder[data-radial="{world.radial_a}"] polyline').count() == 1
     assert page.locator(f'#pro-radials tr[data-radial="{world.radial_b}"]').count() == 0
     assert page.locator(f'#pro-sites tr[data-site="{world.sites_a[0]}"] .live-voltage').inner_text() == "232.5"
+    assert page.locator('#pro-map rect.pro-bus[data-bus="bus7"]').get_attribute("data-band") == "violation"
+    assert page.locator('#pro-map polyline.pro-line[data-line="line3"]').get_attribute("data-band") == "warn"
     page.wait_for_selector('#pro-live-state[data-state="live"]')
     page.screenshot(path=str(DOCS / "gui-professional-map.png"), full_page=True)
 

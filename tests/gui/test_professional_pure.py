@@ -12,6 +12,7 @@ import pytest
 from gui.professional.commands import form_fields, task_parameters
 from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
 from gui.professional.export import to_csv
+from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
 from gui.professional.reads import Latest
 from gui.professional.schedule import compare, latest_plan, planned_steps
@@ -190,3 +191,19 @@ def test_controller_status_is_pivoted_per_radial_newest_first() -> None:
     assert rows["R2"]["radialSolution"].result == "voltage_control" and rows["R2"]["essWithinBounds"].result is False
     assert summary(rows[NO_RADIAL]["custom"].result) == "a=1" and summary(False) == "no"
     assert columns(observations) == ["radialSolution", "essWithinBounds", "custom"]
+
+
+def test_simulated_buses_and_lines_are_drawn_where_their_features_lie() -> None:
+    def stream(stream_id: int, key: str, result: Any, feature: dict[str, Any] | None) -> dict[str, Any]:
+        observations = [{"result": result, "FeatureOfInterest": {"feature": feature}}] if feature else []
+        return {"@iot.id": stream_id, "properties": {"key": key}, "Observations": observations}
+    buses, lines = read_results([
+        stream(1, "bus7.vm", 1.12, _point(9.0, 56.8)), stream(2, "bus8.vm", 0.99, _point(9.1, 56.8)),
+        stream(3, "line3.loading", 85.0, {"type": "LineString", "coordinates": [[9.0, 56.8], [9.1, 56.8]]}),
+        stream(4, "line3.current", 12.0, {"type": "LineString", "coordinates": [[9.0, 56.8], [9.1, 56.8]]}),
+        stream(5, "grid.v_max", 1.1, _point(9.0, 56.8)), stream(6, "bus9.vm", 1.0, None)])
+    assert [(b.key, b.band, b.topic) for b in buses] == [("bus7", Band.violation, "v1.1/Datastreams(1)/Observations"),
+                                                       ("bus8", Band.ok, "v1.1/Datastreams(2)/Observations")]
+    assert [(line.key, line.band, len(line.positions)) for line in lines] == [("line3", Band.warn, 2)]
+    drawing = draw(read_grid(COLLECTION), {}, buses, lines)
+    assert [b.band for b in drawing.buses] == ["violation", "ok"] and drawing.lines[0].points.count(",") == 2

@@ -25,6 +25,9 @@
   function setState(text) {
     var el = document.getElementById("pro-live-state");
     if (el) { el.textContent = text; el.dataset.state = text; }
+    var header = document.getElementById("live-status");  // the shell's indicator (gui/templates/base.html)
+    if (header) { header.textContent = text === "live" ? "live: on" : "live: off"; header.classList.toggle("on", text === "live"); }
+    document.documentElement.dataset.live = text === "live" ? "on" : "off";
   }
 
   function connect(sessionUrl, topics, onMessage) {
@@ -77,6 +80,12 @@
     if (el) { delete el.dataset.points; }
     connect(config.session, Object.keys(byTopic), function (topic, observation) {
       var entry = byTopic[topic];
+      if (entry.key === "vm") {
+        var square = document.querySelector('#pro-map rect.pro-bus[data-bus="' + entry.bus + '"]');
+        var b = typeof observation.result === "number" ? band(observation.result * NOMINAL_V) : "unknown";
+        if (square) { square.dataset.band = b; square.setAttribute("fill", COLOURS[b]); }
+        return;
+      }
       var row = document.querySelector('#pro-sites tr[data-site="' + entry.site + '"]');
       if (row) { row.querySelector(".live-time").textContent = observation.phenomenonTime; }
       if (entry.key === "P_grid") {
@@ -84,10 +93,10 @@
         addPoint(powerTopics.indexOf(entry), seconds(observation.phenomenonTime), observation.result);
         return;
       }
-      var voltage = worstVoltage(observation.result), b = band(voltage);
+      var voltage = worstVoltage(observation.result), vb = band(voltage);
       if (row && voltage !== null) { row.querySelector(".live-voltage").textContent = voltage.toFixed(1); }
       var marker = document.querySelector('#pro-map g.pro-site[data-site="' + entry.site + '"]');
-      if (marker) { marker.dataset.band = b; marker.querySelector("circle").setAttribute("fill", COLOURS[b]); }
+      if (marker) { marker.dataset.band = vb; marker.querySelector("circle").setAttribute("fill", COLOURS[vb]); }
     });
   };
 
