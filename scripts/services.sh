@@ -1,12 +1,14 @@
 # shellcheck shell=bash
 # Project-local services, sourced after env.sh:
 #
-#   ensure_packages   apt-get install PostgreSQL 15 + PostGIS 3 + Mosquitto (+ what builds its plugin) when missing
+#   ensure_packages   apt-get install PostgreSQL 15 + PostGIS 3 + Mosquitto (+ what builds its plugin) when missing,
+#                     and Debian's chromium (/usr/bin/chromium: the browser tests of tests/gui, docs/gui.md)
 #   start_postgres    project cluster in $RUN_DIR/pg (port ${STA_PG_PORT:-55432}),
 #                     exports STA_DATABASE_URL   (skipped when STA_DATABASE_URL/DATABASE_URL is set)
 #   start_mosquitto   project broker in $RUN_DIR/mosquitto (port ${STA_MQTT_PORT:-18830}),
-#                     with the plugin of broker_plugin/ (built here with gcc),
-#                     exports STA_MQTT_URL, STA_MQTT_AUTH_DIR and STA_MQTT_IDENTITY=broker
+#                     with the plugin of broker_plugin/ (built here with gcc) and a WebSockets listener
+#                     for browsers (port ${STA_MQTT_WS_PORT:-18831}, same users and ACL; 0 turns it off),
+#                     exports STA_MQTT_URL, STA_MQTT_WS_URL, STA_MQTT_AUTH_DIR and STA_MQTT_IDENTITY=broker
 #                                                (skipped when STA_MQTT_URL/MQTT_URL is set)
 #   stop_services     stops the project cluster and broker (never the system ones)
 #
@@ -151,6 +153,8 @@ ensure_packages() {
         command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
     fi
     command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)  # GeoJSON output is checked with GDAL
+    # the GUI's browser tests drive Debian's chromium through Playwright (no browser download here)
+    [[ -x /usr/bin/chromium ]] || need+=(chromium)
     ((${#need[@]})) || return 0
     command -v apt-get >/dev/null 2>&1 \
         || { sta_die "missing packages (${need[*]}) and no apt-get: install them by hand"; return 1; }
@@ -383,7 +387,25 @@ log_type unsubscribe
 log_timestamp_format %Y-%m-%dT%H:%M:%S
 connection_messages true
 EOF
+    _sta_mqtt_ws_conf >>"$out"
     _sta_mqtt_tls_conf >>"$out"
+}
+
+# WebSockets listener for browsers (the GUI's live values, docs/gui.md) on ${STA_MQTT_WS_PORT:-18831}:
+# the same users, ACL and plugin as the plain listener (settings are global, not per listener).
+# STA_MQTT_WS_PORT=0 leaves it out.
+_sta_mqtt_ws_port() {
+    local port="${STA_MQTT_WS_PORT:-18831}"
+    [[ "$port" =~ ^[0-9]+$ ]] || { sta_die "STA_MQTT_WS_PORT must be a port number (0: no listener)"; return 1; }
+    echo "$port"
+}
+
+_sta_mqtt_ws_conf() {
+    local port
+    port="$(_sta_mqtt_ws_port)" || return 1
+    ((port > 0)) || return 0
+    printf '\n# MQTT over WebSockets for browsers (scripts/services.sh, docs/gui.md)\nlistener %s 127.0.0.1\nprotocol websockets\n' \
+        "$port"
 }
 
 # TLS listeners (docs/tls.md), when STA_MQTT_TLS_CERT_FILE and STA_MQTT_TLS_KEY_FILE are set:
@@ -492,6 +514,7 @@ _sta_start_mosquitto_locked() {
     fi
 
     _sta_mqtt_check_tls || return 1
+    _sta_mqtt_ws_port >/dev/null || return 1
     local plugin_built=""
     _sta_mqtt_build_plugin || return 1
     _sta_mqtt_write_auth || return 1
@@ -546,7 +569,11 @@ _sta_mqtt_export() {
     _STA_LOCAL_MQTT_URL="$STA_MQTT_URL"
     STA_MQTT_AUTH_DIR="$STA_MQTT_DIR"  # the server keeps passwd/acl there (security/broker_files.py)
     STA_MQTT_IDENTITY=broker  # the plugin names each publisher (security/mqtt_identity.py)
-    export STA_MQTT_URL _STA_LOCAL_MQTT_URL STA_MQTT_AUTH_DIR STA_MQTT_IDENTITY
+    local ws_port
+    ws_port="$(_sta_mqtt_ws_port)" || return 1
+    STA_MQTT_WS_URL=""
+    ((ws_port > 0)) && STA_MQTT_WS_URL="ws://127.0.0.1:$ws_port"  # the GUI's GUI_MQTT_WS_URL
+    export STA_MQTT_URL _STA_LOCAL_MQTT_URL STA_MQTT_AUTH_DIR STA_MQTT_IDENTITY STA_MQTT_WS_URL
 }
 
 start_mosquitto() {
