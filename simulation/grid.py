@@ -87,11 +87,12 @@ class GridModel:
                             for bus in self.lv_buses}
 
     @classmethod
-    def load(cls, name: str, anchor: LonLat | None = None) -> GridModel:
-        """A fresh copy of the named grid (``GRID_CODES`` key, or a SimBench code)."""
+    def load(cls, name: str, anchor: LonLat | None = None, label: str | None = None) -> GridModel:
+        """A fresh copy of the named grid (``GRID_CODES`` key, or a SimBench code); ``label`` names this
+        model on the server (default: ``name``)."""
         code = GRID_CODES.get(name, name)
         net = copy.deepcopy(_simbench_net(code))
-        return cls(name, code, net, read_profiles(net), anchor)
+        return cls(label or name, code, net, read_profiles(net), anchor)
 
     # -- Things on buses ------------------------------------------------------------------------
     def bus_of(self, properties: Mapping[str, Any], position: LonLat | None,
