@@ -17,16 +17,17 @@ MODE_TEMPLATE = "lessag-mode"
 
 
 def setpoint_capability(household: Household) -> Capability | None:
-    """The resident's set-point capability: role `user-setpoint`, else key `user_setpoint`, else the
+    """The resident's set-point capability: an `ess-setpoint` one whose `taskedBy` names residents (the
+    server lets residents task only those), else role `user-setpoint`, else key `user_setpoint`, else the
     ESS's `ess-setpoint` capability (where the resident's order is one of lower priority)."""
     ranked = sorted(household.capabilities, key=_setpoint_rank)
     return ranked[0] if ranked and _setpoint_rank(ranked[0]) < 3 else None
 
 
 def _setpoint_rank(capability: Capability) -> int:
-    if capability.role == "user-setpoint":
+    if capability.template == "ess-setpoint" and "resident" in (capability.tasked_by or ()):
         return 0
-    if capability.key.endswith("user_setpoint"):
+    if capability.role == "user-setpoint" or capability.key.endswith("user_setpoint"):
         return 1
     return 2 if capability.template == "ess-setpoint" else 3
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from gui.households import Household, Stream
 
-STALE_AFTER = timedelta(minutes=15)  # a stream with nothing newer is "silent" in the health card
+STALE_AFTER = timedelta(minutes=15)  # a stream this much older than the site's newest reading is "silent"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class Health:
 
     @property
     def credibility_pct(self) -> float:
-        """Share of the site's streams that reported within STALE_AFTER."""
+        """Share of the site's streams that reported within STALE_AFTER of its newest reading (the site's
+        own time: a demo's accelerated clock runs on a recorded day, far from the wall clock)."""
         return 100.0 * self.fresh / self.streams if self.streams else 0.0
 
 
@@ -102,9 +103,9 @@ def ev_plugged(status: object) -> bool | None:
     return status in {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"}
 
 
-def health(household: Household, now: datetime) -> Health:
+def health(household: Household) -> Health:
     times = [s.latest.time for s in household.streams.values() if s.latest is not None]
-    fresh = sum(1 for t in times if now - t <= STALE_AFTER)
+    fresh = sum(1 for t in times if max(times) - t <= STALE_AFTER)
     statuses = tuple((s.name, str(s.latest.value)) for s in sorted(household.streams.values(), key=lambda s: s.key)
                      if s.is_device_status and s.latest is not None)
     return Health(max(times) if times else None, len(household.streams), fresh, statuses)
@@ -116,3 +117,26 @@ def energy_split(load_w_by_hour: list[float | None], grid_w_by_hour: list[float 
     consumption = sum(max(p, 0.0) for p in load_w_by_hour if p is not None) / 1000.0
     grid = sum(max(p, 0.0) for p in grid_w_by_hour if p is not None) / 1000.0
     return EnergySplit(consumption, min(grid, consumption) if consumption > 0 else grid)
+
+
+@dataclass(frozen=True)
+class Order:
+    task_id: int
+    created: str
+    parameters: dict[str, Any]
+    answer: str  # "accepted", "refused: <reason>", or "waiting"
+
+
+def orders(tasks: list[dict[str, Any]], answers: list[dict[str, Any]]) -> list[Order]:
+    """Pure: Tasks with the site's answer to each (the newest answer naming the Task wins)."""
+    by_task: dict[int, str] = {}
+    for answer in answers:
+        parameters = answer.get("parameters") or {}
+        task_id = parameters.get("taskId")
+        if task_id is None:
+            continue
+        reason = parameters.get("reason")
+        by_task[int(task_id)] = "accepted" if answer.get("result") is True else \
+            f"refused: {reason}" if reason else "refused"
+    return [Order(int(t["@iot.id"]), str(t.get("creationTime", "")), dict(t.get("taskingParameters") or {}),
+                  by_task.get(int(t["@iot.id"]), "waiting")) for t in tasks]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -71,7 +71,8 @@ def energy_kwh(period: Period, means: list[tuple[datetime, float | None]]) -> di
     """Pure: bucket starts (aware, in the site's zone) and mean powers (W) -> energy per bucket (kWh)."""
     energies: dict[datetime, float | None] = {}
     for start, mean_w in means:
-        hours = (bucket_end(period, start) - start).total_seconds() / 3600.0
+        # in UTC: Python subtracts two times of one zone as wall-clock times (a 23-hour day gives 24)
+        hours = (bucket_end(period, start).astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600.0
         energies[start] = None if mean_w is None else mean_w * hours / 1000.0
     return energies
 

@@ -49,6 +49,7 @@ class Capability:
     template: str | None
     role: str | None
     thing_kind: str
+    tasked_by: tuple[str, ...] | None = None  # properties.taskedBy: the roles that may task it (None: any)
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def stream_of(stream: JSON, thing_kind: str) -> Stream:
 
 def capability_of(capability: JSON, thing_kind: str) -> Capability:
     properties = capability.get("properties") or {}
-    template, role = properties.get("template"), properties.get("role")
+    template, role, tasked_by = properties.get("template"), properties.get("role"), properties.get("taskedBy")
     return Capability(int(capability["@iot.id"]), str(properties.get("key", capability["@iot.id"])),
                       str(capability.get("name", "")), str(template) if template else None,
-                      str(role) if role else None, thing_kind)
+                      str(role) if role else None, thing_kind,
+                      tuple(str(r) for r in tasked_by) if isinstance(tasked_by, list) else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -39,7 +40,7 @@ def zone_of(household: Household) -> ZoneInfo:
 def site_now(household: Household) -> datetime:
     """The site's clock as the server last heard it (a demo runs in accelerated time on a recorded day),
     else the wall clock."""
-    return dashboard.health(household, datetime.now(UTC)).last_contact or datetime.now(UTC)
+    return dashboard.health(household).last_contact or datetime.now(UTC)
 
 
 def read_history(client: StaClient, household: Household, period: history.Period,
@@ -55,14 +56,24 @@ def read_history(client: StaClient, household: Household, period: history.Period
     return history.history_rows(columns)
 
 
-def recent_tasks(client: StaClient, household: Household) -> list[dict[str, object]]:
+def recent_tasks(client: StaClient, household: Household) -> list[dashboard.Order]:
+    """The newest orders on the resident's capabilities, with the site's answers (`setpointAccepted`
+    Observations naming the Task in `parameters.taskId`)."""
     ids = [c.id for c in (commands.setpoint_capability(household), commands.mode_capability(household)) if c]
-    tasks: list[dict[str, object]] = []
+    tasks: list[dict[str, Any]] = []
     for capability_id in ids:
         page = client.page(f"TaskingCapabilities({capability_id})/Tasks",
                            Query().orderby("creationTime desc").top(5))
         tasks.extend(page.values)
-    return sorted(tasks, key=lambda t: str(t.get("creationTime")), reverse=True)[:5]
+    tasks = sorted(tasks, key=lambda t: str(t.get("creationTime")), reverse=True)[:5]
+    answers: list[dict[str, Any]] = []
+    accepted = household.stream("setpointAccepted")
+    if tasks and accepted is not None:
+        task_ids = ",".join(str(int(t["@iot.id"])) for t in tasks)
+        answers = client.page(f"Datastreams({accepted.id})/Observations",
+                              Query().filter(f"parameters/taskId in ({task_ids})").select("result", "parameters")
+                              .top(50)).values
+    return dashboard.orders(tasks, answers)
 
 
 @blueprint.route("/<site_id>", endpoint="dashboard")
@@ -78,7 +89,7 @@ def dashboard_page(site_id: str) -> str:
     return render_template(
         "residential/dashboard.html", household=household, today=today, split=split,
         power=dashboard.power_tiles(household), battery=dashboard.battery_tiles(household),
-        ev=dashboard.ev_tiles(household), health=dashboard.health(household, datetime.now(UTC)),
+        ev=dashboard.ev_tiles(household), health=dashboard.health(household),
         setpoint=commands.setpoint_capability(household), mode=commands.mode_capability(household),
         modes=commands.MODES, current_mode=mode_stream.latest.value if mode_stream and mode_stream.latest else None,
         tasks=recent_tasks(sta(), household), ev_plugged=dashboard.ev_plugged)

@@ -12,6 +12,7 @@ from agents.site.model import DeviceProperties
 from sta_client import Query, StaClient, literal
 from tests.client.conftest import RunningServer
 
+HOUSEHOLD = ["resident", "aggregator"]  # properties.taskedBy of the household's own capabilities
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 CATEGORY = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CategoryObservation"
 MODE_PARAMETERS = {"type": "DataRecord", "field": [
@@ -25,7 +26,8 @@ STREAMS: dict[str, tuple[str, list[tuple[str, str, str | None, str]]]] = {
     "meter": ("meter", [("P_grid", "PCC active power", "W", "active-power"),
                         ("meterStatus", "PCC meter link", None, "device-status")]),
     "ess": ("ess", [("P_ess", "Battery power", "W", "ess-power"), ("SoC", "Battery state of charge", "%", "ess-soc"),
-                    ("essStatus", "Inverter status", None, "device-status")]),
+                    ("essStatus", "Inverter status", None, "device-status"),
+                    ("setpointAccepted", "Set-point accepted", None, "setpoint-accepted")]),
     "pv": ("pv", [("P_pv", "PV power", "W", "pv-power")]),
     "cp1": ("chargepoint", [("cp1.P_ev", "Charging power", "W", "ev-power"),
                             ("cp1.cpStatus", "Charge point status", None, "chargepoint-status")]),
@@ -48,14 +50,19 @@ def _stream(site_id: str, key: str, name: str, unit: str | None, op: str) -> dic
                        "metadata": "test"}}
 
 
-def _capability(site_id: str, key: str, name: str, template: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "description": name, "taskingParameters": parameters,
-            "properties": {"siteId": site_id, "key": key, "template": template},
+def _capability(site_id: str, key: str, name: str, template: str, parameters: dict[str, Any],
+                tasked_by: list[str] | None = None) -> dict[str, Any]:
+    properties = {"siteId": site_id, "key": key, "template": template,
+                  **({"taskedBy": tasked_by} if tasked_by else {})}
+    return {"name": name, "description": name, "taskingParameters": parameters, "properties": properties,
             "Actuator": {"name": f"{site_id} {key}", "description": "test", "encodingType": "text/plain",
                          "metadata": "test"}}
 
 
-def make_household(server: RunningServer, admin: StaClient, site_id: str | None = None) -> Household:
+def make_household(server: RunningServer, admin: StaClient, site_id: str | None = None, *,
+                   household_setpoint: bool = True) -> Household:
+    """`household_setpoint=False`: the battery has only the grid's set-point capability (none that
+    names residents in `taskedBy`)."""
     site_id = site_id or f"house-{uuid.uuid4().hex[:6]}"
     setpoint = ess_setpoint(TemplateInput(DeviceProperties(max_power_w=6400), None))
     thing_ids = []
@@ -68,11 +75,13 @@ def make_household(server: RunningServer, admin: StaClient, site_id: str | None 
             "Locations": [{"name": f"{site_id} {key}", "description": "test", "encodingType": "application/geo+json",
                            "location": {"type": "Point", "coordinates": [11.3548, 46.4983]}}]}
         if kind == "ess":
-            body["TaskingCapabilities"] = [_capability(site_id, "ess_setpoint", "ESS power set-point", "ess-setpoint",
-                                                       setpoint)]
+            body["TaskingCapabilities"] = [
+                _capability(site_id, "ess_setpoint", "ESS power set-point", "ess-setpoint", setpoint),
+                *([_capability(site_id, "user_setpoint", "Household set-point", "ess-setpoint", setpoint, HOUSEHOLD)]
+                  if household_setpoint else [])]
         if kind == "site":
             body["TaskingCapabilities"] = [_capability(site_id, "lessag_mode", "Behaviour mode", "lessag-mode",
-                                                       MODE_PARAMETERS)]
+                                                       MODE_PARAMETERS, HOUSEHOLD)]
         thing_ids.append(str(admin.create("Things", body)))
     server.admin_cli("label", "add", *thing_ids, "--label", f"site:{site_id}")
     query = (Query().filter(f"properties/siteId eq {literal(site_id)}")
@@ -86,7 +95,8 @@ def make_household(server: RunningServer, admin: StaClient, site_id: str | None 
     return Household(site_id, streams, capabilities)
 
 
-def add_observations(admin: StaClient, stream_id: int, rows: list[list[Any]]) -> None:
-    """(phenomenonTime, result) rows, every one stored (a refused row fails the test)."""
-    ids = admin.create_observations(stream_id, ["phenomenonTime", "result"], rows)
+def add_observations(client: StaClient, stream_id: int, rows: list[list[Any]],
+                     components: tuple[str, ...] = ("phenomenonTime", "result")) -> None:
+    """Rows of `components`, every one stored (a refused row fails the test)."""
+    ids = client.create_observations(stream_id, list(components), rows)
     assert all(isinstance(i, int) for i in ids), ids

@@ -88,7 +88,8 @@ def test_a_value_published_over_mqtt_appears_within_two_seconds(page: Page, gui_
 
 
 def test_a_command_in_the_gui_ends_as_a_task_on_the_server(page: Page, gui_server: GuiServer, gui_url: str,
-                                                           house: Household, manager: tuple[str, str]) -> None:
+                                                           house: Household, manager: tuple[str, str],
+                                                           make_user: MakeUser) -> None:
     name, password = manager
     log_in(page, gui_url, name, password)
     page.goto(f"{gui_url}/home/{house.site_id}")
@@ -98,7 +99,7 @@ def test_a_command_in_the_gui_ends_as_a_task_on_the_server(page: Page, gui_serve
     page.click("button[value=minimum-bill]")
     expect(page.locator(".flash.ok")).to_contain_text("Mode change sent")
     with gui_server.admin() as admin:
-        setpoints = admin.page(f"TaskingCapabilities({house.capabilities['ess_setpoint']})/Tasks").values
+        setpoints = admin.page(f"TaskingCapabilities({house.capabilities['user_setpoint']})/Tasks").values
         modes = admin.page(f"TaskingCapabilities({house.capabilities['lessag_mode']})/Tasks").values
     assert [t["taskingParameters"]["powerSetpoint"] for t in setpoints] == [-2500.0]
     assert setpoints[0]["taskingParameters"]["priority"] == 1
@@ -107,16 +108,31 @@ def test_a_command_in_the_gui_ends_as_a_task_on_the_server(page: Page, gui_serve
     assert stop - start == timedelta(minutes=60)
     assert [t["taskingParameters"] for t in modes] == [{"mode": "minimum-bill"}]
     expect(page.locator("#recent-tasks")).to_contain_text("minimum-bill")
+    task_row = page.locator(f"#task-{setpoints[0]['@iot.id']} .answer")
+    expect(task_row).to_have_text("waiting")
+    # the site's device agent answers as the LESSAg does (docs/agents.md): setpointAccepted with the taskId
+    agent = make_user("device_agent", f"site:{house.site_id}")
+    with StaClient(gui_server.settings(username=agent[0], password=agent[1])) as field_box:
+        add_observations(field_box, house.streams["setpointAccepted"],
+                         [[datetime.now(UTC).isoformat(), True, {"taskId": setpoints[0]["@iot.id"],
+                                                                 "capability": "ess_setpoint", "reason": ""}]],
+                         ("phenomenonTime", "result", "parameters"))
+    page.reload()
+    expect(task_row).to_have_text("accepted")
 
 
-def test_a_resident_order_shows_the_servers_refusal(page: Page, gui_url: str, house: Household,
-                                                     resident: tuple[str, str]) -> None:
-    name, password = resident
-    log_in(page, gui_url, name, password)
-    page.goto(f"{gui_url}/home/{house.site_id}")
+def test_a_residents_order_the_server_refuses_shows_its_403(page: Page, gui_server: GuiServer, gui_url: str,
+                                                            make_user: MakeUser) -> None:
+    with gui_server.admin() as admin:  # a battery with the grid's set-point only: not the residents' to task
+        closed = make_household(gui_server, admin, household_setpoint=False)
+    log_in(page, gui_url, *make_user("resident", f"site:{closed.site_id}"))
+    page.goto(f"{gui_url}/home/{closed.site_id}")
     page.fill("input[name=power_kw]", "1")
     page.click("#manual-setpoint button[type=submit]")
-    expect(page.locator(".flash.error")).to_contain_text("may not create Task")
+    expect(page.locator(".flash.error")).to_contain_text("The server refused the set-point")
+    expect(page.locator(".flash.error")).to_contain_text("may not")
+    with gui_server.admin() as admin:
+        assert admin.page(f"TaskingCapabilities({closed.capabilities['ess_setpoint']})/Tasks").values == []
 
 
 def test_invalid_form_input_shows_the_servers_400_message(page: Page, gui_url: str, house: Household,

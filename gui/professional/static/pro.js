@@ -47,13 +47,34 @@
     }).catch(function (e) { setState("no live data"); console.warn("pro: session", e); });
   }
 
+  // uPlot spreads a single instant over years: show ten minutes around it instead
+  function show(plot, data) {
+    plot.setData(data);
+    var xs = data[0];
+    if (xs.length && xs[0] === xs[xs.length - 1]) { plot.setScale("x", {min: xs[0] - 300, max: xs[0] + 300}); }
+  }
+
   function chart(element, names, width) {
     var series = [{}].concat(names.map(function (name, i) {
-      return {label: name, stroke: ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#4e342e", "#ad1457"][i % 6]};
+      return {label: name, spanGaps: true, points: {show: true, size: 5},
+              stroke: ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#4e342e", "#ad1457"][i % 6]};
     }));
     var data = [[]].concat(names.map(function () { return []; }));
-    var plot = new uPlot({width: width || 760, height: 260, series: series, scales: {x: {time: true}}}, data, element);
+    var plot = new uPlot({width: width || 760, height: 260, series: series,
+                          scales: {x: {time: true}}}, data, element);
     return {plot: plot, data: data};
+  }
+
+  // one row per instant, in time order: a value for an instant already there fills that row
+  function put(data, column, time, value) {
+    var xs = data[0], i = xs.length;
+    while (i > 0 && xs[i - 1] > time) { i--; }
+    if (i > 0 && xs[i - 1] === time) {
+      data[column][i - 1] = value;
+      return;
+    }
+    data.forEach(function (values, c) { values.splice(i, 0, c === 0 ? time : (c === column ? value : null)); });
+    if (xs.length > MAX_POINTS) { data.forEach(function (values) { values.shift(); }); }
   }
 
   window.proMap = function (config) {
@@ -67,10 +88,8 @@
     var count = 0;
     function addPoint(index, time, value) {
       if (!c) { return; }
-      c.data[0].push(time);
-      c.data.forEach(function (column, i) { if (i > 0) { column.push(i === index + 1 ? value : null); } });
-      if (c.data[0].length > MAX_POINTS) { c.data.forEach(function (column) { column.shift(); }); }
-      c.plot.setData(c.data);
+      put(c.data, index + 1, time, value);
+      show(c.plot, c.data);
       el.dataset.points = String(++count);
     }
     powerTopics.forEach(function (t, i) {
@@ -129,15 +148,14 @@
     if (typeof uPlot === "undefined") { return; }
     var data = [d.time, d.planned, d.actual, d.soc];
     var plot = new uPlot({width: 760, height: 300, scales: {x: {time: true}, soc: {range: [0, 100]}},
-      series: [{}, {label: "planned [W]", stroke: "#1565c0", paths: uPlot.paths.stepped({align: 1})},
-               {label: "actual [W]", stroke: "#c62828"}, {label: "SoC [%]", stroke: "#2e7d32", scale: "soc"}],
+      series: [{}, {label: "planned [W]", stroke: "#1565c0", spanGaps: true, paths: uPlot.paths.stepped({align: 1})},
+               {label: "actual [W]", stroke: "#c62828", spanGaps: true},
+               {label: "SoC [%]", stroke: "#2e7d32", scale: "soc", spanGaps: true}],
       axes: [{}, {}, {side: 1, scale: "soc", grid: {show: false}}]}, data, el);
     var topics = Object.keys(d.topics).map(function (k) { return d.topics[k]; });
     connect(config.session, topics, function (topic, observation) {
-      var soc = topic === d.topics.SoC;
-      data[0].push(seconds(observation.phenomenonTime));
-      data[1].push(null); data[2].push(soc ? null : observation.result); data[3].push(soc ? observation.result : null);
-      plot.setData(data);
+      put(data, topic === d.topics.SoC ? 3 : 2, seconds(observation.phenomenonTime), observation.result);
+      show(plot, data);
       el.dataset.points = String(data[0].length);
     });
   };
