@@ -155,4 +155,5 @@ def history_page(site_id: str) -> str | Response:
                                     "rows": history.to_json(rows)}),
             mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
     return render_template("residential/history.html", household=household, period=period, day=day, rows=rows,
-                           periods=list(history.Period), chart=history.chart_columns(rows))
+                           periods=list(history.Period), chart=history.chart_columns(rows),
+                           zone=zone_of(household).key)
