@@ -17,7 +17,7 @@ from controllers.gesscon import dispatch
 from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.decide import Decision, decide
 from controllers.gesscon.gesscon_thing import GessconIds
-from controllers.gesscon.inputs import Objective, SolutionCode
+from controllers.gesscon.inputs import Objective, RadialProblem, SolutionCode
 from controllers.gesscon.radial_data import DAY, EssThing, problem_of
 from controllers.gesscon.replan import AckState, EssCheck, Replan, should_replan, within_bounds
 from controllers.gesscon.server_reads import ess_things, parse_time, read_radial, soc_reading
@@ -46,6 +46,7 @@ class Dispatch:
     lost: frozenset[str] = frozenset()
     created: int = 0
     last_status: tuple[datetime, bool] | None = field(default=None)
+    problem: RadialProblem | None = None  # the inputs the decision was made on (for reports and tests)
 
     def planned_soc_pct(self, key: str, now: datetime) -> float | None:
         if self.decision is None:
@@ -91,7 +92,7 @@ class GessconLoop:
         problem, flags = problem_of(data, start, objective, self.settings.plan, unavailable=left_out)
         decision = decide(problem, resolution_s={k: e.resolution_s for k, e in things.items()},
                           priority=self.settings.priority, flags=flags)
-        done = Dispatch(radial_id, start, {}, things, decision, solution, now, left_out, lost)
+        done = Dispatch(radial_id, start, {}, things, decision, solution, now, left_out, lost, problem=problem)
         for order in decision.tasks:
             capability = things[order.ess_key].schedule_capability
             assert capability is not None
