@@ -6,6 +6,7 @@ taskId, reason, queue position, the study's Thing), progress a `progress` Observ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from simulation.whatif.request import CANCEL_PARAMETERS, STUDY_PARAMETERS
 from simulation.whatif.results import ResultWriter
 from simulation.whatif.streams import PROGRESS, STATUS, datastream_body
 from simulation.whatif.study import Cancelled, Study
-from sta_client import ClientSettings, EntityId, Query, StaClient, literal
+from sta_client import ClientSettings, EntityId, Query, StaClient, StaError, TransportError, literal
 
 log = logging.getLogger(__name__)
 ROLE = "whatif-engine"
@@ -160,7 +161,10 @@ class WhatIfService:
                 reason = f"{type(err).__name__}: {err}"
             with self._lock:
                 self.queue.finish(job, state, reason)
-            self.report(sta, job, state)
+            try:
+                self.report(sta, job, state)
+            except (StaError, TransportError):
+                log.exception("what-if %s: the final status (%s) could not be written", job.task_id, state)
 
     def _study(self, sta: StaClient, job: Job) -> tuple[JobState, str]:
         assert job.request is not None and self.engine is not None
@@ -180,6 +184,10 @@ class WhatIfService:
         except Cancelled as stop:
             writer.finish("cancelled", None)
             return "cancelled", str(stop)
+        except Exception:
+            with contextlib.suppress(StaError, TransportError):
+                writer.finish("failed", None)
+            raise
         writer.finish("done", kpis)
         return "done", ""
 
@@ -192,9 +200,16 @@ class WhatIfService:
 
     async def serve(self, poll_s: float, stop: asyncio.Event | None = None) -> None:
         """Poll and start jobs every `poll_s` seconds of the clock until `stop` is set."""
-        if self.engine is None:
-            await asyncio.to_thread(self.commission)
+        while self.engine is None and (stop is None or not stop.is_set()):
+            try:
+                await asyncio.to_thread(self.commission)
+            except StaError as err:  # the server not there yet: try again
+                log.warning("what-if engine: commissioning failed: %s", err)
+                await self.clock.sleep(poll_s)
         while stop is None or not stop.is_set():
-            await asyncio.to_thread(self.poll)
+            try:
+                await asyncio.to_thread(self.poll)
+            except StaError as err:  # the server away (TransportError included): try again next round
+                log.warning("what-if engine: polling Tasks failed: %s", err)
             self.start_next()
             await self.clock.sleep(poll_s)
