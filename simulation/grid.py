@@ -78,6 +78,7 @@ class GridModel:
         self.name, self.code, self.net, self.profiles = name, code, net, profiles
         self.counters: Counter[str] = Counter()
         self._profile_loads = list(profiles.load_p_mw.columns)
+        self.sgen_rated_w = {int(i): float(v) * 1e6 for i, v in net.sgen.p_mw.items()}  # before any step
         self.lv_buses = [int(b) for b in net.bus.index[net.bus.vn_kv < 1.0]]
         self.transformer_bus = int(net.trafo.lv_bus.iloc[0]) if len(net.trafo) else self.lv_buses[0]
         geo = {int(b): g for b, g in net.bus.geo.items()}
@@ -186,9 +187,10 @@ class GridModel:
             self.counters["not_converged"] += 1
             log.warning("grid %s: power flow at %s did not converge: %s", self.name, time.isoformat(), err)
             return StepResult(time, "not-converged", detail=str(err) or type(err).__name__)
-        return self._result(time)
+        return self.read_result(time)
 
-    def _result(self, time: datetime) -> StepResult:
+    def read_result(self, time: datetime) -> StepResult:
+        """The results of the last power flow run on ``net`` (by ``solve`` or the caller's own runpp)."""
         net = self.net
         res_bus, res_line = net.res_bus, net.res_line
         line_loss_kw = {int(i): float(v) * 1e3 for i, v in res_line.pl_mw.items()}
@@ -202,6 +204,8 @@ class GridModel:
             loss_kw=sum(line_loss_kw.values()) + trafo_loss_kw,
             trafo_loading_pct=float(net.res_trafo.loading_percent.max()) if len(net.trafo) else math.nan,
             grid_p_kw=float(net.res_ext_grid.p_mw.sum()) * 1e3)
+
+    _result = read_result  # the name simulation.whatif used first
 
     def run_series(self, times: Sequence[datetime],
                    injections_at: Callable[[datetime], Sequence[Injection]] | None = None,
