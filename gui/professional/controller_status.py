@@ -59,3 +59,26 @@ def summary(result: Any) -> str:
     if isinstance(result, list):
         return "; ".join(summary(item) for item in result[:12]) + (" …" if len(result) > 12 else "")
     return "–" if result is None else str(result)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the controller or agent answered to a Task (an Observation with `parameters.taskId`)."""
+
+    accepted: bool
+    reason: str
+    time: datetime | None
+
+
+def answers(rows: Iterable[Mapping[str, Any]]) -> dict[str, Answer]:
+    """Task id (as text) -> the newest true/false answer; other Observations naming a Task are ignored."""
+    found: dict[str, Answer] = {}
+    for row in sorted(rows, key=lambda r: str(r.get("phenomenonTime") or ""), reverse=True):
+        parameters = row.get("parameters") or {}
+        task_id, result = parameters.get("taskId"), row.get("result")
+        if task_id is None or not isinstance(result, bool) or str(task_id) in found:
+            continue
+        time = row.get("phenomenonTime")
+        found[str(task_id)] = Answer(result, str(parameters.get("reason") or parameters.get("error") or ""),
+                                     parse_time(time) if isinstance(time, str) else None)
+    return found

@@ -147,3 +147,14 @@ def read_simulated_grid(client: StaClient) -> list[JSON]:
     query = (Query().filter("Thing/properties/kind eq 'simulation'").select("id", "properties").orderby("id")
              .expand("Observations", newest))
     return list(client.iter("Datastreams", query))
+
+
+def read_answers(client: StaClient, task_ids: Sequence[int]) -> list[JSON]:
+    """The visible Observations that answer these Tasks (`parameters.taskId`, a number or its text)."""
+    if not task_ids:
+        return []
+    numbers = ", ".join(str(int(task_id)) for task_id in task_ids)
+    texts = ", ".join(string_literal(str(int(task_id))) for task_id in task_ids)
+    query = (Query().filter(f"parameters/taskId in ({numbers}) or parameters/taskId in ({texts})")
+             .select("phenomenonTime", "result", "parameters").orderby("phenomenonTime desc").top(1000))
+    return list(client.page("Observations", query).values)

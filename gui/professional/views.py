@@ -7,6 +7,7 @@ commands: pure), render or export (export.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from gui.auth import login_required, sta
 from gui.professional import reads
 from gui.professional.commands import form_fields, task_parameters
-from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
+from gui.professional.controller_status import NO_RADIAL, Answer, answers, columns, status_by_radial, summary
 from gui.professional.export import to_csv
 from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
@@ -23,7 +24,7 @@ from gui.professional.schedule import compare, latest_plan
 from gui.professional.svgmap import draw
 from gui.professional.topology import read_grid
 from gui.professional.whatif import result_tables
-from sta_client import StaError
+from sta_client import StaClient, StaError
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("professional", __name__, url_prefix="/pro", template_folder="templates",
@@ -82,6 +83,10 @@ def sites_csv() -> Response:
     return _csv(to_csv(header, rows), "sites")
 
 
+def _answers(client: StaClient, tasks: Iterable[dict[str, Any]]) -> dict[str, Answer]:
+    return answers(reads.read_answers(client, [int(task["@iot.id"]) for task in tasks]))
+
+
 def _capabilities(things: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"thing": thing, "capability": capability,
              "fields": form_fields(capability.get("taskingParameters") or {})}
@@ -101,6 +106,7 @@ def _control_view() -> dict[str, Any]:
     tasks = {c["capability"]["@iot.id"]: reads.read_tasks(client, int(c["capability"]["@iot.id"]), 5)
              for c in commands}
     return {**view, "controllers": controllers, "status": status, "commands": commands, "tasks": tasks,
+            "answers": _answers(client, (t for listed in tasks.values() for t in listed)),
             "by_radial": by_radial, "columns": columns(row.key for row in status), "summary": summary,
             "status_topics": {row.topic: row.key for row in status}}
 
@@ -179,6 +185,7 @@ def _ess_view(thing_id: int) -> dict[str, Any]:
              "actual": [r.actual_w for r in rows], "soc": [r.soc_pct for r in rows],
              "topics": {key: streams[key].topic for key in ("P_ess", "SoC") if key in streams}}
     return {"thing": thing, "rows": rows, "streams": streams, "tasks": tasks, "chart": chart,
+            "answers": _answers(client, tasks),
             "commands": _capabilities([{**thing, "TaskingCapabilities": others}])}
 
 
@@ -202,7 +209,8 @@ def _whatif_view() -> dict[str, Any]:
     jobs = {c["capability"]["@iot.id"]: reads.read_tasks(client, int(c["capability"]["@iot.id"]), 10)
             for c in commands}
     results = [row for thing in engines for row in reads.read_thing_streams(client, int(thing["@iot.id"]))]
-    return {"engines": engines, "commands": commands, "jobs": jobs, "tables": result_tables(results)}
+    return {"engines": engines, "commands": commands, "jobs": jobs, "tables": result_tables(results),
+            "answers": _answers(client, (t for listed in jobs.values() for t in listed))}
 
 
 @blueprint.route("/whatif")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.gesscon_thing import commission_gesscon
 from controllers.gesscon.status import StatusWriter
 from sta_client import BadRequest, StaClient
@@ -253,6 +254,15 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
     assert capability["@iot.id"] == world.capability_id
     assert task["taskingParameters"] == {"radialId": world.radial_a, "solution": "peak_shaving",
                                          "startTime": "2026-06-22T00:00:00Z", "stopTime": "2026-06-23T00:00:00Z"}
+    with gui_server.admin() as sta:  # GESSCon's own command desk answers it
+        desk = CommandDesk(sta, StatusWriter(sta, world.gesscon["streams"]), world.capability_id, [world.radial_a])
+        assert desk.take(DAY) >= 1
+    page.goto(gui_url + "/pro/control")
+    answer = page.locator(f'form.pro-command[data-capability="{world.capability_id}"] ~ table '
+                          f'tr[data-task="{task_id}"] .pro-answer')
+    assert answer.get_attribute("data-answer") == "accepted"
+    assert page.locator(f'#pro-status tr[data-radial="{world.radial_a}"] td[data-key="commandAccepted"]').inner_text() \
+        == "yes"
 
 
 def test_invalid_input_shows_the_servers_400_message(page: Page, gui_url: str, gui_server: GuiServer,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gui.professional.commands import form_fields, task_parameters
-from gui.professional.controller_status import NO_RADIAL, columns, status_by_radial, summary
+from gui.professional.controller_status import NO_RADIAL, answers, columns, status_by_radial, summary
 from gui.professional.export import to_csv
 from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
@@ -207,3 +207,12 @@ def test_simulated_buses_and_lines_are_drawn_where_their_features_lie() -> None:
     assert [(line.key, line.band, len(line.positions)) for line in lines] == [("line3", Band.warn, 2)]
     drawing = draw(read_grid(COLLECTION), {}, buses, lines)
     assert [b.band for b in drawing.buses] == ["violation", "ok"] and drawing.lines[0].points.count(",") == 2
+
+
+def test_the_newest_true_or_false_answer_of_a_task_counts() -> None:
+    found = answers([
+        {"phenomenonTime": "2026-06-21T01:00:00Z", "result": False, "parameters": {"taskId": 7, "reason": "late"}},
+        {"phenomenonTime": "2026-06-21T02:00:00Z", "result": True, "parameters": {"taskId": 7}},
+        {"phenomenonTime": "2026-06-21T03:00:00Z", "result": 1500.0, "parameters": {"taskId": 7}},  # set-point in force
+        {"phenomenonTime": "2026-06-21T01:00:00Z", "result": False, "parameters": {"taskId": "8", "error": "bounds"}}])
+    assert {key: (a.accepted, a.reason) for key, a in found.items()} == {"7": (True, ""), "8": (False, "bounds")}
