@@ -62,6 +62,7 @@ def test_pages_load_and_show_the_household(page: Page, gui_url: str, house: Hous
     name, password = resident
     log_in(page, gui_url, name, password)
     expect(page.locator("#site-list")).to_contain_text(house.site_id)
+    page.screenshot(path=str(DOCS / "gui-home.png"))
     page.click(f"text={house.site_id} site")
     expect(page.locator("#live-SoC")).to_have_text("76.0")
     expect(page.locator("#ev-plugged")).to_have_text("Plugged in, charging")
