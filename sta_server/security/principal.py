@@ -33,9 +33,11 @@ WRITES: dict[str, dict[Action, frozenset[str]]] = {
     "grid_operator": {"create": frozenset({"Task"})},
     "aggregator": {"create": frozenset({"Task"})},
     "device_agent": {"create": frozenset({"Observation"})},
-    "resident": {},
+    "resident": {"create": frozenset({"Task"})},  # only on capabilities that name it: `authorize_task`
     "anonymous": {},
 }
+TASKED_BY = "taskedBy"  # in a TaskingCapability's properties: the roles that may create its Tasks
+NAMED_ONLY = frozenset({"resident"})  # roles that task only the capabilities naming them
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,21 @@ def set_current(principal: Principal) -> contextvars.Token[Principal]:
 
 def reset_current(token: contextvars.Token[Principal]) -> None:
     _current.reset(token)
+
+
+def authorize_task(capability_properties: object) -> None:
+    """403 unless the current principal may task a capability with these properties. A capability
+    may name the roles that task it (`properties.taskedBy`, a list); without that list every role
+    that creates Tasks may, except residents: they task only the capabilities that name them (the
+    household's mode switch and manual set-point, never the DSO's set-point), whatever the channel."""
+    principal = current()
+    if principal.unrestricted:
+        return
+    named = capability_properties.get(TASKED_BY) if isinstance(capability_properties, dict) else None
+    allowed = principal.role in named if isinstance(named, list) else principal.role not in NAMED_ONLY
+    if not allowed:
+        raise Forbidden(f"{principal.name} ({principal.role}) may not task this TaskingCapability "
+                        f"(its properties.{TASKED_BY} does not name the role)")
 
 
 def authorize(action: Action, entity_type: str) -> None:

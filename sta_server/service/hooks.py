@@ -11,6 +11,7 @@ from sta_server.errors import InvalidEntity
 from sta_server.model import EntityType
 from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
+from sta_server.security.principal import authorize_task
 from sta_server.service.body import ParsedBody
 from sta_server.service.historical import historical_location_after, record_history
 from sta_server.service.ordered_links import ordered_links_before_insert
@@ -43,8 +44,9 @@ def _task_before(conn: Connection, parsed: ParsedBody) -> None:
     capability = parsed.values.get("tasking_capability_id")
     if capability is None:
         return  # reported as an incomplete entity
-    row = read_row(conn, TASKING_CAPABILITY, capability, "tasking_parameters")
-    if row is not None:
+    row = read_row(conn, TASKING_CAPABILITY, capability, "tasking_parameters", "properties")
+    if row is not None:  # a hidden or missing capability is reported as such by the link check
+        authorize_task(row[1])
         validate_task_parameters(row[0], parsed.values.get("tasking_parameters"))
 
 

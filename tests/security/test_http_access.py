@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from tests.s4g_capabilities import ESS_SETPOINT
 from tests.security.conftest import As, Grid
 
 SITE_A_USERS = ("operator", "aggregator", "agent", "resident")
@@ -191,3 +193,55 @@ def test_household_data_needs_a_grant(secure_client: FlaskClient, grid: Grid) ->
     for path in (f"Datastreams({grid.stream_a})/Observations", f"Things({grid.thing_a})/Datastreams",
                  f"Observations({grid.observations_a[0]})"):
         assert neighbour.get(path)[0] == 404
+
+
+def _household_capability(admin: As, thing: int, tasked_by: Any) -> int:
+    """A capability of the household's own (D3.1 T11: the resident's manual set-point)."""
+    status, body = admin.post(f"Things({thing})/TaskingCapabilities", {
+        "name": "manual set-point", "description": "the resident's set-point", "taskingParameters": ESS_SETPOINT,
+        "properties": {"taskedBy": tasked_by},
+        "Actuator": {"name": "household inverter", "description": "inverter", "encodingType": "text/html",
+                     "metadata": "https://example.org/inverter"}})
+    assert status == 201, body
+    return int(body["@iot.id"])
+
+
+def test_residents_task_only_the_capabilities_that_name_them(secure_client: FlaskClient, grid: Grid) -> None:
+    """A resident may not task the DSO's set-point (no `taskedBy`), only its household's capability,
+    over POST, the capability's Tasks, `$batch` and a reference in the body; a neighbour not even that."""
+    admin = As(secure_client, "admin")
+    own = _household_capability(admin, grid.thing_a, ["resident", "grid_operator"])
+    operator_excluded = _household_capability(admin, grid.thing_a, ["resident"])
+    resident, neighbour, operator = (As(secure_client, n) for n in ("resident", "neighbour", "operator"))
+    assert resident.post(f"TaskingCapabilities({own})/Tasks", TASK)[0] == 201
+    assert resident.post("Tasks", {**TASK, "TaskingCapability": {"@iot.id": own}})[0] == 201
+    status, body = resident.post(f"TaskingCapabilities({grid.capability_a})/Tasks", TASK)
+    assert status == 403 and "taskedBy" in body["error"]["message"]
+    status, body = resident.post("$batch", {"requests": [
+        {"id": "1", "method": "post", "url": f"TaskingCapabilities({own})/Tasks", "body": TASK},
+        {"id": "2", "method": "post", "url": f"TaskingCapabilities({grid.capability_a})/Tasks", "body": TASK},
+        {"id": "3", "method": "post", "url": "Tasks",
+         "body": {**TASK, "TaskingCapability": {"@iot.id": grid.capability_a}}},
+        {"id": "4", "method": "post", "url": f"TaskingCapabilities({grid.capability_b})/Tasks", "body": TASK},
+    ]})
+    assert status == 200
+    assert {r["id"]: r["status"] for r in body["responses"]} == {"1": 201, "2": 403, "3": 403, "4": 404}
+    # the neighbour (site B) does not see site A's household capability; the operator is not named
+    assert neighbour.post(f"TaskingCapabilities({own})/Tasks", TASK)[0] == 404
+    assert neighbour.post("Tasks", {**TASK, "TaskingCapability": {"@iot.id": own}})[0] in (400, 404)
+    assert operator.post(f"TaskingCapabilities({operator_excluded})/Tasks", TASK)[0] == 403
+    assert operator.post(f"TaskingCapabilities({own})/Tasks", TASK)[0] == 201
+    # a deep insert cannot smuggle a capability in: residents create no capabilities
+    assert resident.post(f"Things({grid.thing_a})/TaskingCapabilities", {
+        "name": "x", "description": "x", "taskingParameters": ESS_SETPOINT, "properties": {"taskedBy": ["resident"]},
+        "Actuator": {"@iot.id": 1}, "Tasks": [TASK]})[0] == 403
+    assert len(admin.ids(f"TaskingCapabilities({own})/Tasks")) == 4  # 2 + $batch's one + the operator's
+    assert admin.ids(f"TaskingCapabilities({grid.capability_a})/Tasks") == []
+    assert admin.ids(f"TaskingCapabilities({operator_excluded})/Tasks") == []
+
+
+@pytest.mark.parametrize("tasked_by", ["resident", {"resident": True}, 7, None])
+def test_a_taskedby_that_is_not_a_list_names_nobody(secure_client: FlaskClient, grid: Grid, tasked_by: Any) -> None:
+    capability = _household_capability(As(secure_client, "admin"), grid.thing_a, tasked_by)
+    assert As(secure_client, "resident").post(f"TaskingCapabilities({capability})/Tasks", TASK)[0] == 403
+    assert As(secure_client, "operator").post(f"TaskingCapabilities({capability})/Tasks", TASK)[0] == 201

@@ -86,6 +86,9 @@ def test_creates_only_on_own_topics(platform: Any, mqtt_grid: Grid, secure_broke
     assert agent.publish(tasks, {"taskingParameters": {"powerSetpoint": 1, "priority": 1,
                                                        "startTime": "2026-06-01T12:00:00Z"}}) == 135
     assert resident.publish(f"v1.1/Datastreams({mqtt_grid.stream_a})/Observations", {"result": 14}) == 135
+    # residents task over HTTP only (named capabilities, `authorize_task`); the broker refuses their Tasks
+    assert resident.publish(tasks, {"taskingParameters": {"powerSetpoint": 3, "priority": 1,
+                                                          "startTime": "2026-06-01T12:00:00Z"}}) == 135
     assert operator.publish(tasks, {"taskingParameters": {"powerSetpoint": 5, "priority": 1,
                                                           "startTime": "2026-06-01T12:00:00Z"}}) == 0
     delivered = listener.received(tasks, 5)  # the operator's message itself and the created Task
