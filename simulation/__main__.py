@@ -23,7 +23,7 @@ async def _main() -> int:
     except ValueError as err:
         log.error("bad simulation settings: %s", err)
         return 2
-    model = GridModel.load(settings.grid, settings.anchor)
+    model = GridModel.load(settings.grid, settings.anchor, settings.label)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

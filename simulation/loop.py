@@ -41,12 +41,13 @@ class LoopSettings:
     anchor: LonLat | None = None
     rediscover_steps: int = 4
     site_ids: frozenset[str] | None = None  # None: every site on the server
+    label: str | None = None  # the model's name on the server (simulationId dsf-se/<label>); None: the grid's
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], now: datetime) -> LoopSettings:
         """SIM_GRID (fur | bolzano | a SimBench code), SIM_STEP_S, SIM_PROFILE_DATE (YYYY-MM-DD: the
         profile day of the clock's current day), SIM_MAX_AGE_S, SIM_ANCHOR_LON + SIM_ANCHOR_LAT,
-        SIM_SITES (comma-separated site ids; unset: every site)."""
+        SIM_SITES (comma-separated site ids; unset: every site), SIM_LABEL (default: the grid's name)."""
         offset = timedelta(0)
         if date := environ.get("SIM_PROFILE_DATE"):
             day = datetime.fromisoformat(date).replace(tzinfo=UTC)
@@ -61,7 +62,7 @@ class LoopSettings:
             if environ.get("SIM_SITES") else None
         return cls(grid=environ.get("SIM_GRID", "fur"), step_s=step_s, profile_offset=offset,
                    max_age=timedelta(seconds=float(environ.get("SIM_MAX_AGE_S", "1800"))), anchor=anchor,
-                   site_ids=sites)
+                   site_ids=sites, label=environ.get("SIM_LABEL") or None)
 
 
 class ClosedLoop:
