@@ -32,6 +32,7 @@ class Policy:
     horizon_steps: int = 96
     margin_w: float = 3000.0
     priority: int = 5  # of the load-reduction Tasks (1..10)
+    lead_s: int = 60  # a cycle this long before a step plans that step (its Tasks are in place when it starts)
     controller_id: str = "gevchcon"
 
 
@@ -117,7 +118,7 @@ def water_fill(total_w: float, room_w: dict[str, float]) -> dict[str, float]:
 
 
 def decide(state: SiteState, commands: Sequence[Command], policy: Policy) -> SiteDecision:
-    start = step_start(state.now, policy.step_s)
+    start = step_start(state.now + timedelta(seconds=policy.lead_s), policy.step_s)
     room = headroom_w(state, commands, policy, start)
     demands = tuple(Demand(p.device, p.max_power_w, p.ev.remaining_wh, _presence(p.ev, state.now, start, policy))
                     for p in state.points if p.ev is not None and p.ev.remaining_wh > 0)
