@@ -40,7 +40,9 @@ def stream_stats(key: str, times: Sequence[datetime], period_s: float | None, wi
     duplicates = sum(n - 1 for n in counts.values())
     distinct = sorted(counts)
     periodic = False
-    if period_s is not None and len(distinct) >= 3:
+    # periodic: it filled at least half of the period's slots, mostly one period apart (a stream written on
+    # change or per answered Task is counted as received, never as expected)
+    if period_s is not None and len(distinct) >= max(3, window.seconds / period_s / 2):
         spacings = [(b - a).total_seconds() for a, b in zip(distinct, distinct[1:], strict=False)]
         periodic = statistics.median(spacings) <= 1.5 * period_s
     if not periodic or period_s is None:

@@ -28,6 +28,7 @@ class SiteFacts:
     telemetry_s: Mapping[str, float]
     contract_in_w: float | None
     contract_out_w: float | None
+    observed_properties: frozenset[str] = frozenset()  # the ObservedProperty keys its streams use
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class District:
     clock_factor: float
     sites: tuple[SiteEntry, ...]
     forecasts: Mapping[str, str] = field(default_factory=dict)
+    # optional part name (gesscon, gevchcon, simulation, gui) -> its environment (the caller's wins)
+    parts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def load_district(path: pathlib.Path, root: pathlib.Path | None = None) -> District:
@@ -67,7 +70,9 @@ def load_district(path: pathlib.Path, root: pathlib.Path | None = None) -> Distr
         raise ManifestError(f"{path}: a site id appears twice ({', '.join(sorted(ids))})")
     forecasts = {str(key): _rooted(str(value), root) for key, value in
                  _mapping(raw.get("forecasts", {}), f"{path}: forecasts").items()}
-    return District(start, factor, sites, forecasts)
+    parts = {str(name): {str(key): str(value) for key, value in _mapping(env or {}, f"{path}: parts.{name}").items()}
+             for name, env in _mapping(raw.get("parts", {}), f"{path}: parts").items()}
+    return District(start, factor, sites, forecasts, parts)
 
 
 def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
@@ -80,6 +85,7 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
         raise ManifestError(f"{path}: site.id is missing")
     radials = {str(properties["radial_id"])} if properties.get("radial_id") else set()
     telemetry: dict[str, float] = {}
+    unpolled: list[str] = [str(s["key"]) for s in site.get("datastreams") or [] if isinstance(s, Mapping)]
     for listed in raw.get("devices") or []:
         device = _mapping(listed, f"{path}: devices")
         device_radial = _mapping(device.get("properties", {}), f"{path}: device properties").get("radial_id")
@@ -97,8 +103,25 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
         for stream in [*(device.get("datastreams") or []), *(device.get("multidatastreams") or [])]:
             if isinstance(stream, Mapping) and period is not None:
                 telemetry[str(stream["key"])] = period
+            elif isinstance(stream, Mapping):
+                unpolled.append(str(stream["key"]))
+    if telemetry:  # written by the site's connectors for other devices (PV behind the inverter), or derived
+        shortest = min(telemetry.values())
+        telemetry.update({key: shortest for key in unpolled})
     return SiteFacts(site_id, frozenset(radials), telemetry, _number(properties.get("contract_limit_in_w")),
-                     _number(properties.get("contract_limit_out_w")))
+                     _number(properties.get("contract_limit_out_w")), frozenset(_observed_properties(raw)))
+
+
+def _observed_properties(raw: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    holders = [raw.get("site") or {}, *(raw.get("devices") or [])]
+    for holder in holders:
+        if not isinstance(holder, Mapping):
+            continue
+        for stream in [*(holder.get("datastreams") or []), *(holder.get("multidatastreams") or [])]:
+            if isinstance(stream, Mapping) and stream.get("observed_property"):
+                found.add(str(stream["observed_property"]))
+    return found
 
 
 def _site_entry(folder: pathlib.Path, entry: Mapping[str, Any], where: str) -> SiteEntry:

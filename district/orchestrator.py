@@ -9,7 +9,8 @@ import pathlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -34,8 +35,24 @@ SERVER_ONLY = ("STA_DATABASE_URL", "DATABASE_URL", "STA_MQTT_URL", "MQTT_URL", "
                "_STA_LOCAL_DATABASE_URL", "_STA_LOCAL_MQTT_URL")
 
 
-def module_exists(module: str) -> bool:
-    """`python -m module` would run: the package exists and has a `__main__`."""
+def provisioning_order(sites: Sequence[SiteEntry]) -> tuple[list[SiteEntry], list[SiteEntry]]:
+    """(sites to commission one after the other, sites that may then be commissioned together)."""
+    seen: set[str] = set()
+    first, rest = [], []
+    for entry in sites:
+        if entry.facts.observed_properties - seen:
+            first.append(entry)
+            seen |= entry.facts.observed_properties
+        else:
+            rest.append(entry)
+    return first, rest
+
+
+def module_exists(module: str, root: pathlib.Path) -> bool:
+    """`python -m module` would run: the package has a `__main__` (looked up in the checkout first: finding
+    the spec imports the parent packages, seconds each on a loaded machine)."""
+    if (root / module.replace(".", "/") / "__main__.py").is_file():
+        return True
     try:
         return importlib.util.find_spec(f"{module}.__main__") is not None
     except ModuleNotFoundError:
@@ -79,17 +96,33 @@ class Orchestrator:
             self.supervisor.start(ChildSpec("sta-server", (str(self.options.root / ".venv/bin/sta-server"),),
                                             dict(self.options.environ)))
         self.wait_for_server()
-        if not self.options.with_district:
-            return
-        tools = Tools(self.options.python, self.options.sta_admin, self.options.root)
-        for entry in self.district.sites:
-            ids = commission_site(tools, entry, self._admin_env(self._clock_env(self.district.clock_start)),
-                                  self._queue(entry).with_suffix(".ids.json"))
-            if self.options.auth:
-                self.credentials[entry.facts.site_id] = grant_site(
-                    tools, entry, ids, dict(self.options.environ), self.options.run_dir / "district" / "secrets")
-            log.info("site %s commissioned (%d Things)%s", entry.facts.site_id, len(ids["things"]),
-                     f", user {self.credentials[entry.facts.site_id].username}" if self.options.auth else "")
+        if self.options.with_district:
+            self._start_sites()
+        if self.options.forecasts:
+            self.supervisor.start(ChildSpec("forecasts", python_argv(self.options.python, "adapters.forecasts"),
+                                            self._forecast_env(), self._fresh_clock))
+        for name, module in OPTIONAL_PARTS:
+            if self.options.optional and module_exists(module, self.options.root):
+                env = self._admin_env(self._plain_env())
+                for key, value in self.district.parts.get(name, {}).items():
+                    env.setdefault(key, value)
+                if name == "gui":
+                    env.setdefault("GUI_STA_URL", self.admin.base_url)
+                self.supervisor.start(ChildSpec(name, python_argv(self.options.python, module), env,
+                                                self._fresh_clock))
+            else:
+                self.left_out.append(f"{name} (python -m {module})")
+        if self.left_out:
+            log.info("not started: %s", ", ".join(self.left_out))
+
+    def _start_sites(self) -> None:
+        # a site bringing ObservedProperties no earlier site had is commissioned alone (two runs creating the
+        # same new one could both create it); the others, whose properties exist by then, four at a time
+        first, rest = provisioning_order(self.district.sites)
+        for entry in first:
+            self._provision(entry)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(self._provision, rest))
         self.clock = AcceleratedClock(self.district.clock_start, self.district.clock_factor)
         for entry in self.district.sites:
             for n, argv in enumerate(entry.emulators):
@@ -98,17 +131,16 @@ class Orchestrator:
                                                 self._fresh_clock))
         for entry in self.district.sites:
             self.supervisor.start(self._field_process(entry))
-        if self.options.forecasts:
-            self.supervisor.start(ChildSpec("forecasts", python_argv(self.options.python, "adapters.forecasts"),
-                                            self._forecast_env(), self._fresh_clock))
-        for name, module in OPTIONAL_PARTS:
-            if self.options.optional and module_exists(module):
-                self.supervisor.start(ChildSpec(name, python_argv(self.options.python, module),
-                                                self._admin_env(self._plain_env()), self._fresh_clock))
-            else:
-                self.left_out.append(f"{name} (python -m {module})")
-        if self.left_out:
-            log.info("not started (their modules do not exist yet): %s", ", ".join(self.left_out))
+
+    def _provision(self, entry: SiteEntry) -> None:
+        tools = Tools(self.options.python, self.options.sta_admin, self.options.root)
+        ids = commission_site(tools, entry, self._admin_env(self._clock_env(self.district.clock_start)),
+                              self._queue(entry).with_suffix(".ids.json"))
+        if self.options.auth:
+            self.credentials[entry.facts.site_id] = grant_site(
+                tools, entry, ids, dict(self.options.environ), self.options.run_dir / "district" / "secrets")
+        log.info("site %s commissioned (%d Things)%s", entry.facts.site_id, len(ids["things"]),
+                 f", user {self.credentials[entry.facts.site_id].username}" if self.options.auth else "")
 
     def wait_for_server(self, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -174,8 +206,10 @@ class Orchestrator:
                 "S4G_CLOCK_FACTOR": repr(self.district.clock_factor)}
 
     def _fresh_clock(self) -> Mapping[str, str]:
-        """The district clock's time at this (re)start, so every child reads the same simulated time."""
-        assert self.clock is not None
+        """The district clock's time at this (re)start, so every child reads the same simulated time (without
+        the district: real time)."""
+        if self.clock is None:
+            return {"S4G_CLOCK": "real"}
         return self._clock_vars(self.clock.now())
 
     def _forecast_env(self) -> dict[str, str]:
@@ -185,7 +219,8 @@ class Orchestrator:
         for key, value in self.district.forecasts.items():
             if key in names:
                 env.setdefault(names[key], value)
-        env.setdefault("S4G_FORECAST_SITES", ",".join(site.facts.site_id for site in self.district.sites))
+        if self.options.with_district:
+            env.setdefault("S4G_FORECAST_SITES", ",".join(site.facts.site_id for site in self.district.sites))
         return env
 
     # --- running -------------------------------------------------------------------------------------------
@@ -273,7 +308,11 @@ def print_banner(orchestrator: Orchestrator, admin_note: str) -> None:
         for site_id, credentials in orchestrator.credentials.items():
             lines.append(f"    {site_id:<12} user {credentials.username}, password in {credentials.password_file}")
     lines.append(f"  logs             : {orchestrator.supervisor.log_dir}")
+    if "gui" in orchestrator.supervisor.children:
+        gui_env = orchestrator.supervisor.children["gui"].spec.env
+        host, port = gui_env.get("GUI_HOST", "127.0.0.1"), gui_env.get("GUI_PORT", "8090")
+        lines.append(f"  GUIs             : http://{host}:{port}/ (log in with the server's users)")
     if orchestrator.left_out:
-        lines.append(f"  not started      : {', '.join(orchestrator.left_out)} (modules not there yet)")
+        lines.append(f"  not started      : {', '.join(orchestrator.left_out)}")
     lines.append("")
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -7,7 +7,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from district.kpis import PowerKpis, SiteReport, Window, power_kpis, stream_stats, task_stats
@@ -20,6 +20,7 @@ log = logging.getLogger("district.report")
 ACK_PROPERTY = "setpoint-accepted"  # the ObservedProperty key of a Task's accepted/refused Datastream
 PV_PROPERTY = "pv-power"
 PAGE = 10_000
+ANSWER_HORIZON = timedelta(days=2)
 
 
 def _when(text: str) -> datetime:
@@ -66,12 +67,16 @@ def site_report(client: StaClient, facts: SiteFacts, window: Window, tolerated_g
         key = str(stream.get("properties", {}).get("key", stream["@iot.id"]))
         definition = str(stream.get("ObservedProperty", {}).get("definition", ""))
         acknowledgements = definition.endswith(ACK_PROPERTY)
-        rows = list(observations(client, "Datastreams", stream["@iot.id"], window,
+        # a Task created late in the period is answered after its end: answers are read up to now
+        read_window = dataclasses.replace(window, end=window.end + ANSWER_HORIZON) if acknowledgements else window
+        rows = list(observations(client, "Datastreams", stream["@iot.id"], read_window,
                                  *(("result", "parameters") if acknowledgements else ("result",))))
+        answer_rows = rows
+        rows = [row for row in rows if _when(row["phenomenonTime"]) < window.end]
         times = [_when(row["phenomenonTime"]) for row in rows]
         report.streams.append(stream_stats(key, times, facts.telemetry_s.get(key), window, tolerated_gap_s))
         if acknowledgements:
-            for row in rows:
+            for row in answer_rows:
                 task = (row.get("parameters") or {}).get("taskId")
                 if task is not None:
                     answers[str(task)] = bool(row.get("result"))

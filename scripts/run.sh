@@ -1,11 +1,30 @@
 #!/usr/bin/env bash
 # Runs the platform: virtualenv, system packages (PostgreSQL 15 + PostGIS, Mosquitto) when
-# missing, the project-local cluster and broker, database migrations, then the HTTP server.
+# missing, the project-local cluster and broker, database migrations, then the HTTP server and,
+# by default, the simulated district (`python -m district run`, docs/district.md): each site's
+# field process and emulators on an accelerated clock, the forecasts, controllers, simulation and GUIs.
 #
-#   bash scripts/run.sh
+#   bash scripts/run.sh                 # the platform with the simulated district
+#   bash scripts/run.sh --no-district   # the platform alone: field boxes connect from outside (also S4G_DISTRICT=off)
+#   bash scripts/run.sh --report 2h     # a fixed simulated period, then the KPI and invariant report (exit 1 if one fails)
+#   bash scripts/run.sh --server-only   # the SensorThings server alone, as before the district
 #
 # See README.md for the environment variables.
 set -euo pipefail
+
+mode="${S4G_DISTRICT:-on}"
+report_period=""
+case "${1:-}" in
+    "") ;;
+    --no-district) mode=off ;;
+    --server-only) mode=server ;;
+    --report)
+        [[ -n "${2:-}" ]] || { echo "usage: bash scripts/run.sh [--no-district | --server-only | --report PERIOD]" >&2; exit 2; }
+        mode=report
+        report_period="$2"
+        ;;
+    *) echo "usage: bash scripts/run.sh [--no-district | --server-only | --report PERIOD]" >&2; exit 2 ;;
+esac
 
 # shellcheck source=scripts/env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -55,4 +74,26 @@ root_url="${STA_SERVICE_ROOT_URL:-$scheme://$host:$port}"
 # The platform runs multi-process by default: HTTP workers (each with its own MQTT notifier) and
 # one MQTT ingest process; STA_HTTP_WORKERS=1 runs everything in one process.
 export STA_HTTP_WORKERS="${STA_HTTP_WORKERS:-2}"
-exec "$VENV/bin/sta-server"
+[[ "$mode" != server ]] || exec "$VENV/bin/sta-server"
+
+# The orchestrator (district/) starts the server as its supervised child, then the rest; its children
+# log in as clients: the API, the broker without the server's own login, an administrator for
+# commissioning (each field process gets a device_agent user of its own).
+export STA_CLIENT_BASE_URL="${STA_CLIENT_BASE_URL:-http://127.0.0.1:$port/v1.1}"
+if [[ -n "${STA_CLIENT_MQTT_URL:-}" ]]; then
+    :
+elif [[ "$STA_MQTT_URL" == "${_STA_LOCAL_MQTT_URL:-}" ]]; then
+    export STA_CLIENT_MQTT_URL="mqtt://127.0.0.1:${STA_MQTT_PORT:-18830}"
+else
+    STA_CLIENT_MQTT_URL="$(printf '%s\n' "$STA_MQTT_URL" | sed -E 's#(://)[^@/]*@#\1#')"
+    export STA_CLIENT_MQTT_URL
+fi
+if _sta_auth_on && [[ -z "${STA_CLIENT_USERNAME:-}${STA_CLIENT_TOKEN:-}" ]]; then
+    export STA_CLIENT_USERNAME=admin STA_CLIENT_PASSWORD_FILE="$admin_secret"
+fi
+export DISTRICT_ADMIN_NOTE="$admin_note"
+case "$mode" in
+    off) exec "$VENV/bin/python" -m district run --server --no-district ;;
+    report) exec "$VENV/bin/python" -m district report --server --period "$report_period" ;;
+    *) exec "$VENV/bin/python" -m district run --server ;;
+esac
