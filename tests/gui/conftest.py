@@ -6,14 +6,18 @@
 - `browser`: Debian's Chromium (`/usr/bin/chromium`) through Playwright's sync API, headless, offline flags;
 - `page`: a fresh browser context and page per test;
 - `make_user(role, *grants) -> (name, password)`: a server user, present at the broker when it returns;
-- `log_in(page, gui_url, name, password)`: the login form, filled.
+- `log_in(page, gui_url, name, password)`: the login form, filled;
+- `screenshot(page, name)`: a PNG into docs/ when `GUI_SCREENSHOTS=docs` (refreshing the documentation's
+  pictures), else into a temporary folder (a test run leaves the checkout unchanged).
 """
 from __future__ import annotations
 
 import os
+import pathlib
 import secrets
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -34,6 +38,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MakeUser = Callable[..., tuple[str, str]]
+SCRATCH = pathlib.Path(tempfile.gettempdir()) / "sta-gui-screenshots"
 
 
 class WsBroker(Broker):
@@ -143,6 +148,14 @@ def page(browser: Browser) -> Iterator[Page]:
     opened.set_default_timeout(10_000)
     yield opened
     context.close()
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> pathlib.Path:
+    folder = pathlib.Path(ROOT) / "docs" if os.environ.get("GUI_SCREENSHOTS") == "docs" else SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 def log_in(page: Page, gui_url: str, name: str, password: str) -> None:

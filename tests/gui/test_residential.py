@@ -3,7 +3,6 @@ WebSockets listener and `python -m gui` as a subprocess."""
 from __future__ import annotations
 
 import json
-import pathlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -11,12 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from sta_client import MqttSession, Query, StaClient
-from tests.conftest import ROOT
+from sta_client.errors import StaError
 from tests.faults.conftest import wait_for
-from tests.gui.conftest import GuiServer, MakeUser, log_in
+from tests.gui.conftest import GuiServer, MakeUser, log_in, screenshot
 from tests.gui.households import Household, add_observations, make_household
-
-DOCS = pathlib.Path(ROOT) / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +59,7 @@ def test_pages_load_and_show_the_household(page: Page, gui_url: str, house: Hous
     name, password = resident
     log_in(page, gui_url, name, password)
     expect(page.locator("#site-list")).to_contain_text(house.site_id)
-    page.screenshot(path=str(DOCS / "gui-home.png"))
+    screenshot(page, "gui-home")
     page.click(f"text={house.site_id} site")
     expect(page.locator("#live-SoC")).to_have_text("76.0")
     expect(page.locator("#ev-plugged")).to_have_text("Plugged in, charging")
@@ -71,10 +68,10 @@ def test_pages_load_and_show_the_household(page: Page, gui_url: str, house: Hous
     expect(page.locator("#grid-kwh")).to_have_text("2.40")  # imports only: 800 + 300 + 100 + 1200
     expect(page.locator("#last-contact")).to_contain_text("2026-06-21T12:00:00")
     page.wait_for_selector("html[data-live=on]")
-    page.screenshot(path=str(DOCS / "gui-residential.png"), full_page=True)
+    screenshot(page, "gui-residential", full_page=True)
     page.click("text=History")
     expect(page.locator("#history-table")).to_contain_text("2026-06-21T08:00:00+02:00")
-    page.screenshot(path=str(DOCS / "gui-residential-history.png"), full_page=True)
+    screenshot(page, "gui-residential-history", full_page=True)
 
 
 def test_a_value_published_over_mqtt_appears_within_two_seconds(page: Page, gui_server: GuiServer, gui_url: str,
@@ -146,7 +143,7 @@ def test_invalid_form_input_shows_the_servers_400_message(page: Page, gui_url: s
     error = page.locator(".flash.error")
     expect(error).to_contain_text("The server refused the set-point")
     expect(error).to_contain_text("powerSetpoint")
-    page.screenshot(path=str(DOCS / "gui-residential-refused.png"))
+    screenshot(page, "gui-residential-refused")
     page.fill("input[name=power_kw]", "a lot")
     page.click("#manual-setpoint button[type=submit]")
     expect(page.locator(".flash.error")).to_contain_text("must be a number")
@@ -219,4 +216,29 @@ def test_without_login_the_pages_redirect_and_wrong_passwords_are_refused(page: 
     assert httpx.get(f"{gui_url}/session/mqtt", follow_redirects=False).status_code == 302
     log_in(page, gui_url, "nobody", "wrong")
     expect(page.locator("#login-error")).to_have_text("Wrong user name or password.")
-    page.screenshot(path=str(DOCS / "gui-login.png"))
+    screenshot(page, "gui-login")
+
+
+def test_a_residents_set_point_and_mode_become_tasks_on_the_households_capabilities(
+        page: Page, gui_server: GuiServer, gui_url: str, house: Household, resident: tuple[str, str]) -> None:
+    log_in(page, gui_url, *resident)
+    page.goto(f"{gui_url}/home/{house.site_id}")
+    page.fill("input[name=power_kw]", "1,5")
+    page.select_option("select[name=duration_min]", "30")
+    page.click("#manual-setpoint button[type=submit]")
+    expect(page.locator(".flash.ok")).to_contain_text("Set-point sent")
+    page.click("button[value=self-consumption]")
+    expect(page.locator(".flash.ok")).to_contain_text("Mode change sent")
+    with gui_server.admin() as admin:
+        orders = [t["taskingParameters"] for t in
+                  admin.page(f"TaskingCapabilities({house.capabilities['user_setpoint']})/Tasks").values]
+        modes = [t["taskingParameters"] for t in
+                 admin.page(f"TaskingCapabilities({house.capabilities['lessag_mode']})/Tasks").values]
+    assert [(o["powerSetpoint"], o["priority"]) for o in orders if o["powerSetpoint"] == 1500.0] == [(1500.0, 1)]
+    assert {"mode": "self-consumption"} in modes
+    # the grid's own set-point capability stays the grid's: the same user is refused there by the API
+    with StaClient(gui_server.settings(username=resident[0], password=resident[1])) as sta, \
+            pytest.raises(StaError) as refused:
+        sta.create_task(house.capabilities["ess_setpoint"], {"powerSetpoint": 1000.0, "priority": 1,
+                                                              "startTime": "2026-06-21T12:00:00Z"})
+    assert refused.value.status == 403
