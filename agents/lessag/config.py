@@ -4,8 +4,9 @@ battery's ratings and the site's contract limits, and what each of its capabilit
 Plug-in options (site file `plugins: - kind: lessag, options: {...}`), all optional:
 `device` (the ESS device key; default: the site's first `ess`), `strategy` (self-consumption,
 follow-schedule, unircon), `cycle_s` (1-60 s, default 60), `charge_efficiency`/`discharge_efficiency`,
-`roles` (capability key → `schedule`, `setpoint` or `user-setpoint`; default: from the capability's
-template), `ev_limit_stream` (the data-set key of the EV load limit it publishes, default `evLoadLimit`).
+`roles` (capability key → `schedule`, `setpoint`, `user-setpoint` or `mode`; default: from the capability's
+template: ess-schedule, ess-setpoint, ess-user-setpoint, lessag-mode),
+`ev_limit_stream` (the data-set key of the EV load limit it publishes, default `evLoadLimit`).
 """
 from __future__ import annotations
 
@@ -26,10 +27,17 @@ class Role(StrEnum):
     SCHEDULE = "schedule"
     SETPOINT = "setpoint"
     USER_SETPOINT = "user-setpoint"
+    MODE = "mode"  # the household's behaviour-mode switch
 
 
-ROLE_OF_TEMPLATE = {"ess-schedule": Role.SCHEDULE, "ess-setpoint": Role.SETPOINT}
-PRIORITY_MAX = {Role.SCHEDULE: 3, Role.SETPOINT: 10, Role.USER_SETPOINT: 10}
+ROLE_OF_TEMPLATE = {"ess-schedule": Role.SCHEDULE, "ess-setpoint": Role.SETPOINT,
+                    "ess-user-setpoint": Role.USER_SETPOINT, "lessag-mode": Role.MODE}
+PRIORITY_MAX = {Role.SCHEDULE: 3, Role.SETPOINT: 10, Role.USER_SETPOINT: 10, Role.MODE: 1}
+# the household's modes (agents/site/capabilities.py LESSAG_MODES) → the LESSAg's local objective:
+# minimum grid exchange never exports (UniRCon); minimum bill follows the day-ahead schedule that
+# GESSCon computes at least cost for the feeder (self-consumption while it has none, said so)
+STRATEGY_OF_MODE = {"self-consumption": Strategy.SELF_CONSUMPTION, "minimum-grid-exchange": Strategy.UNIRCON,
+                    "minimum-bill": Strategy.FOLLOW_SCHEDULE}
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from adapters.connector import Command, CommandResult, Reading
-from agents.lessag.config import CapabilityRole, LessagConfig, Role, config_from_site
+from agents.lessag.config import STRATEGY_OF_MODE, CapabilityRole, LessagConfig, Role, config_from_site
 from agents.lessag.limits import ev_limit_w
 from agents.lessag.orders import Order, OrderBook
-from agents.lessag.strategies import EssSetPoint, EssState, Plan, decide
+from agents.lessag.strategies import EssSetPoint, EssState, Plan, Strategy, decide
 from agents.lessag.tasks import Deliveries, Refusal, TaskRefused, parse_schedule, parse_setpoint
 from agents.plugin import SiteContext, TaskMessage
 from agents.site.model import PluginSpec, SiteSpec
@@ -38,6 +38,7 @@ class LessagPlugin:
         self._mode: tuple[str, str] | None = None
         self._pv_limit_w: float | None = None
         self.last: EssSetPoint | None = None
+        self.strategy: Strategy = config.strategy  # the household's mode switch may change it
 
     @property
     def name(self) -> str:
@@ -68,6 +69,14 @@ class LessagPlugin:
         capability = self.config.capabilities.get(task.capability)
         if capability is None or capability.role is None:
             raise TaskRefused(Refusal.UNKNOWN_CAPABILITY, f"the LESSAg takes no Tasks of {task.capability!r}")
+        if capability.role is Role.MODE:
+            mode = task.parameters.get("mode")
+            strategy = STRATEGY_OF_MODE.get(mode) if isinstance(mode, str) else None
+            if strategy is None:
+                raise TaskRefused(Refusal.MALFORMED, f"mode must be one of {', '.join(STRATEGY_OF_MODE)}")
+            self.strategy = strategy
+            self.deliveries.accepted(task.task_id, task.capability, task.parameters)
+            return f"mode: {mode} ({strategy})"
         order = _parse(task, capability, now)
         self.orders.add(order)
         self.deliveries.accepted(task.task_id, task.capability, task.parameters)
@@ -79,7 +88,7 @@ class LessagPlugin:
             self._publish_mode(site, "no-data", "no recent SoC/ESS/PV/PCC readings")
             return
         self.orders.prune(state.time - KEEP_ORDERS)
-        plan = Plan(self.config.strategy, self.config.limits, self.config.cycle_s, self.orders.claims_at(state.time),
+        plan = Plan(self.strategy, self.config.limits, self.config.cycle_s, self.orders.claims_at(state.time),
                     self.config.import_margin_w)
         setpoint = decide(state, plan)
         result = await site.command(Command(self.config.device, self.config.setpoint_capability,

@@ -62,6 +62,22 @@ def ess_setpoint(given: TemplateInput) -> JSON:
         _count("priority", 1, 10), _time("startTime"), _time("stopTime", optional=True)]}
 
 
+def ess_user_setpoint(given: TemplateInput) -> JSON:
+    """D3.1 T11: the household's manual ESS set-point (the residential GUI); the LESSAg gives it the
+    user's source, below every order of the grid, whatever priority it names."""
+    return ess_setpoint(given)
+
+
+LESSAG_MODES = ("self-consumption", "minimum-grid-exchange", "minimum-bill")
+
+
+def lessag_mode(given: TemplateInput) -> JSON:
+    """The household's behaviour-mode switch (the residential GUI; S4G's local objectives)."""
+    return {"type": "DataRecord", "field": [
+        {"name": "mode", "type": "Category", "label": "LESSAg behaviour mode",
+         "constraint": {"type": "AllowedTokens", "value": list(LESSAG_MODES)}}]}
+
+
 def ess_schedule(given: TemplateInput) -> JSON:
     """D3.1 T7: up to 24 h of ESS power at `resolution_s` (1 to 1,440 one-minute values by default; a
     profile of the wrong length reaches the agent, which answers it with accepted = false)."""
@@ -124,5 +140,5 @@ def er_setpoints(given: TemplateInput) -> JSON:
 TEMPLATES: dict[str, Callable[[TemplateInput], JSON]] = {
     "ess-setpoint": ess_setpoint, "ess-schedule": ess_schedule, "ev-load-reduction": ev_load_reduction,
     "chargepoint-enable": chargepoint_enable, "er-mode": er_mode, "er-limits": er_limits,
-    "er-setpoints": er_setpoints,
+    "er-setpoints": er_setpoints, "ess-user-setpoint": ess_user_setpoint, "lessag-mode": lessag_mode,
 }

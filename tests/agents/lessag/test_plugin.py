@@ -15,7 +15,8 @@ from adapters.simulated.connectors import build_house
 from agents.lessag.config import LessagConfig, config_from_site
 from agents.lessag.plugin import LessagPlugin
 from agents.plugin import TaskMessage
-from agents.site import PluginSpec, load_site
+from agents.site import CapabilitySpec, PluginSpec, load_site
+from agents.site.capabilities import TemplateInput, ess_user_setpoint, lessag_mode
 from clock import Clock, SteppedClock
 
 FUR = Path(__file__).resolve().parents[3] / "sites" / "fur-house.yaml"
@@ -223,3 +224,61 @@ async def _in_loop(scenario: Any) -> Any:
 def test_replace_keeps_config_frozen() -> None:
     config = _config()
     assert dataclasses.replace(config, cycle_s=10).cycle_s == 10
+
+
+def _household_config(**options: Any) -> LessagConfig:
+    """The Fur house with the residential GUI's two capabilities: the mode switch and the manual set-point."""
+    site = load_site(FUR)
+    ess = site.device("ess")
+    given = TemplateInput(ess.properties, None)
+    household = {"taskedBy": ["resident"]}
+    extra = (CapabilitySpec("household_mode", "Behaviour mode", "the household's mode switch",
+                            lessag_mode(given), "lessag-mode", None, household),
+             CapabilitySpec("household_setpoint", "Manual set-point", "the household's ESS set-point",
+                            ess_user_setpoint(given), "ess-user-setpoint", None, household))
+    ess = dataclasses.replace(ess, capabilities=(*ess.capabilities, *extra))
+    site = dataclasses.replace(site, devices=tuple(ess if d.key == "ess" else d for d in site.devices))
+    return config_from_site(site, PluginSpec("lessag", {"cycle_s": 60, **options}))
+
+
+def test_the_household_switches_the_mode_and_a_bad_mode_is_refused() -> None:
+    async def scenario() -> tuple[list[Reading], list[Reading], Site, LessagPlugin]:
+        clock = SteppedClock(START + timedelta(hours=11))
+        site, plugin = _site(clock, soc_pct=90), LessagPlugin(_household_config(import_margin_w=200))
+        await _run(site, plugin, 2)
+        good = await plugin.on_task(_task(21, "household_mode", mode="minimum-grid-exchange"), site)
+        bad = await plugin.on_task(_task(22, "household_mode", mode="cheapest"), site)
+        await _run(site, plugin, 30)
+        return good, bad, site, plugin
+
+    [good], [bad], site, plugin = asyncio.run(_in_loop(scenario))
+    assert good.value is True and "minimum-grid-exchange" in str(good.parameters["reason"])
+    assert bad.value is False and str(bad.parameters["reason"]).startswith("malformed")
+    assert [r.value for r in site.of("lessagMode")] == ["self-consumption", "unircon"]
+    assert str(plugin.strategy) == "unircon"
+
+
+def test_the_households_setpoint_yields_to_the_grids() -> None:
+    async def scenario() -> tuple[list[float], list[float]]:
+        clock = SteppedClock(START + timedelta(hours=1))
+        site, plugin = _site(clock, soc_pct=50), LessagPlugin(_household_config())
+        start = clock.now().isoformat()
+        await plugin.on_task(_task(31, "household_setpoint", powerSetpoint=1500, priority=10, startTime=start), site)
+        await _run(site, plugin, 3)
+        alone = [float(r.value) for r in site.of("P_dc_setpoint")]  # type: ignore[arg-type]
+        await plugin.on_task(_task(32, "ess_setpoint", powerSetpoint=-1000, priority=10, startTime=start), site)
+        await _run(site, plugin, 3)
+        both = [float(r.value) for r in site.of("P_dc_setpoint")][len(alone):]  # type: ignore[arg-type]
+        return alone, both
+
+    alone, both = asyncio.run(_in_loop(scenario))
+    assert alone[-1] == pytest.approx(1500, abs=1)  # followed while it is the only order
+    assert both[-1] == pytest.approx(-1000, abs=1)  # the DSO's order wins over the household's
+
+
+def test_the_household_capabilities_come_from_their_templates() -> None:
+    config = _household_config()
+    assert {k: str(c.role) for k, c in config.capabilities.items()} == {
+        "ess_setpoint": "setpoint", "ess_schedule": "schedule", "household_mode": "mode",
+        "household_setpoint": "user-setpoint"}
+    assert config.capabilities["household_setpoint"].rules.source < config.capabilities["ess_setpoint"].rules.source
