@@ -71,7 +71,7 @@ def step_parts(grid: str, start: datetime, repeat: int) -> dict[str, float]:
         "runpp_recycle_ms": _median_ms(lambda: pandapower.runpp(model.net, numba=False, init="results",
                                                                 check_connectivity=False, recycle=RECYCLE), repeat),
         "runpp_default_ms": _median_ms(lambda: pandapower.runpp(model.net, numba=False), repeat),
-        "result_ms": _median_ms(lambda: model._result(start), repeat),  # noqa: SLF001
+        "result_ms": _median_ms(lambda: model.read_result(start), repeat),
     }
 
 

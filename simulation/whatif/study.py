@@ -163,7 +163,7 @@ class Study:
         except (pandapower.LoadflowNotConverged, np.linalg.LinAlgError) as err:
             log.warning("study step %s did not converge: %s", time.isoformat(), err)
             return StepResult(time, "not-converged", detail=str(err) or type(err).__name__)
-        return self.model._result(time)  # noqa: SLF001 (the grid's one reading of pandapower's results)
+        return self.model.read_result(time)
 
     def _count(self, result: StepResult, pv_w: float, consumption_w: float, ev_w: float) -> None:
         tally, hours = self.tally, STEP_S / 3600.0
