@@ -63,22 +63,37 @@ def summary(result: Any) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the controller or agent answered to a Task (an Observation with `parameters.taskId`)."""
+    """What the controller, agent or engine answered to a Task (Observations with `parameters.taskId`):
+    accepted/refused (a truth), or a job's state (a category: queued, running, done, ...)."""
 
-    accepted: bool
+    state: str
     reason: str
     time: datetime | None
+    progress_pct: float | None = None
+
+    @property
+    def accepted(self) -> bool | None:
+        return {"accepted": True, "refused": False}.get(self.state)
 
 
 def answers(rows: Iterable[Mapping[str, Any]]) -> dict[str, Answer]:
-    """Task id (as text) -> the newest true/false answer; other Observations naming a Task are ignored."""
+    """Task id (as text) -> the newest true/false or text answer, with the newest number (a progress)
+    beside it; a number alone (a set-point in force) is no answer."""
     found: dict[str, Answer] = {}
+    progress: dict[str, float] = {}
     for row in sorted(rows, key=lambda r: str(r.get("phenomenonTime") or ""), reverse=True):
         parameters = row.get("parameters") or {}
         task_id, result = parameters.get("taskId"), row.get("result")
-        if task_id is None or not isinstance(result, bool) or str(task_id) in found:
+        if task_id is None:
             continue
+        key = str(task_id)
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            progress.setdefault(key, float(result))
+            continue
+        if key in found or not isinstance(result, bool | str):
+            continue
+        state = ("accepted" if result else "refused") if isinstance(result, bool) else result
         time = row.get("phenomenonTime")
-        found[str(task_id)] = Answer(result, str(parameters.get("reason") or parameters.get("error") or ""),
-                                     parse_time(time) if isinstance(time, str) else None)
-    return found
+        found[key] = Answer(state, str(parameters.get("reason") or parameters.get("error") or ""),
+                            parse_time(time) if isinstance(time, str) else None)
+    return {key: Answer(a.state, a.reason, a.time, progress.get(key)) for key, a in found.items()}

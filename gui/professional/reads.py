@@ -139,12 +139,16 @@ def read_series(client: StaClient, datastream_id: int, since: datetime | None, u
     return sorted(series, key=lambda pair: pair[0])
 
 
+CLOSED_LOOP = "dsf-se"  # `properties.managedBy` of the closed-loop simulation's streams (simulation/entities.py)
+
+
 def read_simulated_grid(client: StaClient) -> list[JSON]:
-    """The simulation engine's Datastreams, each with its newest Observation and that Observation's
-    FeatureOfInterest (the bus or line geometry)."""
+    """The closed-loop simulation's Datastreams (not the what-if studies'), each with its newest
+    Observation and that Observation's FeatureOfInterest (the bus or line geometry)."""
     newest = (Query().orderby("phenomenonTime desc").top(1).select("phenomenonTime", "result")
               .expand("FeatureOfInterest", Query().select("feature")))
-    query = (Query().filter("Thing/properties/kind eq 'simulation'").select("id", "properties").orderby("id")
+    query = (Query().filter(f"Thing/properties/kind eq 'simulation' and properties/managedBy eq "
+                            f"{string_literal(CLOSED_LOOP)}").select("id", "properties").orderby("id")
              .expand("Observations", newest))
     return list(client.iter("Datastreams", query))
 
@@ -158,3 +162,15 @@ def read_answers(client: StaClient, task_ids: Sequence[int]) -> list[JSON]:
     query = (Query().filter(f"parameters/taskId in ({numbers}) or parameters/taskId in ({texts})")
              .select("phenomenonTime", "result", "parameters").orderby("phenomenonTime desc").top(1000))
     return list(client.page("Observations", query).values)
+
+
+def read_studies(client: StaClient, top: int = 50) -> list[JSON]:
+    """The newest what-if studies (one Thing per job), newest first."""
+    query = (Query().filter("properties/kind eq 'simulation' and properties/role eq 'whatif-study'")
+             .select("id", "name", "properties").orderby("id desc").top(top))
+    return list(client.page("Things", query).values)
+
+
+def read_engines(client: StaClient) -> list[JSON]:
+    """Simulation Things offering capabilities (the what-if engine), with them."""
+    return [thing for thing in read_things(client, ("simulation",)) if thing.get("TaskingCapabilities")]

@@ -23,7 +23,7 @@ from gui.professional.overview import ess_summaries, radial_rows, site_statuses
 from gui.professional.schedule import compare, latest_plan
 from gui.professional.svgmap import draw
 from gui.professional.topology import read_grid
-from gui.professional.whatif import result_tables
+from gui.professional.whatif import result_tables, sweep
 from sta_client import StaClient, StaError
 
 log = logging.getLogger(__name__)
@@ -204,12 +204,17 @@ def ess_csv(thing_id: int) -> Response:
 
 def _whatif_view() -> dict[str, Any]:
     client = sta()
-    engines = reads.read_things(client, SIMULATION_KINDS)
+    engines = reads.read_engines(client)
     commands = _capabilities(engines)
     jobs = {c["capability"]["@iot.id"]: reads.read_tasks(client, int(c["capability"]["@iot.id"]), 10)
             for c in commands}
-    results = [row for thing in engines for row in reads.read_thing_streams(client, int(thing["@iot.id"]))]
-    return {"engines": engines, "commands": commands, "jobs": jobs, "tables": result_tables(results),
+    studies = reads.read_studies(client)
+    chosen = request.args.get("study", type=int) or (int(studies[0]["@iot.id"]) if studies else None)
+    study = next((s for s in studies if int(s["@iot.id"]) == chosen), None)
+    results = reads.read_thing_streams(client, int(study["@iot.id"])) if study is not None else []
+    return {"engines": engines, "commands": commands, "jobs": jobs, "sweep": sweep(studies), "study": study,
+            "tables": result_tables(results),
+            "study_of_task": {str((s.get("properties") or {}).get("taskId")): s["@iot.id"] for s in studies},
             "answers": _answers(client, (t for listed in jobs.values() for t in listed))}
 
 
@@ -222,5 +227,16 @@ def whatif() -> str:
 @blueprint.route("/whatif.csv")
 @login_required
 def whatif_csv() -> Response:
-    rows = [(table.title, *row) for table in _whatif_view()["tables"] for row in table.rows]
-    return _csv(to_csv(("table", "name", "key", "unit", "time", "value"), rows), "whatif-results")
+    """The shown study's results."""
+    view = _whatif_view()
+    study = view["study"]["@iot.id"] if view["study"] else None
+    rows = [(table.title, study, *row) for table in view["tables"] for row in table.rows]
+    return _csv(to_csv(("table", "study", "name", "key", "unit", "time", "value"), rows), f"whatif-{study}")
+
+
+@blueprint.route("/whatif-sweep.csv")
+@login_required
+def whatif_sweep_csv() -> Response:
+    """The studies side by side (the penetration sweep)."""
+    table = _whatif_view()["sweep"]
+    return _csv(to_csv(("study", "taskId", *table.columns), table.rows), "whatif-sweep")

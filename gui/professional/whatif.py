@@ -1,10 +1,12 @@
-"""What-if results as tables: the simulation engine's result Datastreams (its Things of kind
-`simulation`) sorted into bus voltages, line loading, losses, KPIs, progress and the rest, by key and
-unit. A JSON result (a KPI set, a sweep) becomes one row per member. Pure.
+"""What-if studies as tables. The engine (simulation/whatif) makes one `simulation` Thing per job
+(`properties.role = "whatif-study"`, with the job's `taskId`, its `request`, `status` and, at the end,
+`kpis`): the studies side by side are the penetration sweep; one study's result Datastreams are sorted
+into bus voltages, line loading, losses, KPIs, progress and the rest, by key and unit. A JSON result
+(a KPI set) becomes one row per member. Pure.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,3 +51,35 @@ def result_tables(streams: Iterable[Latest]) -> list[Table]:
         title = next((title for title, matches in TABLES if matches(stream.key, stream.unit)), "Other results")
         grouped[title].extend(_rows(stream))
     return [Table(title, tuple(rows)) for title, rows in grouped.items() if rows]
+
+
+REQUEST_COLUMNS = ("grid", "pvPenetration", "evPenetration", "essPenetration", "placement", "controlMode",
+                   "startTime", "stopTime")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The studies side by side: request parameters, status and every scalar KPI."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]  # (thing id, task id, *columns)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def sweep(studies: Iterable[Mapping[str, Any]]) -> Sweep:
+    """Study Things (newest first) → one row each."""
+    things = [(thing, thing.get("properties") or {}) for thing in studies]
+    kpi_names = sorted({name for _, props in things for name, value in (props.get("kpis") or {}).items()
+                        if _scalar(value)})
+    columns = (*REQUEST_COLUMNS, "status", *kpi_names)
+    rows = []
+    for thing, props in things:
+        request = props.get("request") or {}
+        kpis = props.get("kpis") or {}
+        values = [request.get(name) for name in REQUEST_COLUMNS] + [props.get("status")]
+        values += [kpis.get(name) for name in kpi_names]
+        rows.append((thing.get("@iot.id"), props.get("taskId"), *values))
+    return Sweep(columns, tuple(rows))

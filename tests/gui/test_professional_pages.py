@@ -21,7 +21,8 @@ from playwright.sync_api import Page
 from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.gesscon_thing import commission_gesscon
 from controllers.gesscon.status import StatusWriter
-from sta_client import BadRequest, StaClient
+from simulation.whatif.request import STUDY_PARAMETERS
+from sta_client import BadRequest, Query, StaClient
 from tests.gui.conftest import GuiServer, MakeUser, log_in
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -31,11 +32,6 @@ CATEGORY = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CategoryObs
 JSON_OBS = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Observation"
 ISO = {"href": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
 DAY = datetime(2026, 6, 21, tzinfo=UTC)
-WHAT_IF = {"type": "DataRecord", "field": [
-    {"name": "grid", "type": "Category", "constraint": {"type": "AllowedTokens", "value": ["1-LV-rural1--2-sw"]}},
-    {"name": "pvPenetration", "type": "Quantity", "uom": {"code": "%"},
-     "constraint": {"type": "AllowedValues", "interval": [[0, 100]]}},
-    {"name": "startTime", "type": "Time", "uom": ISO}, {"name": "stopTime", "type": "Time", "uom": ISO}]}
 SCHEDULE = {"type": "DataRecord", "field": [
     {"name": "startTime", "type": "Time", "uom": ISO},
     {"name": "resolution", "type": "Quantity", "uom": {"code": "s"}, "optional": True},
@@ -48,9 +44,9 @@ def _unit(symbol: str) -> dict[str, str]:
     return {"name": symbol, "symbol": symbol, "definition": f"ucum:{symbol}"}
 
 
-def _stream(key: str, unit: str = "W", kind: str = MEASUREMENT) -> dict[str, Any]:
+def _stream(key: str, unit: str = "W", kind: str = MEASUREMENT, **properties: Any) -> dict[str, Any]:
     return {"name": key, "description": key, "observationType": kind, "unitOfMeasurement": _unit(unit),
-            "properties": {"key": key},
+            "properties": {"key": key, **properties},
             "Sensor": {"name": f"sensor {key}", "description": "s", "encodingType": "text/plain", "metadata": "-"},
             "ObservedProperty": {"name": f"op {key}", "description": key, "definition": f"urn:test:op:{key}"}}
 
@@ -129,26 +125,38 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                          properties={"kind": "site", "siteId": site_3, "radialId": radial_b})
         gesscon_ids = commission_gesscon(sta, latitude=56.84, longitude=8.99)
         gesscon = sta.get(f"Things({gesscon_ids.thing})", None) | {"streams": gesscon_ids.streams}
-        engine = _thing(sta, f"DSF-SE {tag}", _point(8.99, 56.84),
-                        Datastreams=[_stream("vm_pu_max", "pu"), _stream("losses", "kW"), _stream("bus7.vm", "/"),
-                                     _stream("line3.loading", "%"),
-                                     _stream("kpis", "", JSON_OBS), _stream("progress", "%")],
-                        TaskingCapabilities=[_capability("whatif", "What-if study", WHAT_IF)],
-                        properties={"kind": "simulation"})
+        loop = _thing(sta, f"DSF-SE loop {tag}", _point(8.99, 56.84),
+                      Datastreams=[_stream("bus7.vm", "/", managedBy="dsf-se"),
+                                   _stream("line3.loading", "%", managedBy="dsf-se")],
+                      properties={"kind": "simulation", "managedBy": "dsf-se"})
+        engine = _thing(sta, f"DSF-SE what-if {tag}", _point(8.99, 56.84),
+                        Datastreams=[_stream("status", "", CATEGORY), _stream("progress", "%")],
+                        TaskingCapabilities=[_capability("whatif_study", "What-if study", STUDY_PARAMETERS)],
+                        properties={"kind": "simulation", "role": "whatif-engine"})
+        studies = [_thing(sta, f"study {n} {tag}", _point(8.99, 56.84), properties={
+            "kind": "simulation", "role": "whatif-study", "taskId": 9000 + n, "status": "done",
+            "request": {"grid": "1-LV-rural1--2-sw", "pvPenetration": pv, "evPenetration": 0, "essPenetration": 0},
+            "kpis": {"vMaxPu": v_max, "violationsPct": violations}},
+            Datastreams=[_stream("vm_pu:7", "pu"), _stream("loading_pct:3", "%"), _stream("losses_kW", "kW"),
+                         _stream("kpis", "", JSON_OBS)]) for n, pv, v_max, violations in ((1, 50, 1.04, 0.0),
+                                                                                        (2, 100, 1.0595, 4.2))]
         multi_id = next(iter(sta.iter(f"Things({meter['@iot.id']})/MultiDatastreams")))["@iot.id"]
-        _observations(sta, meter, ess, house_2, house_3, gesscon, engine, multi_id)
+        _observations(sta, meter, ess, house_2, house_3, gesscon, multi_id)
+        _simulation_results(sta, loop, studies[-1])
         capability_id = int(gesscon_ids.capability)
-    _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, engine], f"radial:{radial_a}")
+    _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, loop, engine, *studies], f"radial:{radial_a}")
     _label(gui_server, [house_1, meter, ess], f"site:{site_1}")
     _label(gui_server, [house_3], f"radial:{radial_b}", f"site:{site_3}")
     return World(radial_a, radial_b, (site_1, site_2), site_3, ess, meter, multi_id, gesscon, capability_id,
                  make_user("grid_operator", f"radial:{radial_a}"), make_user("aggregator", f"site:{site_3}"))
 
 
+def at(minutes: int) -> str:
+    return (DAY + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
 def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], house_2: dict[str, Any],
-                  house_3: dict[str, Any], gesscon: dict[str, Any], engine: dict[str, Any], multi_id: int) -> None:
-    def at(minutes: int) -> str:
-        return (DAY + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+                  house_3: dict[str, Any], gesscon: dict[str, Any], multi_id: int) -> None:
     sta.create_observations(meter["streams"]["P_grid"], ["phenomenonTime", "result"], [[at(60), 1200.0]])
     sta.create("Observations", {"phenomenonTime": at(60), "result": [231.0, 232.5, 230.1],
                                 "MultiDatastream": {"@iot.id": multi_id}})
@@ -166,17 +174,20 @@ def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], ho
                                                                              "economic")):
         status.write("radialSolution", radial, DAY + timedelta(minutes=60), solution)
         status.write("essWithinBounds", radial, DAY + timedelta(minutes=60), True)
+
+
+def _simulation_results(sta: StaClient, loop: dict[str, Any], study: dict[str, Any]) -> None:
     for key, value, feature in (("bus7.vm", 1.12, _point(8.99, 56.833)), ("line3.loading", 85.0, {
             "type": "LineString", "coordinates": [[8.985, 56.832], [8.99, 56.833]]})):
         sta.create("Observations", {"phenomenonTime": at(60), "result": value,
-                                    "Datastream": {"@iot.id": engine["streams"][key]},
+                                    "Datastream": {"@iot.id": loop["streams"][key]},
                                     "FeatureOfInterest": {"name": f"{key} {uuid.uuid4().hex[:6]}", "description": key,
                                                           "encodingType": "application/geo+json", "feature": feature}})
-    results: tuple[tuple[str, Any], ...] = (("vm_pu_max", 1.0595), ("losses", 1.8), ("progress", 100),
+    results: tuple[tuple[str, Any], ...] = (("vm_pu:7", 1.0595), ("loading_pct:3", 71.0), ("losses_kW", 1.8),
                                              ("kpis", {"vMaxPu": 1.0595, "violationsPct": 4.2}))
     for key, result in results:
         sta.create("Observations", {"phenomenonTime": at(60), "result": result,
-                                    "Datastream": {"@iot.id": engine["streams"][key]}})
+                                    "Datastream": {"@iot.id": study["streams"][key]}})
 
 
 def _sites_on_map(page: Page) -> set[str]:
@@ -311,21 +322,33 @@ def test_the_sites_csv_holds_what_the_map_shows(page: Page, gui_url: str, world:
     assert first["radialId"] == world.radial_a and first["voltageBand"] in ("ok", "violation")
 
 
-def test_whatif_form_and_results(page: Page, gui_url: str, gui_server: GuiServer, world: World) -> None:
+def test_whatif_sweep_results_and_a_job(page: Page, gui_url: str, gui_server: GuiServer, world: World) -> None:
     log_in(page, gui_url, *world.operator)
     page.goto(gui_url + "/pro/whatif")
-    results = page.locator("main").inner_text() if page.locator("main").count() else page.inner_text("body")
-    for expected in ("Voltages per bus", "vm_pu_max", "1.06", "Losses", "KPIs", "violationsPct", "Progress"):
+    sweep = [row.split("\t") for row in page.locator("#pro-sweep tbody tr").all_inner_texts()]
+    assert [(row[1], row[3], row[-1]) for row in sweep] == [("9002", "100", "4.2"), ("9001", "50", "0")]
+    results = page.inner_text("body")
+    for expected in ("Voltages per bus", "vm_pu:7", "1.06", "Line loading", "Losses", "KPIs", "violationsPct"):
         assert expected in results
     page.screenshot(path=str(DOCS / "gui-professional-whatif.png"), full_page=True)
     form = page.locator("form.pro-command").first
-    form.locator("select[name=grid]").select_option("1-LV-rural1--2-sw")
-    form.locator("input[name=pvPenetration]").fill("80")
-    form.locator("input[name=startTime]").fill("2026-06-21T00:00:00Z")
-    form.locator("input[name=stopTime]").fill("2026-06-22T00:00:00Z")
+    for name, value in (("pvPenetration", "80"), ("evPenetration", "0"), ("essPenetration", "20"),
+                        ("startTime", "2026-06-21T00:00:00Z"), ("stopTime", "2026-06-22T00:00:00Z")):
+        form.locator(f"input[name={name}]").fill(value)
     form.locator("button[type=submit]").click()
     task_id = int(page.locator("#pro-task-id").inner_text())
     with gui_server.admin() as sta:
-        assert sta.get(f"Tasks({task_id})", None)["taskingParameters"]["pvPenetration"] == 80
+        task = sta.get(f"Tasks({task_id})", None)
+        assert task["taskingParameters"]["pvPenetration"] == 80 and task["taskingParameters"]["grid"]
+        engine = next(iter(sta.iter("Things", Query().filter("properties/role eq 'whatif-engine'"))))
+        status = next(d for d in sta.iter(f"Things({engine['@iot.id']})/Datastreams")
+                      if d["properties"]["key"] == "status")
+        sta.create("Observations", {"phenomenonTime": at(120), "result": "queued", "parameters": {"taskId": task_id},
+                                    "Datastream": {"@iot.id": status["@iot.id"]}})  # as the engine answers
+    page.goto(gui_url + "/pro/whatif")
+    assert page.locator(f'tr[data-task="{task_id}"] .pro-answer').get_attribute("data-answer") == "queued"
     exported = page.request.get(gui_url + "/pro/whatif.csv")
-    assert "vm_pu_max" in exported.text() and "violationsPct" in exported.text()
+    assert "vm_pu:7" in exported.text() and "violationsPct" in exported.text()
+    swept = list(csv.DictReader(io.StringIO(page.request.get(gui_url + "/pro/whatif-sweep.csv").text())))
+    assert [(row["taskId"], row["pvPenetration"], row["vMaxPu"]) for row in swept] == [
+        ("9002", "100", "1.0595"), ("9001", "50", "1.04")]

@@ -19,7 +19,7 @@ from gui.professional.schedule import compare, latest_plan, planned_steps
 from gui.professional.status import Band, State, device_state, voltage_band, worst_voltage
 from gui.professional.svgmap import HEIGHT, MARGIN, WIDTH, draw, fit
 from gui.professional.topology import read_grid
-from gui.professional.whatif import result_tables
+from gui.professional.whatif import result_tables, sweep
 
 T0 = datetime(2026, 6, 21, tzinfo=UTC)
 
@@ -216,3 +216,23 @@ def test_the_newest_true_or_false_answer_of_a_task_counts() -> None:
         {"phenomenonTime": "2026-06-21T03:00:00Z", "result": 1500.0, "parameters": {"taskId": 7}},  # set-point in force
         {"phenomenonTime": "2026-06-21T01:00:00Z", "result": False, "parameters": {"taskId": "8", "error": "bounds"}}])
     assert {key: (a.accepted, a.reason) for key, a in found.items()} == {"7": (True, ""), "8": (False, "bounds")}
+
+
+def test_job_states_and_progress_are_answers_too() -> None:
+    found = answers([
+        {"phenomenonTime": "2026-06-21T01:00:00Z", "result": "queued", "parameters": {"taskId": 3}},
+        {"phenomenonTime": "2026-06-21T01:01:00Z", "result": "running", "parameters": {"taskId": 3}},
+        {"phenomenonTime": "2026-06-21T01:02:00Z", "result": 40.0, "parameters": {"taskId": 3}},
+        {"phenomenonTime": "2026-06-21T01:03:00Z", "result": 1500.0, "parameters": {"taskId": 4}}])
+    assert (found["3"].state, found["3"].progress_pct, found["3"].accepted) == ("running", 40.0, None)
+    assert "4" not in found  # a number alone answers nothing
+
+
+def test_the_sweep_puts_studies_side_by_side() -> None:
+    studies = [{"@iot.id": 12, "properties": {"taskId": 2, "status": "done", "request": {"pvPenetration": 100},
+                                              "kpis": {"vMaxPu": 1.06, "curve": [1, 2]}}},
+               {"@iot.id": 11, "properties": {"taskId": 1, "status": "failed", "request": {"pvPenetration": 50}}}]
+    table = sweep(studies)
+    assert table.columns[-2:] == ("status", "vMaxPu")  # non-scalar KPIs are left to the study's own page
+    assert [(row[0], row[1], row[3], row[-2], row[-1]) for row in table.rows] == [
+        (12, 2, 100, "done", 1.06), (11, 1, 50, "failed", None)]
