@@ -160,6 +160,9 @@ def test_a_car_park_stays_under_its_limits_while_the_evs_are_served(sta_process:
         assert_binding(cycles)
         assert_under_limits(server, ids)
         assert_served(server, ids, chargers)
+        assert_reported(server, controller, len(cycles))
+        again = Gevchcon(client, settings)  # a restart: the same entities, the commands not answered twice
+        assert again.ids == controller.ids and again.answered == {good: True, bad: False}
 
 
 def assert_binding(cycles: list[CycleResult]) -> None:
@@ -193,3 +196,14 @@ def assert_served(server: Server, ids: SiteIds, chargers: list[SimulatedChargePo
                 assert got >= session.energy_need_wh * 0.99 - 1, (charger.device, session, got)
     log.info("EVs that left: %.0f Wh asked, %.0f Wh served", asked_wh, served_wh)
     assert asked_wh > 0
+
+
+def assert_reported(server: Server, controller: Gevchcon, cycles: int) -> None:
+    """A shortfall report per cycle (none expected here) and the day's EV load profile, one value per step,
+    published when the run began, for the new day, and when the command ended."""
+    site = controller.settings.sites[0]
+    shortfalls = server.rows(controller.ids.streams[f"{site}.evShortfall"])
+    assert len(shortfalls) == cycles and all(float(r["result"]) < 1 for r in shortfalls)
+    assert {"askedWh", "points", "headroomNowW"} <= set(shortfalls[-1]["parameters"])
+    profiles = server.rows(controller.ids.streams[f"{site}.evLoadProfile"])
+    assert len(profiles) == 3 * controller.settings.policy.horizon_steps
