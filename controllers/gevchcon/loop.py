@@ -13,7 +13,7 @@ from typing import Any
 
 from clock import Clock
 from controllers.gevchcon.commands import Command, CommandRefused, SiteShare, parse_command
-from controllers.gevchcon.decide import PointState, SiteDecision, SiteState, decide, step_start
+from controllers.gevchcon.decide import PointState, Policy, SiteDecision, SiteState, decide, step_start
 from controllers.gevchcon.registration import ControllerIds, Registration, site_location
 from controllers.gevchcon.sessions import EvAssumptions, PointReadings, estimate
 from controllers.gevchcon.settings import Settings
@@ -179,6 +179,12 @@ class Gevchcon:
                                         f"{self.settings.policy.controller_id}/{site}/profile/{iso(now)}")
 
 
+def next_cycle_at(now: datetime, policy: Policy) -> datetime:
+    """`lead_s` before the step after the one the cycle at `now` planned."""
+    lead, step = timedelta(seconds=policy.lead_s), timedelta(seconds=policy.step_s)
+    return step_start(now + lead, policy.step_s) + step - lead
+
+
 async def run(clock: Clock, client: StaClient, settings: Settings) -> None:
     """A cycle `lead_s` before every step (multiples of `step_s` from midnight), for ever (cancel to stop)."""
     controller = await asyncio.to_thread(Gevchcon, client, settings)
@@ -188,5 +194,4 @@ async def run(clock: Clock, client: StaClient, settings: Settings) -> None:
             await asyncio.to_thread(controller.cycle, now)
         except Exception:  # the loop survives a failed cycle (server down, bad data): logged, tried next cycle
             log.exception("GEVChCon cycle at %s failed", now.isoformat())
-        lead, step = timedelta(seconds=settings.policy.lead_s), timedelta(seconds=settings.policy.step_s)
-        await clock.sleep_until(step_start(now + lead, settings.policy.step_s) + step - lead)
+        await clock.sleep_until(next_cycle_at(now, settings.policy))
