@@ -40,6 +40,18 @@ def _csv(text: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
+def _local_path(target: str | None) -> str | None:
+    """A path of this site only (no scheme, no `//host`): the "Back" link never leaves the GUI."""
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
+@blueprint.errorhandler(StaError)
+def server_failed(error: StaError) -> tuple[str, int]:
+    """A read the server refused or did not answer: say so (never a traceback), 502."""
+    log.warning("professional page %s: the server answered %s", request.path, error)
+    return render_template("professional/unavailable.html", error=error), 502
+
+
 def _data_now(rows: list[reads.Latest]) -> datetime:
     """'Now' for staleness is the newest Observation on the page: the platform may run on an
     accelerated or stepped clock, which this process does not share."""
@@ -141,13 +153,13 @@ def create_task(capability_id: int) -> tuple[str, int]:
         abort(404 if error.status == 404 else 502)
     parameters = task_parameters(form_fields(capability.get("taskingParameters") or {}),
                                  {key: request.form.getlist(key) for key in request.form})
-    back = request.form.get("back") or url_for("professional.control")
+    back = _local_path(request.form.get("back")) or url_for("professional.control")
     try:
         task_id = client.create_task(capability_id, parameters)
     except StaError as error:
         log.info("task on capability %s refused (%s): %s", capability_id, error.status, error.message)
         return render_template("professional/task.html", capability=capability, parameters=parameters,
-                               error=error, task_id=None, back=back), error.status if error.status < 500 else 502
+                               error=error, task_id=None, back=back), error.status if 400 <= error.status < 500 else 502
     return render_template("professional/task.html", capability=capability, parameters=parameters, error=None,
                            task_id=task_id, back=back), 201
 
