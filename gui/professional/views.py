@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,15 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from gui.auth import login_required, sta
 from gui.professional import reads
 from gui.professional.commands import form_fields, task_parameters
-from gui.professional.controller_status import NO_RADIAL, Answer, answers, columns, status_by_radial, summary
+from gui.professional.controller_status import (
+    NO_RADIAL,
+    Answer,
+    RadialStatus,
+    answers,
+    columns,
+    status_by_radial,
+    summary,
+)
 from gui.professional.export import to_csv
 from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
@@ -105,22 +114,41 @@ def _capabilities(things: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for thing in things for capability in thing.get("TaskingCapabilities") or []]
 
 
+@dataclass(frozen=True)
+class ControllerTable:
+    """One controller's status: its name, the columns (status keys) and a row per radial."""
+
+    thing_id: int
+    name: str
+    columns: list[str]
+    rows: list[RadialStatus]
+
+
+def _controller_table(client: StaClient, thing: dict[str, Any], visible: set[str]) -> tuple[ControllerTable,
+                                                                                            list[reads.Latest]]:
+    streams = reads.read_thing_streams(client, int(thing["@iot.id"]), STATUS_DEPTH)
+    # a display filter, not a security one: the server already decided what the user may read
+    rows = [row for row in status_by_radial({s.key: s.recent for s in streams}) if row.radial_id in visible]
+    return ControllerTable(int(thing["@iot.id"]), str(thing.get("name")), columns(s.key for s in streams),
+                           rows), streams
+
+
 def _control_view() -> dict[str, Any]:
     client = sta()
     controllers = reads.read_things(client, CONTROLLER_KINDS)
-    status = [row for thing in controllers
-              for row in reads.read_thing_streams(client, int(thing["@iot.id"]), STATUS_DEPTH)]
     view = _grid_view()
     visible = {radial.radial_id for radial in view["grid"].radials} | {NO_RADIAL}
-    # a display filter, not a security one: the server already decided what the user may read
-    by_radial = [row for row in status_by_radial({row.key: row.recent for row in status}) if row.radial_id in visible]
+    tables, topics = [], {}
+    for thing in controllers:
+        table, streams = _controller_table(client, thing, visible)
+        tables.append(table)
+        topics.update({s.topic: {"key": s.key, "controller": table.thing_id} for s in streams})
     commands = _capabilities(controllers)
     tasks = {c["capability"]["@iot.id"]: reads.read_tasks(client, int(c["capability"]["@iot.id"]), 5)
              for c in commands}
-    return {**view, "controllers": controllers, "status": status, "commands": commands, "tasks": tasks,
-            "answers": _answers(client, (t for listed in tasks.values() for t in listed)),
-            "by_radial": by_radial, "columns": columns(row.key for row in status), "summary": summary,
-            "status_topics": {row.topic: row.key for row in status}}
+    return {**view, "controllers": controllers, "tables": tables, "commands": commands, "tasks": tasks,
+            "answers": _answers(client, (t for listed in tasks.values() for t in listed)), "summary": summary,
+            "status_topics": topics}
 
 
 @blueprint.route("/control")
@@ -133,8 +161,9 @@ def control() -> str:
 @login_required
 def control_csv() -> Response:
     view = _control_view()
-    rows: list[tuple[Any, ...]] = [("status", key, radial.radial_id, cell.time, summary(cell.result))
-                                   for radial in view["by_radial"] for key, cell in radial.cells.items()]
+    rows: list[tuple[Any, ...]] = [(table.name, key, radial.radial_id, cell.time, summary(cell.result))
+                                   for table in view["tables"] for radial in table.rows
+                                   for key, cell in radial.cells.items()]
     rows += [("measured", "overview", r.radial_id, None,
               f"sites={r.sites} band={r.band.value} essWithinBounds={r.ess_within_bounds}")
              for r in view["radials"]]

@@ -21,6 +21,7 @@ from playwright.sync_api import Page
 from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.gesscon_thing import commission_gesscon
 from controllers.gesscon.status import StatusWriter
+from controllers.gevchcon.registration import ControllerIds, Registration
 from simulation.whatif.request import STUDY_PARAMETERS
 from sta_client import BadRequest, Query, StaClient
 from tests.gui.conftest import GuiServer, MakeUser, log_in
@@ -91,6 +92,7 @@ class World:
     multi_id: int
     gesscon: dict[str, Any]
     capability_id: int
+    gevchcon: ControllerIds
     operator: tuple[str, str]
     aggregator: tuple[str, str]
 
@@ -125,6 +127,7 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                          properties={"kind": "site", "siteId": site_3, "radialId": radial_b})
         gesscon_ids = commission_gesscon(sta, latitude=56.84, longitude=8.99)
         gesscon = sta.get(f"Things({gesscon_ids.thing})", None) | {"streams": gesscon_ids.streams}
+        gevchcon = Registration(sta, f"gevchcon-{tag}").ensure([site_1], _point(8.99, 56.84))
         loop = _thing(sta, f"DSF-SE loop {tag}", _point(8.99, 56.84),
                       Datastreams=[_stream("bus7.vm", "/", managedBy="dsf-se"),
                                    _stream("line3.loading", "%", managedBy="dsf-se")],
@@ -144,10 +147,11 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
         _observations(sta, meter, ess, house_2, house_3, gesscon, multi_id)
         _simulation_results(sta, loop, studies[-1])
         capability_id = int(gesscon_ids.capability)
-    _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, loop, engine, *studies], f"radial:{radial_a}")
+    _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, {"@iot.id": gevchcon.thing}, loop, engine,
+                        *studies], f"radial:{radial_a}")
     _label(gui_server, [house_1, meter, ess], f"site:{site_1}")
     _label(gui_server, [house_3], f"radial:{radial_b}", f"site:{site_3}")
-    return World(radial_a, radial_b, (site_1, site_2), site_3, ess, meter, multi_id, gesscon, capability_id,
+    return World(radial_a, radial_b, (site_1, site_2), site_3, ess, meter, multi_id, gesscon, capability_id, gevchcon,
                  make_user("grid_operator", f"radial:{radial_a}"), make_user("aggregator", f"site:{site_3}"))
 
 
@@ -242,15 +246,16 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
                                                                world: World) -> None:
     log_in(page, gui_url, *world.operator)
     page.goto(gui_url + "/pro/control")
-    row = page.locator(f'#pro-status tr[data-radial="{world.radial_a}"]')
+    status = f"#pro-status-{world.gesscon['@iot.id']}"
+    row = page.locator(f'{status} tr[data-radial="{world.radial_a}"]')
     assert row.locator('td[data-key="radialSolution"]').inner_text() == "peak_shaving"
     assert row.locator('td[data-key="essWithinBounds"]').inner_text() == "yes"
-    assert page.locator(f'#pro-status tr[data-radial="{world.radial_b}"]').count() == 0  # not on their map
+    assert page.locator(f'{status} tr[data-radial="{world.radial_b}"]').count() == 0  # not on their map
     page.wait_for_selector('#pro-live-state[data-state="live"]')
     with gui_server.admin() as sta:
         StatusWriter(sta, world.gesscon["streams"]).write("radialSolution", world.radial_a,
                                                           DAY + timedelta(minutes=70), "voltage_control")
-    page.wait_for_selector(f'#pro-status tr[data-radial="{world.radial_a}"] td[data-live]:text-is("voltage_control")')
+    page.wait_for_selector(f'{status} tr[data-radial="{world.radial_a}"] td[data-live]:text-is("voltage_control")')
     page.screenshot(path=str(DOCS / "gui-professional-control.png"), full_page=True)
     form = _command_form(page, world.capability_id)
     form.locator("input[name=radialId]").fill(world.radial_a)
@@ -272,8 +277,28 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
     answer = page.locator(f'form.pro-command[data-capability="{world.capability_id}"] ~ table '
                           f'tr[data-task="{task_id}"] .pro-answer')
     assert answer.get_attribute("data-answer") == "accepted"
-    assert page.locator(f'#pro-status tr[data-radial="{world.radial_a}"] td[data-key="commandAccepted"]').inner_text() \
+    assert page.locator(f'{status} tr[data-radial="{world.radial_a}"] td[data-key="commandAccepted"]').inner_text() \
         == "yes"
+
+
+def test_a_gevchcon_command_of_table_9_becomes_a_task(page: Page, gui_url: str, gui_server: GuiServer,
+                                                      world: World) -> None:
+    log_in(page, gui_url, *world.operator)
+    page.goto(gui_url + "/pro/control")
+    assert page.locator(f"#pro-status-{world.gevchcon.thing} th").all_inner_texts()[1:3] == ["commandResult",
+                                                                                           "errorCode"]
+    form = _command_form(page, int(world.gevchcon.capability))
+    form.locator("select[name=action]").select_option("avoid_overload")
+    form.locator("input[name=radialId]").fill(world.radial_a)
+    form.locator("input[name=startTime]").fill("2026-06-21T17:00:00Z")
+    form.locator("input[name=stopTime]").fill("2026-06-21T21:00:00Z")
+    form.locator("input[name=maxPower]").fill("40000")
+    form.locator("button[type=submit]").click()
+    task_id = int(page.locator("#pro-task-id").inner_text())
+    with gui_server.admin() as sta:
+        assert sta.get(f"Tasks({task_id})", None)["taskingParameters"] == {
+            "action": "avoid_overload", "radialId": world.radial_a, "startTime": "2026-06-21T17:00:00Z",
+            "stopTime": "2026-06-21T21:00:00Z", "maxPower": 40000}
 
 
 def test_invalid_input_shows_the_servers_400_message(page: Page, gui_url: str, gui_server: GuiServer,
@@ -298,7 +323,8 @@ def test_invalid_input_shows_the_servers_400_message(page: Page, gui_url: str, g
 def test_ess_schedule_against_actual_and_its_csv(page: Page, gui_url: str, world: World) -> None:
     log_in(page, gui_url, *world.operator)
     page.goto(gui_url + "/pro/ess")
-    page.click(f"text={world.ess['name']}")
+    with page.expect_navigation():
+        page.click(f"text={world.ess['name']}")
     rows = page.locator("#pro-ess-table tbody tr").all_inner_texts()
     assert [row.split("\t") for row in rows] == [
         ["2026-06-21T00:00:00+00:00", "500", "400", "50.0"], ["2026-06-21T00:15:00+00:00", "500", "415", "51.0"],

@@ -133,8 +133,9 @@
   window.proStatus = function (config) {
     var keys = JSON.parse(document.getElementById("pro-status-topics").textContent);
     connect(config.session, Object.keys(keys), function (topic, observation) {
-      var radial = (observation.parameters || {}).radialId || "(all radials)";
-      var cell = document.querySelector('#pro-status tr[data-radial="' + radial + '"] td[data-key="' + keys[topic] + '"]');
+      var radial = (observation.parameters || {}).radialId || "(all radials)", stream = keys[topic];
+      var cell = document.querySelector("#pro-status-" + stream.controller + ' tr[data-radial="' + radial +
+                                        '"] td[data-key="' + stream.key + '"]');
       if (!cell) { return; }
       cell.textContent = summary(observation.result);
       cell.title = observation.phenomenonTime;
