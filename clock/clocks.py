@@ -130,14 +130,19 @@ class SteppedClock:
 
 def clock_from_env(environ: Mapping[str, str]) -> Clock:
     """`S4G_CLOCK` = `real` (default), `accelerated` (with `S4G_CLOCK_START`, an ISO time, and
-    `S4G_CLOCK_FACTOR`) or `stepped` (with `S4G_CLOCK_START`; someone must advance it)."""
+    `S4G_CLOCK_FACTOR`) or `stepped` (with `S4G_CLOCK_START`; someone must advance it).
+    `S4G_CLOCK_ANCHOR` (accelerated, optional): the Unix time at which the clock read `S4G_CLOCK_START`,
+    so that processes started one after the other (and slow to import) all read the same time."""
     kind = environ.get("S4G_CLOCK", "real")
     if kind == "real":
         return RealClock()
     start_text = environ.get("S4G_CLOCK_START")
     start = datetime.fromisoformat(start_text) if start_text else datetime.now(UTC)
     if kind == "accelerated":
-        return AcceleratedClock(start, float(environ.get("S4G_CLOCK_FACTOR", "60")))
+        factor = float(environ.get("S4G_CLOCK_FACTOR", "60"))
+        if anchor := environ.get("S4G_CLOCK_ANCHOR"):
+            start += timedelta(seconds=max(0.0, time.time() - float(anchor)) * factor)
+        return AcceleratedClock(start, factor)
     if kind == "stepped":
         return SteppedClock(start)
     raise ValueError(f"S4G_CLOCK must be real, accelerated or stepped, not {kind!r}")
