@@ -190,12 +190,18 @@ class GessconLoop:
         """One round: commands, then per radial the day in force, the next day once within the lead, checks."""
         self.desk.take(now)
         for radial_id in self.settings.radials:
-            today = day_of(now)
-            if (today + DAY - now).total_seconds() <= self.settings.lead_s:
-                self.ensure_day(radial_id, today + DAY, now)  # the rest of today stays as it is
-            else:
-                self.ensure_day(radial_id, today, now)
-            self.check(radial_id, now)
+            try:
+                self.round(radial_id, now)
+            except Exception:  # one radial's bad data or an unreachable server: the others go on
+                log.exception("radial %s: round at %s failed; the next round tries again", radial_id, now)
+
+    def round(self, radial_id: str, now: datetime) -> None:
+        today = day_of(now)
+        if (today + DAY - now).total_seconds() <= self.settings.lead_s:
+            self.ensure_day(radial_id, today + DAY, now)  # the rest of today stays as it is
+        else:
+            self.ensure_day(radial_id, today, now)
+        self.check(radial_id, now)
 
     async def run(self) -> None:
         while True:

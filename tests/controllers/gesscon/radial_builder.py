@@ -52,7 +52,8 @@ def _stream(tag: str, key: str, kind: str, unit: dict[str, Any]) -> dict[str, An
             "ObservedProperty": {"name": f"{tag} {key}", "definition": f"urn:test:{tag}:{key}", "description": key}}
 
 
-def build_radial(sta: StaClient, day: datetime, issued: datetime, sites: int = 3, batteries: int = 2) -> Radial:
+def build_radial(sta: StaClient, day: datetime, issued: datetime, sites: int = 3, batteries: int = 2,
+                 contract_in_w: float = 11000) -> Radial:
     """`sites` houses (1.2 kW evening-heavy load each, 11 kW contracts), the first `batteries` with a
     9.6 kWh / 3 kW battery; a time-of-use price (cheap nights, dear evenings)."""
     tag = uuid.uuid4().hex[:8]
@@ -62,7 +63,7 @@ def build_radial(sta: StaClient, day: datetime, issued: datetime, sites: int = 3
         site = sta.create("Things", {
             "name": site_id, "description": "house", "Locations": _location(site_id),
             "properties": {"kind": "site", "siteId": site_id, "key": "site", "radialId": radial.radial_id,
-                           "contractLimitIn_W": 11000, "contractLimitOut_W": 6000},
+                           "contractLimitIn_W": contract_in_w, "contractLimitOut_W": 6000},
             "Datastreams": [_stream(tag, "P_load_forecast", "OM_Measurement", WATT)]})
         stream = sta.get(entity_path("Things", site, "Datastreams"), Query().select("id"))["value"][0]["@iot.id"]
         rows = [[iso(day + timedelta(hours=h)), iso(issued), 800.0 + (1500.0 if 17 <= h < 21 else 0.0)]

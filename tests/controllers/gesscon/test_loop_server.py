@@ -98,3 +98,14 @@ def test_an_unreachable_ess_is_planned_around_and_a_deviating_one_replanned(sta:
     replan = loop.check(radial.radial_id, later)
     assert replan is not None and replan.reasons == (f"deviation:{fresh}",)
     assert len(tasks(sta, first)) == 3
+
+
+def test_an_infeasible_day_is_planned_with_slack_and_reported(sta: StaClient) -> None:
+    radial = build_radial(sta, DAY, BEFORE - timedelta(hours=2), contract_in_w=500)  # below the 800 W load
+    loop, ids = gesscon(sta, radial)  # no SoC at all: planned from the minimum, flagged
+    loop.tick(BEFORE)
+    assert all(len(tasks(sta, ess)) == 1 for ess in radial.ess.values())
+    [error] = observations(sta, ids.streams["commandError"], radial.radial_id)
+    assert "Wh above its limits" in error["result"] and "soc-stale" in error["result"]
+    [state] = observations(sta, ids.streams["radialState"], radial.radial_id)
+    assert state["result"]["status"] == "infeasible-with-slack"
