@@ -17,7 +17,7 @@ from controllers.gevchcon.decide import PointState, Policy, SiteDecision, SiteSt
 from controllers.gevchcon.registration import ControllerIds, Registration, site_location
 from controllers.gevchcon.sessions import EvAssumptions, PointReadings, estimate
 from controllers.gevchcon.settings import Settings
-from controllers.gevchcon.site_reader import ChargePointRef, SiteLayout, SiteReader
+from controllers.gevchcon.site_reader import ChargePointRef, SiteLayout, SiteNotFound, SiteReader
 from sta_client import EntityId, Query, StaClient
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Gevchcon:
 
     def cycle(self, now: datetime) -> CycleResult:
         result = CycleResult()
-        layouts = {site: self.reader.layout(site) for site in self.settings.sites}
+        layouts = self._layouts()
         commands = self._commands(now, {layout.radial_id for layout in layouts.values()}, result)
         contracts: dict[str, float] = {}
         for layout in layouts.values():
@@ -71,6 +71,16 @@ class Gevchcon:
             log.info("site %s: headroom %.0f W, limits %s, shortfall %.0f Wh", site, decision.headroom_w[0],
                      decision.limits_w, decision.allocation.total_shortfall_wh)
         return result
+
+    def _layouts(self) -> dict[str, SiteLayout]:
+        """The sites found on the server; one not found (not commissioned yet, no contract) is skipped, logged."""
+        layouts = {}
+        for site in self.settings.sites:
+            try:
+                layouts[site] = self.reader.layout(site)
+            except SiteNotFound as missing:
+                log.warning("site %s skipped this cycle: %s", site, missing)
+        return layouts
 
     # -- commands (D3.1 table 9) --
     def _commands(self, now: datetime, radials: set[str], result: CycleResult) -> list[Command]:

@@ -78,8 +78,8 @@ class SiteReader:
             raise SiteNotFound(f"no Thing of kind site with siteId {site_id!r}")
         props = site.get("properties") or {}
         contract = _number(props.get("contractLimitIn_W"))
-        if contract is None:
-            raise SiteNotFound(f"site {site_id!r} has no contractLimitIn_W")
+        if contract is None or contract <= 0:
+            raise SiteNotFound(f"site {site_id!r} has no positive contractLimitIn_W")
         points = tuple(p for t in things if (t.get("properties") or {}).get("kind") == "chargepoint"
                        and (p := _point(t)) is not None)
         streams = {str(s["properties"]["key"]): s["@iot.id"] for t in things for s in t.get("Datastreams") or []

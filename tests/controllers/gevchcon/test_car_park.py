@@ -137,7 +137,9 @@ async def run_night(clock: SteppedClock, runtime: SiteRuntime, controller: Gevch
 def test_a_car_park_stays_under_its_limits_while_the_evs_are_served(sta_process: RunningServer,  # noqa: F811
                                                                      tmp_path: pathlib.Path) -> None:
     site, clock = car_park(), SteppedClock(START)
-    settings = Settings((site.id,), Policy(step_s=STEP_S, horizon_steps=48, margin_w=3000, lead_s=LEAD_S))
+    # a second site id nobody commissioned: skipped (logged) every cycle, the car park still controlled
+    policy = Policy(step_s=STEP_S, horizon_steps=48, margin_w=3000, lead_s=LEAD_S)
+    settings = Settings((site.id, "no-such-site"), policy)
     with StaClient(sta_process.settings()) as client:
         ids = commission(site, client, clock.now())
         server = Server(client, ids)
@@ -157,6 +159,7 @@ def test_a_car_park_stays_under_its_limits_while_the_evs_are_served(sta_process:
         assert [r["result"] for r in server.rows(controller.ids.streams["errorCode"])] == ["unknown-radial"]
         acks, sent = server.acks(START), [task for result in cycles for task in result.tasks.values()]
         assert len(sent) == 5 * len(cycles) and all(acks[task] is True for task in sent)
+        assert all(set(result.decisions) == {site.id} for result in cycles)
         assert_binding(cycles)
         assert_under_limits(server, ids)
         assert_served(server, ids, chargers)
