@@ -2,9 +2,10 @@
 149 kWp PV, a 75 kWh commercial battery under the LESSAg, a 90 kW contract) runs an evening and a night on
 a stepped clock with a real server, the site runtime (LESSAg + LEVChAg) and its simulated devices.
 GEVChCon reads the site only through the server and sends a load-reduction Task per charge point every
-15 minutes; a professional `avoid_overload` command caps the radial at 30 kW from 17:00 to 07:00 (the
-fleet's 7.4 kW cars cannot reach the 90 kW contract, so the command is what binds). The site stays under
-both, every EV that leaves gets its energy, every Task is acknowledged, and a bad command is refused."""
+30 minutes (16:00 to 08:00, 32 cycles); a professional `avoid_overload` command caps the radial at 30 kW
+from 17:00 to 07:00 (the fleet's 7.4 kW cars cannot reach the 90 kW contract, so the command is what
+binds). The site stays under both, every EV that leaves gets its energy, every Task is acknowledged, and a
+bad command is refused."""
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,7 @@ STEP_S, LEAD_S, TELEMETRY_S = 1800, 60, 300
 
 def car_park() -> SiteSpec:
     """The Bolzano commercial file under its own id, every device read every 5 minutes, the LESSAg in
-    self-consumption and the LEVChAg applying limits every minute (no IEC 104 outstation)."""
+    self-consumption and the LEVChAg applying limits every 5 minutes (no IEC 104 outstation)."""
     site = parse_site(site_text("bolzano-commercial"), "car-park")  # under an id of its own
     devices = tuple(d if d.connector is None else dataclasses.replace(
         d, connector=dataclasses.replace(d.connector, options={**d.connector.options, "telemetry_s": TELEMETRY_S}))
