@@ -4,6 +4,7 @@ the fixed-period run and its report."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import pathlib
 import signal
@@ -33,6 +34,20 @@ OPTIONAL_PARTS = (("gesscon", "controllers.gesscon"), ("gevchcon", "controllers.
 # what no child but the server (and sta-admin) may see: the database and the server's broker login
 SERVER_ONLY = ("STA_DATABASE_URL", "DATABASE_URL", "STA_MQTT_URL", "MQTT_URL", "STA_MQTT_AUTH_DIR",
                "_STA_LOCAL_DATABASE_URL", "_STA_LOCAL_MQTT_URL")
+
+
+def resume_from(clock_file: pathlib.Path, start: datetime) -> datetime:
+    """Where the district clock starts: a minute after the time an earlier run reached, if that is later
+    than the district file's start."""
+    try:
+        reached = datetime.fromisoformat(json.loads(clock_file.read_text())["now"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return start
+    if reached.tzinfo is None or reached <= start:
+        return start
+    resumed = reached.replace(microsecond=0) + timedelta(minutes=1)
+    log.info("the district clock continues from %s (%s)", resumed.isoformat(), clock_file)
+    return resumed
 
 
 def provisioning_order(sites: Sequence[SiteEntry]) -> tuple[list[SiteEntry], list[SiteEntry]]:
@@ -84,6 +99,7 @@ class Orchestrator:
     left_out: list[str] = field(default_factory=list)
     credentials: dict[str, Credentials] = field(default_factory=dict)
     stop_requested: bool = False
+    sites_started_at: datetime | None = None  # the district clock when the field processes started
 
     def __post_init__(self) -> None:
         self.supervisor = Supervisor(self.options.run_dir / "district" / "logs", self.options.root,
@@ -123,12 +139,15 @@ class Orchestrator:
             self._provision(entry)
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(self._provision, rest))
-        self.clock = AcceleratedClock(self.district.clock_start, self.district.clock_factor)
+        self.clock = AcceleratedClock(resume_from(self.clock_file, self.district.clock_start),
+                                      self.district.clock_factor)
+        self.save_clock()
         for entry in self.district.sites:
             for n, argv in enumerate(entry.emulators):
                 self.supervisor.start(ChildSpec(f"{entry.facts.site_id}.emulator{n + 1}",
                                                 python_argv(self.options.python, *argv), self._plain_env(),
                                                 self._fresh_clock))
+        self.sites_started_at = self.clock.now()
         for entry in self.district.sites:
             self.supervisor.start(self._field_process(entry))
 
@@ -203,7 +222,7 @@ class Orchestrator:
 
     def _clock_vars(self, now: datetime) -> dict[str, str]:
         return {"S4G_CLOCK": "accelerated", "S4G_CLOCK_START": now.isoformat(),
-                "S4G_CLOCK_FACTOR": repr(self.district.clock_factor)}
+                "S4G_CLOCK_FACTOR": repr(self.district.clock_factor), "S4G_CLOCK_ANCHOR": repr(time.time())}
 
     def _fresh_clock(self) -> Mapping[str, str]:
         """The district clock's time at this (re)start, so every child reads the same simulated time (without
@@ -233,12 +252,28 @@ class Orchestrator:
         signal.signal(signal.SIGINT, request_stop)
 
     def supervise(self, until: Callable[[], bool] = lambda: False, step_s: float = 0.5) -> None:
+        saved = time.monotonic()
         while not self.stop_requested and not until():
             self.supervisor.poll()
+            if time.monotonic() - saved > 5:
+                self.save_clock()
+                saved = time.monotonic()
             time.sleep(step_s)
 
     def stop(self) -> None:
         self.supervisor.stop()
+        self.save_clock()
+
+    @property
+    def clock_file(self) -> pathlib.Path:
+        return self.options.run_dir / "district" / "clock.json"
+
+    def save_clock(self) -> None:
+        """The simulated time reached, so that the next run continues the day instead of writing its
+        readings again (a second Observation at the same time of the same stream)."""
+        if self.clock is not None:
+            self.clock_file.parent.mkdir(parents=True, exist_ok=True)
+            self.clock_file.write_text(json.dumps({"now": self.clock.now().isoformat()}) + "\n")
 
     # --- the fixed period -----------------------------------------------------------------------------------
 
@@ -247,8 +282,8 @@ class Orchestrator:
 
     def every_site_reports(self) -> bool:
         """Each site has written at least one Observation (its field process is up and connected)."""
-        assert self.clock is not None
-        since = self.district.clock_start
+        assert self.sites_started_at is not None
+        since = self.sites_started_at
         with self.client() as client:
             for entry in self.district.sites:
                 query = (f"Things?$filter=properties/siteId eq '{entry.facts.site_id}'"
@@ -301,11 +336,13 @@ def print_banner(orchestrator: Orchestrator, admin_note: str) -> None:
     options = orchestrator.options
     lines = ["", f"  SensorThings API : {orchestrator.admin.base_url}",
              f"  credentials      : {admin_note}"]
+    order = {entry.facts.site_id: n for n, entry in enumerate(orchestrator.district.sites)}
     if options.with_district and orchestrator.clock is not None:
-        lines.append(f"  simulated clock  : from {orchestrator.district.clock_start.isoformat()} at "
-                     f"x{orchestrator.district.clock_factor:g} (now {orchestrator.clock.now().isoformat()})")
+        lines.append(f"  simulated clock  : x{orchestrator.district.clock_factor:g}, now "
+                     f"{orchestrator.clock.now().isoformat(timespec='seconds')} (the district file starts at "
+                     f"{orchestrator.district.clock_start.isoformat()})")
         lines.append(f"  district         : {len(orchestrator.district.sites)} sites, each its field process")
-        for site_id, credentials in orchestrator.credentials.items():
+        for site_id, credentials in sorted(orchestrator.credentials.items(), key=lambda item: order[item[0]]):
             lines.append(f"    {site_id:<12} user {credentials.username}, password in {credentials.password_file}")
     lines.append(f"  logs             : {orchestrator.supervisor.log_dir}")
     if "gui" in orchestrator.supervisor.children:

@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 from tests.mosquitto import free_port
 
 FACTOR = 10.0
-PERIOD = "3m"  # simulated: 18 s of wall time at x10
+PERIOD = "2m"  # simulated: 12 s of wall time at x10
 
 
 def district_file(tmp_path: pathlib.Path) -> tuple[pathlib.Path, list[str]]:
