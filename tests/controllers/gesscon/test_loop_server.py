@@ -3,6 +3,8 @@ second run or after a restart; a silent, an unreachable and a deviating ESS trig
 Observations on the GESSCon Thing."""
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -109,3 +111,19 @@ def test_an_infeasible_day_is_planned_with_slack_and_reported(sta: StaClient) ->
     assert "Wh above its limits" in error["result"] and "soc-stale" in error["result"]
     [state] = observations(sta, ids.streams["radialState"], radial.radial_id)
     assert state["result"]["status"] == "infeasible-with-slack"
+
+
+def test_the_loop_runs_on_the_project_clock(sta: StaClient, radial: Radial) -> None:
+    """`run()` (what `python -m controllers.gesscon` runs) makes its first round at once."""
+    loop, _ = gesscon(sta, radial)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(loop.run())
+        deadline = time.monotonic() + 60
+        while not all(tasks(sta, ess) for ess in radial.ess.values()):
+            assert time.monotonic() < deadline, "no schedule Tasks from the running loop"
+            await asyncio.sleep(0.2)
+        running.cancel()
+
+    asyncio.run(scenario())
+    assert [len(tasks(sta, ess)) for ess in radial.ess.values()] == [1, 1]
