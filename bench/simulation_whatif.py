@@ -1,8 +1,9 @@
 """What-if study speed (issue 19: one year at 15-minute steps on the Bolzano-like grid `1-LV-semiurb4--2-sw`
 with EV penetration 0/50/100 %, the three together in under 30 minutes). Runs `simulation.whatif.Study`
 (no server: the power flows and KPIs only, `detail` summary) for a period, then extrapolates the per-step
-time to a year (35,136 quarter hours of SimBench's 2016). Also times what bounds a step: pandapower's
-`runpp` as the study calls it (recycle), `runpp` with its defaults, the inputs and the result reading.
+time to a year (35,136 quarter hours of SimBench's 2016), with the fast power flow (default) or pandapower
+for every step (`--pandapower`). Also times the parts of a step: the fast flow, pandapower's `runpp` as
+the study calls it (recycle), `runpp` with its defaults, the inputs and the result reading.
 
     .venv/bin/python bench/simulation_whatif.py [--grid bolzano] [--start 2026-06-01] [--days 31] [--ev 0 50 100]
         [--out bench/results/<date>-simulation-whatif.json]
@@ -36,14 +37,15 @@ def request(grid: str, start: datetime, days: int, ev_pct: float) -> dict[str, A
             "controlMode": "none", "detail": "summary"}
 
 
-def run_study(grid: str, start: datetime, days: int, ev_pct: float) -> dict[str, Any]:
+def run_study(grid: str, start: datetime, days: int, ev_pct: float, fast: bool) -> dict[str, Any]:
     built = time.perf_counter()
-    study = Study(parse_request(request(grid, start, days, ev_pct)))
+    study = Study(parse_request(request(grid, start, days, ev_pct)), fast=fast)
     started = time.perf_counter()
     kpis = study.run(lambda result: None)
     elapsed = time.perf_counter() - started
     steps = int(kpis["steps"])
-    return {"ev_pct": ev_pct, "evs": len(study.fleet.ev), "steps": steps, "build_s": round(started - built, 2),
+    return {"ev_pct": ev_pct, "evs": len(study.fleet.ev), "fast_flow": study.flow is not None,
+            "steps": steps, "build_s": round(started - built, 2),
             "run_s": round(elapsed, 1), "ms_per_step": round(1000 * elapsed / steps, 1),
             "year_extrapolated_min": round(elapsed / steps * YEAR_STEPS / 60, 1),
             "not_converged": kpis["stepsNotConverged"], "v_min_pu": kpis["vMin_pu"],
@@ -66,7 +68,11 @@ def step_parts(grid: str, start: datetime, repeat: int) -> dict[str, float]:
     model = study.model
     step = model.profiles.at(start)
     assert step is not None
+    study.solve(start)  # pandapower's first solution, from which the fast flow is built
+    assert study.flow is not None
+    flow = study.flow
     return {
+        "fast_flow_ms": _median_ms(lambda: flow.solve(start), repeat),
         "inputs_ms": _median_ms(lambda: model.set_inputs(step), repeat),
         "runpp_recycle_ms": _median_ms(lambda: pandapower.runpp(model.net, numba=False, init="results",
                                                                 check_connectivity=False, recycle=RECYCLE), repeat),
@@ -82,18 +88,20 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--ev", type=float, nargs="+", default=[0.0, 50.0, 100.0])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--pandapower", action="store_true", help="pandapower for every step (no fast flow)")
     parser.add_argument("--out")
     args = parser.parse_args()
     logging.basicConfig(level="WARNING")
     warnings.simplefilter("ignore")
     start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
     report: dict[str, Any] = {"grid": args.grid, "start": args.start, "days": args.days,
+                              "power_flow": "pandapower" if args.pandapower else "fast flow",
                               "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     report["step_parts"] = step_parts(args.grid, start, args.repeat)
     print(json.dumps(report["step_parts"]), flush=True)
     runs = []
     for ev_pct in args.ev:
-        runs.append(run_study(args.grid, start, args.days, ev_pct))
+        runs.append(run_study(args.grid, start, args.days, ev_pct, fast=not args.pandapower))
         print(json.dumps(runs[-1]), flush=True)
     report["runs"] = runs
     report["three_years_extrapolated_min"] = round(sum(run["year_extrapolated_min"] for run in runs), 1)

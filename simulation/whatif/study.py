@@ -1,7 +1,9 @@
 """A what-if study: the SimBench grid's own loads and PV from its profiles, plus the added households'
 PV, EVs and batteries, one power flow per quarter hour. Added PV follows the grid's PV profiles
 (normalised by their rating), added EVs its home-charger (HLS) profiles (normalised by their peak),
-batteries stay idle (`none`) or follow `local.decide_battery` (`local`). Each step's result goes to a
+batteries stay idle (`none`) or follow `local.decide_battery` (`local`). The first step runs pandapower,
+the others the fast power flow built from it (fastflow.py) when it reproduces pandapower's solution.
+Each step's result goes to a
 sink; the study's KPIs (kpis package) are accumulated on the way. A gap or a non-converging power flow
 is counted and reported, never raised; `cancelled()` is checked before every step."""
 from __future__ import annotations
@@ -23,6 +25,7 @@ from simulation.grid import GridModel, Injection, StepResult
 from simulation.kpis import EnergyBalance, VoltageBand, bucharest_kpis, self_consumption, self_sufficiency
 from simulation.kpis.voltage import voltage_band
 from simulation.profiles import PROFILE_STEP, profile_times
+from simulation.whatif import fastflow
 from simulation.whatif.fleet import Fleet, households, place_fleet
 from simulation.whatif.local import Battery, decide_battery, next_soc_wh
 from simulation.whatif.request import StudyRequest
@@ -82,8 +85,10 @@ def _normalised(columns: np.ndarray, scale: np.ndarray) -> np.ndarray:
 class Study:
     """One study on a fresh copy of its grid (`model`)."""
 
-    def __init__(self, request: StudyRequest, model: GridModel | None = None) -> None:
+    def __init__(self, request: StudyRequest, model: GridModel | None = None, fast: bool = True) -> None:
         self.request = request
+        self.fast = fast
+        self.flow: fastflow.FastFlow | None = None  # built after pandapower's first solution
         self.model = model if model is not None else GridModel.load(request.grid)
         net, profiles = self.model.net, self.model.profiles
         self.houses = households({int(i): int(b) for i, b in net.load.bus.items()},
@@ -104,6 +109,18 @@ class Study:
         self.soc_wh = {house.load: self.battery.capacity_wh / 2 for house in self.fleet.ess}
         self.bus_of = {house.load: house.bus for house in self.houses}
         self.tally = Tally()
+        self._profile_arrays()
+
+    def _profile_arrays(self) -> None:
+        """The profiles as numpy rows in the net's element order (the fast path skips pandas)."""
+        net, profiles = self.model.net, self.model.profiles
+        self.load_pos = net.load.index.get_indexer(profiles.load_p_mw.columns)
+        self.sgen_pos = net.sgen.index.get_indexer(profiles.sgen_p_mw.columns)
+        self.load_mva = profiles.load_p_mw.to_numpy(float) + 1j * profiles.load_q_mvar.to_numpy(float)
+        self.sgen_mw = profiles.sgen_p_mw.to_numpy(float)
+        self.sgen_q = net.sgen.q_mvar.to_numpy(float)
+        self.storage_q = net.storage.q_mvar.to_numpy(float)
+        self.row_ok = ~(np.isnan(self.load_mva).any(axis=1) | np.isnan(self.sgen_mw).any(axis=1))
 
     def _distances(self) -> dict[int, float]:
         distances = pandapower.topology.calc_distance_to_bus(self.model.net, self.model.transformer_bus)
@@ -140,21 +157,51 @@ class Study:
 
     def step(self, time: datetime) -> StepResult:
         """One quarter hour: inputs, power flow, tally."""
-        step, row = self.model.profiles.at(time), self.model.profiles.row_of(time)
-        if step is None or row is None:
+        row = self.model.profiles.row_of(time)
+        if row is None or not self.row_ok[row]:
             self.tally.steps["gap"] += 1
             return StepResult(time, "gap", detail="no profile values at this time")
         added, pv_added_w, ev_w = self._unit_power_w(row)
         self._batteries(row, added)
-        self.model.set_inputs(step, [Injection(self.bus_of[load], power_w) for load, power_w in added.items()])
-        result = self.solve(time)
+        injections = [Injection(self.bus_of[load], power_w) for load, power_w in added.items()]
+        result = self._solve_fast(time, row, injections)
+        if result is None:
+            step = self.model.profiles.at(time)
+            assert step is not None  # row_ok said the row is complete
+            self.model.set_inputs(step, injections)
+            result = self.solve(time)
         self.tally.steps[result.status] += 1
         if result.status == "ok":
-            self._count(result, float(step.sgen_p_mw.sum()) * 1e6 + pv_added_w,
-                        float(step.load_p_mw.sum()) * 1e6 + ev_w, ev_w)
+            self._count(result, float(self.sgen_mw[row].sum()) * 1e6 + pv_added_w,
+                        float(self.load_mva[row].real.sum()) * 1e6 + ev_w, ev_w)
         return result
 
+    def _solve_fast(self, time: datetime, row: int, injections: list[Injection]) -> StepResult | None:
+        """The fast power flow straight from the profile row; None when there is none or it failed."""
+        if self.flow is None:
+            return None
+        net = self.model.net
+        load = np.zeros(len(net.load), dtype=complex)
+        load[self.load_pos] = self.load_mva[row]
+        sgen = self.sgen_q * 1j
+        sgen[self.sgen_pos] += self.sgen_mw[row]
+        storage = self.storage_q * 1j  # SimBench storages at 0 W, as GridModel.run_step
+        result = self.flow.solve(time, self.flow.injections_of(load, sgen, storage, injections))
+        return result if result.status == "ok" else None
+
     def solve(self, time: datetime) -> StepResult:
+        """The net's inputs as they stand: the fast power flow once it exists and converges, else pandapower."""
+        if self.flow is not None:
+            result = self.flow.solve(time)
+            if result.status == "ok":
+                return result
+        result = self.solve_pandapower(time)
+        if self.fast and self.flow is None and result.status == "ok":
+            self.flow = fastflow.build(self.model, result)
+            self.fast = self.flow is not None
+        return result
+
+    def solve_pandapower(self, time: datetime) -> StepResult:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

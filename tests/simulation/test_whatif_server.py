@@ -20,7 +20,8 @@ from tests.faults.conftest import wait_for
 SHORT = {"grid": "fur", "startTime": "2026-06-21T10:00:00Z", "stopTime": "2026-06-21T12:00:00Z",
          "pvPenetration": 100, "evPenetration": 0, "essPenetration": 50, "placement": "uniform",
          "controlMode": "local"}
-LONG = {**SHORT, "stopTime": "2026-07-21T10:00:00Z", "detail": "summary"}  # 30 days: cancelled long before
+# almost a year: cancelled long before its end
+LONG = {**SHORT, "startTime": "2026-01-01T00:00:00Z", "stopTime": "2026-12-26T00:00:00Z", "detail": "summary"}
 
 
 @pytest.fixture
