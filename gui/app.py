@@ -8,14 +8,27 @@ import importlib
 import logging
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from gui import auth, home, residential
 from gui.logins import LoginStore
 from gui.settings import GuiSettings
 from sta_client import ClientSettings
+from sta_client.errors import StaError, Unauthorized
 
 log = logging.getLogger(__name__)
+
+
+def server_error(error: StaError) -> tuple[str, int] | Response:
+    """What the server answered a view's read (a 401: the user's login no longer holds — disabled, or the
+    password changed — so the login ends; else the server's message, or that it is unreachable: 502)."""
+    if isinstance(error, Unauthorized):
+        auth.end_login()
+        return redirect(url_for("auth.login"))
+    log.warning("a page's request to the server failed: %s", error)
+    status = error.status if 400 <= error.status < 500 else 502
+    return render_template("error.html", message=error.message, status=status), status
 
 
 def create_app(settings: GuiSettings) -> Flask:
@@ -29,6 +42,7 @@ def create_app(settings: GuiSettings) -> Flask:
         base_url=settings.sta_url, timeout_s=settings.sta_timeout_s, retry_budget_s=settings.sta_retry_budget_s,
         max_attempts=3)
     app.teardown_appcontext(auth.close_client)
+    app.register_error_handler(StaError, server_error)
     app.context_processor(lambda: {"login": auth.current_login()})
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(home.blueprint)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from gui.logins import Login, LoginStore
@@ -81,8 +81,8 @@ def check_credentials(username: str, password: str) -> str | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site (no `//host` or scheme): no open redirect."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path of this site (no `//host`, `/\\host` or scheme): no open redirect."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return url_for("home.index")
 
@@ -106,18 +106,24 @@ def login() -> str | Response:
     return render_template("login.html", error=error), status  # type: ignore[return-value]
 
 
-@blueprint.route("/logout", methods=["POST"])
-def logout() -> Response:
+def end_login() -> None:
     login_store().remove(session.get("login_id"))
     session.clear()
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout() -> Response:
+    end_login()
     return redirect(url_for("auth.login"))
 
 
 @blueprint.route("/session/mqtt")
 @login_required
-def mqtt_session() -> dict[str, str]:
+def mqtt_session() -> Response:
     """What the page's script needs to open MQTT over WebSockets as the logged-in user (the broker
     admits the server's users with the same passwords). Same origin, behind the session cookie."""
     login = cast(Login, current_login())
-    return {"url": current_app.config["GUI_MQTT_WS_URL"], "username": login.username,
-            "password": login.password, "clientIdPrefix": login.mqtt_client_id_prefix}
+    answer = jsonify(url=current_app.config["GUI_MQTT_WS_URL"], username=login.username, password=login.password,
+                     clientIdPrefix=login.mqtt_client_id_prefix)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
