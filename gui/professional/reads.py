@@ -87,6 +87,12 @@ def read_latest(client: StaClient, keys: Sequence[str] = SITE_KEYS,
                             Query().filter(_in(voltage_keys)).select(*common, "unitOfMeasurements"))
 
 
+def read_history(client: StaClient, key: str, newest: int) -> list[Latest]:
+    """Every visible Datastream with this key and its `newest` Observations (in `recent`, newest first)."""
+    query = Query().filter(_in([key])).select("id", "name", "properties", "unitOfMeasurement")
+    return _streams(client, "Datastreams", query, newest)
+
+
 def read_thing_streams(client: StaClient, thing_id: int, newest: int = 1) -> list[Latest]:
     """Every Datastream of one Thing with its newest value (and up to `newest` recent Observations)."""
     query = Query().select("id", "name", "properties", "unitOfMeasurement").orderby("id")

@@ -29,7 +29,7 @@ from gui.professional.controller_status import (
 from gui.professional.export import to_csv
 from gui.professional.gridresults import read_results
 from gui.professional.overview import ess_summaries, radial_rows, site_statuses
-from gui.professional.schedule import compare, latest_plan
+from gui.professional.schedule import compare, latest_plan, parse_time
 from gui.professional.svgmap import draw
 from gui.professional.topology import read_grid
 from gui.professional.whatif import result_tables, sweep
@@ -41,6 +41,7 @@ blueprint = Blueprint("professional", __name__, url_prefix="/pro", template_fold
 CONTROLLER_KINDS = ("controller",)
 ESS_KINDS = ("ess", "grid-ess")
 SIMULATION_KINDS = ("simulation",)
+CHART_POINTS = 120  # the PCC power already measured, shown in the live chart when the page opens
 STATUS_DEPTH = 200  # Observations read per controller status stream: the newest of each radial is among them
 
 
@@ -61,6 +62,14 @@ def server_failed(error: StaError) -> tuple[str, int]:
     return render_template("professional/unavailable.html", error=error), 502
 
 
+def chart_points(observations: Iterable[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(epoch seconds, value) of numeric Observations, oldest first."""
+    points = [(parse_time(o["phenomenonTime"]).timestamp(), float(o["result"])) for o in observations
+              if isinstance(o.get("phenomenonTime"), str) and isinstance(o.get("result"), int | float)
+              and not isinstance(o.get("result"), bool)]
+    return sorted(points)
+
+
 def _data_now(rows: list[reads.Latest]) -> datetime:
     """'Now' for staleness is the newest Observation on the page: the platform may run on an
     accelerated or stepped clock, which this process does not share."""
@@ -75,9 +84,11 @@ def _grid_view() -> dict[str, Any]:
     statuses = site_statuses(latest, _data_now(latest))
     buses, lines = read_results(reads.read_simulated_grid(client))
     ess = ess_summaries(latest)
-    live = [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name, "value": row.result,
-             "time": row.time.timestamp() if row.time else None}
-            for row in latest if row.site_id and (row.multi or row.key == "P_grid")]
+    live: list[dict[str, Any]] = [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name}
+                                  for row in latest if row.site_id and row.multi]
+    live += [{"topic": row.topic, "site": row.site_id, "key": row.key, "name": row.name,
+              "history": chart_points(row.recent)}
+             for row in reads.read_history(client, "P_grid", CHART_POINTS) if row.site_id]
     live += [{"topic": bus.topic, "site": None, "key": "vm", "bus": bus.key} for bus in buses]
     return {"grid": grid, "statuses": statuses, "drawing": draw(grid, statuses, buses, lines), "ess": ess,
             "radials": radial_rows(grid, statuses, ess), "live": live}

@@ -8,7 +8,7 @@ from flask import Flask
 from gui.app import create_app
 from gui.auth import LOGINS
 from gui.logins import LoginStore
-from gui.professional.views import _local_path
+from gui.professional.views import _local_path, chart_points
 from gui.settings import GuiSettings
 from tests.mosquitto import free_port
 
@@ -43,3 +43,11 @@ def test_nobody_logged_in_is_sent_to_the_login(app_without_server: Flask) -> Non
                                               ("", None), (None, None)])
 def test_the_back_link_stays_on_the_site(target: str | None, kept: str | None) -> None:
     assert _local_path(target) == kept
+
+
+def test_the_charts_history_is_numeric_and_oldest_first() -> None:
+    points = chart_points([{"phenomenonTime": "2026-06-21T00:10:00Z", "result": 5},
+                           {"phenomenonTime": "2026-06-21T00:05:00Z", "result": 4.5},
+                           {"phenomenonTime": "2026-06-21T00:00:00Z", "result": "n/a"},
+                           {"phenomenonTime": "2026-06-21T00:00:00Z", "result": True}])
+    assert points == [(1782000300.0, 4.5), (1782000600.0, 5.0)]

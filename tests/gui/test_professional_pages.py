@@ -161,10 +161,12 @@ def at(minutes: int) -> str:
 
 def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], house_2: dict[str, Any],
                   house_3: dict[str, Any], gesscon: dict[str, Any], multi_id: int) -> None:
-    sta.create_observations(meter["streams"]["P_grid"], ["phenomenonTime", "result"], [[at(60), 1200.0]])
+    sta.create_observations(meter["streams"]["P_grid"], ["phenomenonTime", "result"],
+                            [[at(m), 900.0 + 5 * m] for m in range(0, 61, 5)])  # the chart's history
     sta.create("Observations", {"phenomenonTime": at(60), "result": [231.0, 232.5, 230.1],
                                 "MultiDatastream": {"@iot.id": multi_id}})
-    sta.create_observations(house_2["streams"]["P_grid"], ["phenomenonTime", "result"], [[at(60), -300.0]])
+    sta.create_observations(house_2["streams"]["P_grid"], ["phenomenonTime", "result"],
+                            [[at(m), -420.0 + 2 * m] for m in range(0, 61, 5)])
     sta.create_observations(house_3["streams"]["P_grid"], ["phenomenonTime", "result"], [[at(60), 50.0]])
     sta.create_observations(ess["streams"]["P_ess"], ["phenomenonTime", "result"],
                             [[at(m), 400.0 + m] for m in (0, 15, 30, 45)])

@@ -93,7 +93,7 @@
       el.dataset.points = String(++count);
     }
     powerTopics.forEach(function (t, i) {
-      if (typeof t.value === "number" && t.time !== null) { addPoint(i, t.time, t.value); }
+      (t.history || []).forEach(function (point) { addPoint(i, point[0], point[1]); });
     });
     count = 0;
     if (el) { delete el.dataset.points; }
