@@ -43,6 +43,7 @@
   }
 
   async function connect() {
+    status(false);
     bindElements();
     const answer = await fetch("/session/mqtt", { credentials: "same-origin", cache: "no-store" });
     if (!answer.ok) { status(false); return; }
