@@ -261,8 +261,10 @@ class Orchestrator:
             time.sleep(step_s)
 
     def stop(self) -> None:
-        self.supervisor.stop()
+        """The clients first (their last readings and answers still reach the server), then the server."""
         self.save_clock()
+        self.supervisor.stop([name for name in self.supervisor.children if name != "sta-server"])
+        self.supervisor.stop(timeout_s=30.0)
 
     @property
     def clock_file(self) -> pathlib.Path:

@@ -69,12 +69,15 @@ def grant_site(tools: Tools, entry: SiteEntry, ids: Mapping[str, Any], env: Mapp
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(24) + "\n")
-    if name in _users(tools, env):
-        _run([tools.sta_admin, "user", "change", name, "--grant", f"site:{site_id}", "--password-file", str(secret)],
-             env, tools.cwd, f"refreshing the user {name}")
-    else:
+    try:
         _run([tools.sta_admin, "user", "add", name, "--role", "device_agent", "--grant", f"site:{site_id}",
               "--password-file", str(secret)], env, tools.cwd, f"making the user {name}")
+    except ProvisionError:
+        if name not in _users(tools, env):
+            raise
+        # made by an earlier run: the same role, grant and (kept) password again
+        _run([tools.sta_admin, "user", "change", name, "--role", "device_agent", "--grant", f"site:{site_id}",
+              "--password-file", str(secret)], env, tools.cwd, f"refreshing the user {name}")
     return Credentials(name, secret)
 
 
