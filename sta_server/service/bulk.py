@@ -142,6 +142,11 @@ def _create(conn: Connection, items: list[Item], version: str,
     return result
 
 
+def parse_one(path: ResourcePath | None, body: Any, version: str) -> Pending:
+    """One Observation create's values and stream, by rules 1 and 4 (raises the StaError)."""
+    return _parse(0, path, body, version)
+
+
 def _parse(index: int, path: ResourcePath | None, body: Any, version: str) -> Pending:
     if not isinstance(body, dict):
         raise InvalidEntity("An Observation must be a JSON object")
@@ -231,13 +236,13 @@ def _with_features(conn: Connection, pending: list[Pending], result: BulkResult,
     return kept
 
 
-_COLUMNS = [c.name for c in _observations.c if c.name != "id"]
+COLUMNS = [c.name for c in _observations.c if c.name != "id"]
 
 
 def _insert_one(conn: Connection, item: Pending, result: BulkResult, version: str) -> None:
     """A single Observation: the row and its side effects in one statement (sql/observation_row.py);
     unscoped for a scoped principal like _copy (its stream and feature were checked under its rights)."""
-    row = {column: item.values.get(column) for column in _COLUMNS}
+    row = {column: item.values.get(column) for column in COLUMNS}
     row["datastream_id" if item.stream[0] == "datastreams" else "multi_datastream_id"] = item.stream[1]
     principal = current()
     if not principal.unrestricted:
@@ -256,7 +261,7 @@ def _insert_one(conn: Connection, item: Pending, result: BulkResult, version: st
 def _insert(conn: Connection, pending: list[Pending], result: BulkResult) -> None:
     rows = []
     for item in pending:
-        row = {column: item.values.get(column) for column in _COLUMNS}
+        row = {column: item.values.get(column) for column in COLUMNS}
         row["datastream_id" if item.stream[0] == "datastreams" else "multi_datastream_id"] = item.stream[1]
         rows.append(row)
     ids = _copy(conn, rows)

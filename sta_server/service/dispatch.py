@@ -34,6 +34,7 @@ from sta_server.service.database_errors import classify
 from sta_server.service.delete import delete
 from sta_server.service.events import EventBus, begin_request, created_row, savepoint, transaction
 from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
+from sta_server.service.lone_observation import create_alone
 from sta_server.service.read import read, read_entity, render_row
 from sta_server.service.senml import ingest_pack
 from sta_server.service.update import update
@@ -104,10 +105,34 @@ class Dispatcher:
         if not req.writes:
             with self.engine.connect() as conn:
                 return self.execute(conn, req)
+        if req.method == "POST" and req.idempotency_key is None:
+            alone = self._observation_alone(req)
+            if alone is not None:
+                return alone
         with transaction(self.engine, self.bus) as conn:
             if req.idempotency_key is not None and req.method == "POST":
                 return self.execute_once(conn, req, req.idempotency_key)
             return self.execute(conn, req)
+
+    def _observation_alone(self, req: ApiRequest) -> Outcome | None:
+        """An Observation POST in one committed statement (service/lone_observation.py); None:
+        declined (nothing written), the request takes the ordinary path."""
+        try:
+            path = parse_path(req.version, req.resource)
+            if path.entity_type is not OBSERVATION or req.resource.strip("/") in ACTIONS:
+                return None
+            created = create_alone(self.engine, path, json_body(req), req.version)
+        except StaError:
+            return None  # the ordinary path raises the same error
+        if created is None:
+            return None
+        if self.bus is not None:
+            self.bus.publish([created.event])
+        ctx = self.context(req.version, req.params)
+        if not req.answer:
+            return Outcome(201, None, {"Location": ctx.links.self_link(OBSERVATION, created.id)})
+        body = render_row(OBSERVATION, created.row, ctx)
+        return Outcome(201, body, {"Location": body["@iot.selfLink"]})
 
     def execute_once(self, conn: Connection, req: ApiRequest, key: str) -> Outcome:
         """A POST with an idempotency key: the first one runs, its retries get the first answer."""

@@ -8,16 +8,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, insert, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select
 
 from sta_server.model import REGISTRY, Kind
 from sta_server.query.validate import resolve_select
 from sta_server.sql import rollups, side_effects
 from sta_server.sql.columns import read_columns
+from sta_server.sql.security_tables import AuditRecord
 from sta_server.sql.tables import TABLES
 
 _observations = TABLES["observations"]
 _OBSERVATION = REGISTRY.type("Observation")
+_audit = TABLES[AuditRecord.__tablename__]
 
 
 def insert_observation(conn: Connection, stream_table: str, values: dict[str, Any], version: str,
@@ -49,3 +51,41 @@ def _statement(stream_table: str, columns: tuple[str, ...], version: str) -> Sel
         effects.append(rollups.mark_statement().cte("dirty"))
     return select(*new.c).add_cte(*effects)
 
+
+
+def insert_checked(conn: Connection, values: dict[str, Any], version: str, extent: side_effects.Extent,
+                   audit: dict[str, Any]) -> RowMapping | None:
+    """insert_observation with the rule set's stream check, the feature generated from the Thing's
+    first GeoJSON Location and the transaction's audit row in the same statement (a lone create
+    in autocommit mode: one statement is one transaction, one round trip). `values` holds neither
+    the stream nor the feature: the Datastream `stream` (bound in `values` as `datastream_id`) is
+    looked up under the caller's rights and its generated feature used. None (nothing written):
+    the stream is missing or its feature was never generated (the caller takes the rule set's path)."""
+    given = {name: value for name, value in values.items() if value is not None}
+    stream = int(given.pop("datastream_id"))
+    params = {f"new_{name}": value for name, value in given.items()}
+    params |= {"streams": [stream], "t0": extent.start, "t1": extent.end, "r0": extent.result_start,
+               "r1": extent.result_end, "start": extent.start, "end": extent.start,
+               **{f"audit_{name}": value for name, value in audit.items()}}
+    return conn.execute(_checked(tuple(sorted(given)), version, tuple(sorted(audit))), params).mappings().first()
+
+
+@cache
+def _checked(columns: tuple[str, ...], version: str, audit_columns: tuple[str, ...]) -> Select[Any]:
+    """Built once per set of given columns and API version."""
+    selection = resolve_select(_OBSERVATION, None, version)
+    props = tuple(p for p in selection.props if p.kind is not Kind.ID)
+    found = side_effects.stream_rows("datastreams").cte("stream")
+    source = select(*[bindparam(f"new_{name}", type_=_observations.c[name].type) for name in columns],
+                    found.c.stream, found.c.feature).where(found.c.feature.isnot(None))
+    row = insert(_observations).from_select([*columns, "datastream_id", "feature_of_interest_id"], source)
+    new = row.returning(_observations.c.id, _observations.c.datastream_id.label("stream_id"),
+                        _observations.c.feature_of_interest_id.label("feature_id"),
+                        *read_columns(_OBSERVATION, _observations, props)).cte("new_row")
+    grown = side_effects.extend_one_from(new.c.stream_id, new.c.feature_id).cte("grown")
+    marked = rollups.mark_from(new.c.stream_id).cte("dirty")
+    trail = insert(_audit).from_select(
+        [*audit_columns, "entity_ids"],
+        select(*[bindparam(f"audit_{name}", type_=_audit.c[name].type) for name in audit_columns],
+               func.array_agg(new.c.id)).select_from(new).having(func.count() > 0)).cte("trail")
+    return select(*new.c).add_cte(grown, marked, trail)

@@ -69,6 +69,16 @@ def mark_statement() -> Any:
     return _upsert(select(bindparam("stream", type_=BigInteger), hours.c.value).order_by(hours.c.value))
 
 
+def mark_from(stream: Any) -> Any:
+    """mark_statement for the Datastream of a column (of a just-inserted row: nothing is marked
+    without it), binding `start` and `end`."""
+    instant = DateTime(timezone=True)
+    first, last = _hour(bindparam("start", type_=instant)), _hour(bindparam("end", type_=instant))
+    hours = func.generate_series(first, last, _HOUR).table_valued("value").render_derived()
+    return _upsert(select(stream, hours.c.value).select_from(stream.table.join(hours, true()))
+                   .order_by(hours.c.value))
+
+
 def mark_dirty_hours(conn: Connection, pairs: set[tuple[int, datetime]]) -> None:
     """Mark (Datastream id, any time within the hour) pairs dirty, from times the caller has in
     hand (bulk creates): one statement with two array parameters, no look-up of the rows."""

@@ -190,6 +190,16 @@ def extend_one_statement(stream_table: str) -> Any:
         bindparam("r1", type_=instant), geometry))
 
 
+def extend_one_from(stream: Any, feature: Any) -> Any:
+    """extend_one_statement for the Datastream and feature of a column each (of a just-inserted
+    row: the UPDATE reads their table), with the scalar parameters `t0`, `t1`, `r0`, `r1`."""
+    instant = DateTime(timezone=True)
+    geometry = select(geo.ST_Collect(features.c.feature_geom)).where(features.c.id == feature).scalar_subquery()
+    return update(datastreams).where(datastreams.c.id == stream).values(_grown(
+        datastreams, bindparam("t0", type_=instant), bindparam("t1", type_=instant),
+        bindparam("r0", type_=instant), bindparam("r1", type_=instant), geometry))
+
+
 def _grown(streams: Any, t0: Any, t1: Any, r0: Any, r1: Any, geometry: Any) -> dict[str, Any]:
     """A stream's extents grown by new Observations' times and features' geometry (collected);
     an area that already covers the features is kept."""

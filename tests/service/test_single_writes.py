@@ -1,12 +1,16 @@
 """Single-entity writes on their short path: an Observation POST is one statement for the row and
-its side effects and answers from that statement's row (the same body a GET gives), the extents
+its side effects — for an administrator, with the stream check and the audit row, committed on its
+own — and answers from that statement's row (the same body a GET gives), the extents
 and rollup marks stay exact, a DELETE of `Things(n)` answers 404 for a missing Thing, and a pooled
 connection whose backend went away is replaced without failing the next request."""
 from __future__ import annotations
 
-from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from typing import Any
 
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, text
+
+from sta_server.service.events import EntityChanged
 from tests.conftest import get, make_datastream, post
 
 
@@ -62,3 +66,46 @@ def test_a_pooled_connection_whose_backend_ended_is_replaced(client: FlaskClient
         killer.commit()
     for n in range(3):  # whichever pooled connection each gets, none fails
         post(client, "Observations", _observation(stream, f"2025-01-01T00:0{n}:00Z", n))
+
+
+def test_a_lone_post_is_one_statement_with_its_audit_row_and_its_event(client: FlaskClient, clean_db: Engine) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 0))  # generates the feature
+    events: list[EntityChanged] = []
+    client.application.config["STA_EVENTS"].subscribe(events.extend)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(clean_db, "before_cursor_execute", count)
+    try:
+        created = post(client, f"Datastreams({stream})/Observations", {"phenomenonTime": "2025-01-01T00:05:00Z",
+                                                                       "result": 1})
+    finally:
+        event.remove(clean_db, "before_cursor_execute", count)
+    assert len(statements) == 1
+    feature = get(client, f"Observations({created['@iot.id']})/FeatureOfInterest")["@iot.id"]
+    assert [(e.id, e.change, e.related) for e in events] == [
+        (created["@iot.id"], "created", (("Datastream", stream), ("FeatureOfInterest", feature)))]
+    with clean_db.connect() as conn:
+        trail = conn.execute(text("SELECT action, entity_type, entity_ids, channel FROM audit_records "
+                                  "WHERE entity_type = 'Observation' ORDER BY id")).all()
+    assert [tuple(row) for row in trail][-1] == ("created", "Observation", [created["@iot.id"]], "http")
+
+
+def test_posts_the_one_statement_declines_write_nothing_of_their_own(client: FlaskClient, clean_db: Engine) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    missing = client.post("/v1.1/Observations", json=_observation(987654, "2025-01-01T00:00:00Z", 1))
+    assert missing.status_code == 400
+    assert missing.get_json()["error"]["target"] == "Datastream"
+    first = post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 1))  # the feature is new
+    second = post(client, "Observations", _observation(stream, "2025-01-01T00:01:00Z", 2))
+    assert get(client, f"Observations({first['@iot.id']})/FeatureOfInterest") == \
+        get(client, f"Observations({second['@iot.id']})/FeatureOfInterest")
+    with clean_db.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM observations")).scalar_one()
+        trail = conn.execute(text("SELECT entity_ids FROM audit_records WHERE entity_type = 'Observation' "
+                                  "ORDER BY id")).scalars().all()
+    assert rows == 2
+    assert trail == [[first["@iot.id"]], [second["@iot.id"]]]
