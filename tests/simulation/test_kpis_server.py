@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from simulation.kpis.reader import MissingSeries, read_site_kpis
-from sta_client import StaClient
+from sta_client import Query, StaClient
 from tests.client.conftest import RunningServer, client_database_url, sta_broker, sta_process  # noqa: F401
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -25,12 +25,28 @@ def stream(site_id: str, key: str, unit: str) -> dict[str, Any]:
             "ObservedProperty": {"name": key, "definition": f"urn:s4g:test:{key}", "description": key}}
 
 
-def make_site(sta: StaClient, site_id: str, keys: dict[str, str]) -> dict[str, int]:
+def phase_voltages(site_id: str) -> dict[str, Any]:
+    unit = {"name": "V", "symbol": "V", "definition": "ucum:V"}
+    return {"name": f"{site_id}/V_grid", "description": "phase voltages", "observationType":
+            "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation",
+            "unitOfMeasurements": [unit] * 3,
+            "multiObservationDataTypes": ["http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"] * 3,
+            "properties": {"siteId": site_id, "key": "V_grid"},
+            "Sensor": {"name": f"{site_id}-meter", "description": "kpi test", "encodingType": "text/plain",
+                       "metadata": "none"},
+            "ObservedProperties": [{"name": f"V {phase}", "description": phase, "definition": f"urn:s4g:test:v-{phase}"}
+                                   for phase in ("L1", "L2", "L3")]}
+
+
+def make_site(sta: StaClient, site_id: str, keys: dict[str, str],
+              multi: dict[str, Any] | None = None) -> dict[str, int]:
     thing = {"name": site_id, "description": "KPI test site",
              "properties": {"siteId": site_id, "kind": "site", "contractLimitIn_W": 1500, "contractLimitOut_W": 3000},
              "Locations": [{"name": site_id, "description": "PCC", "encodingType": "application/geo+json",
                             "location": {"type": "Point", "coordinates": [11.35, 46.5]}}],
              "Datastreams": [stream(site_id, key, unit) for key, unit in keys.items()]}
+    if multi is not None:
+        thing["MultiDatastreams"] = [multi]
     thing_id = sta.create("Things", thing)
     rows = sta.page(f"Things({thing_id})/Datastreams", None).values
     return {row["properties"]["key"]: row["@iot.id"] for row in rows}
@@ -84,3 +100,23 @@ def test_a_site_without_its_grid_stream_is_a_clear_error(sta_process: RunningSer
         make_site(sta, site_id, {"P_load": "W"})
         with pytest.raises(MissingSeries, match="no P_grid"):
             read_site_kpis(sta, site_id, T0, T0 + timedelta(hours=1), sample_period_s=60)
+
+
+def test_phase_voltages_of_a_multidatastream_count_every_phase(sta_process: RunningServer) -> None:  # noqa: F811
+    site_id = f"kpi-{uuid.uuid4().hex[:6]}"
+    with StaClient(sta_process.settings()) as sta:
+        ids = make_site(sta, site_id, {"P_grid": "W", "P_load": "W"}, multi=phase_voltages(site_id))
+        write(sta, ids["P_grid"], [100.0, 100.0], 900)
+        write(sta, ids["P_load"], [100.0, 100.0], 900)
+        [multi] = sta.page(f"Things({thing_of(sta, ids['P_grid'])})/MultiDatastreams", None).values
+        rows = [[T0.isoformat(), [230.0, 231.0, 254.0]],
+                [(T0 + timedelta(minutes=15)).isoformat(), [229.0, 206.0, 230.0]]]
+        sta.create_observations(multi["@iot.id"], ["phenomenonTime", "result"], rows, multi=True)
+        kpis = read_site_kpis(sta, site_id, T0, T0 + timedelta(minutes=30), sample_period_s=900)
+    assert (kpis.voltage.samples, kpis.voltage.above, kpis.voltage.below) == (6, 1, 1)
+    assert kpis.credibility["V_grid"].share == 1.0
+
+
+def thing_of(sta: StaClient, datastream_id: int) -> int:
+    thing: int = sta.get(f"Datastreams({datastream_id})/Thing", Query().select("id"))["@iot.id"]
+    return thing
