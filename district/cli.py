@@ -75,6 +75,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     report.add_argument("--json", type=pathlib.Path, help="also write the report as JSON here")
     report.add_argument("--ready-timeout-s", type=float, default=180.0,
                         help="wall seconds for every site's first Observation")
+    report.add_argument("--settle-s", type=float, default=35.0,
+                        help="wall seconds between every site's first Observation and the period's start: "
+                             "emulators that connect to their field process (OCPP charge points) retry with "
+                             "a back-off of up to 30 s (default 35)")
     report.add_argument("--drain-timeout-s", type=float, default=120.0,
                         help="wall seconds after the period for late Observations and acknowledgements")
     report.add_argument("--no-probe-tasks", action="store_true",
@@ -158,6 +162,8 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             return orchestrator.every_site_reports()
 
         orchestrator.supervise(until=ready)
+        settled = time.monotonic() + args.settle_s
+        orchestrator.supervise(until=lambda: time.monotonic() >= settled)
         assert orchestrator.clock is not None
         clock = orchestrator.clock
         begin = clock.now().replace(microsecond=0) + timedelta(seconds=1)

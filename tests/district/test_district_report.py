@@ -62,7 +62,7 @@ def test_a_short_district_reports_every_invariant_held_and_a_broken_one_fails(
     manifest, site_ids = district_file(tmp_path)
     report_json = tmp_path / "report.json"
     done = district(sta_process_auth, "report", "--district", str(manifest), "--period", PERIOD,
-                    "--run-dir", str(tmp_path / "run"), "--no-forecasts", "--no-optional",
+                    "--run-dir", str(tmp_path / "run"), "--no-forecasts", "--no-optional", "--settle-s", "2",
                     "--json", str(report_json))
     assert done.returncode == 0, done.stdout + done.stderr[-6000:]
     assert "invariants: all hold" in done.stdout
