@@ -1,4 +1,5 @@
-"""`python -m controllers.gesscon`: commission the GESSCon Thing, then run the loop on the project clock.
+"""`python -m controllers.gesscon`: commission the GESSCon Things (one per radial of GESSCON_RADIALS), then
+run the loop on the project clock.
 
 Environment: `GESSCON_*` (controllers/gesscon/settings.py, docs/controllers.md), `STA_CLIENT_*` (the server),
 `S4G_CLOCK`, `S4G_CLOCK_START`, `S4G_CLOCK_FACTOR` (real or accelerated). Exit 2 on invalid settings."""
@@ -29,10 +30,11 @@ def main() -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with StaClient(ClientSettings.from_env()) as sta:
-        ids = commission_gesscon(sta, latitude=settings.latitude, longitude=settings.longitude)
-        log.info("GESSCon Thing %s, radials %s", ids.thing, ", ".join(settings.radials))
+        things = commission_gesscon(sta, settings.radials, latitude=settings.latitude,
+                                    longitude=settings.longitude)
+        log.info("GESSCon Things: %s", ", ".join(f"{r} -> {ids.thing}" for r, ids in things.items()))
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(GessconLoop(sta, clock, settings, ids).run())
+            asyncio.run(GessconLoop(sta, clock, settings, things).run())
     return 0
 
 

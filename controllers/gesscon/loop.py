@@ -1,6 +1,7 @@
 """GESSCon's thin loop (OpenEMS style): on the project clock, per radial, read the server (server_reads),
 decide (radial_data → decide), create the schedule Tasks (dispatch), check and re-plan (replan), and write
-the status Observations (status); the aggregator's commands through the command desk."""
+the status Observations (status) on the radial's own GESSCon Thing; the aggregator's commands (each radial's
+own capability) through the command desk."""
 from __future__ import annotations
 
 import asyncio
@@ -68,12 +69,18 @@ def ceil_to(moment: datetime, step_s: int) -> datetime:
 
 
 class GessconLoop:
-    def __init__(self, sta: StaClient, clock: Clock, settings: GessconSettings, ids: GessconIds) -> None:
+    def __init__(self, sta: StaClient, clock: Clock, settings: GessconSettings,
+                 things: Mapping[str, GessconIds]) -> None:
+        """`things`: radial id -> that radial's GESSCon Thing (commission_gesscon), one for each planned radial."""
+        missing = set(settings.radials) - set(things)
+        if missing:
+            raise ValueError(f"no GESSCon Thing for radial(s) {', '.join(sorted(missing))}")
         self.sta = sta
         self.clock = clock
         self.settings = settings
-        self.status = StatusWriter(sta, ids.streams)
-        self.desk = CommandDesk(sta, self.status, ids.capability, settings.radials)
+        self.things = {r: things[r] for r in settings.radials}
+        self.status = StatusWriter(sta, {r: ids.streams for r, ids in self.things.items()})
+        self.desk = CommandDesk(sta, self.status, {r: ids.capability for r, ids in self.things.items()})
         self.dispatches: dict[tuple[str, datetime], Dispatch] = {}  # (radial, day) -> the newest dispatch
 
     def solution(self, radial_id: str, moment: datetime) -> Solution:

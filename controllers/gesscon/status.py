@@ -1,4 +1,4 @@
-"""Status Observations on the GESSCon Thing (T5/T8): pure payloads, one thin writer."""
+"""Status Observations on the GESSCon Things, one per radial (T5/T8): pure payloads, one thin writer."""
 from __future__ import annotations
 
 import logging
@@ -29,11 +29,13 @@ def ess_overview(checks: Sequence[EssCheck], policy: ReplanPolicy, unavailable: 
 
 
 class StatusWriter:
-    def __init__(self, sta: StatusServer, streams: Mapping[str, EntityId]) -> None:
+    """Writes a radial's status on that radial's own Datastreams (`streams[radial][key]`)."""
+
+    def __init__(self, sta: StatusServer, streams: Mapping[str, Mapping[str, EntityId]]) -> None:
         self.sta = sta
         self.streams = streams
 
     def write(self, key: str, radial_id: str, at: datetime, result: Any, **parameters: Any) -> EntityId:
         body = {"phenomenonTime": iso(at), "resultTime": iso(at), "result": result,
                 "parameters": {"radialId": radial_id, **parameters}}
-        return self.sta.create(entity_path("Datastreams", self.streams[key], "Observations"), body)
+        return self.sta.create(entity_path("Datastreams", self.streams[radial_id][key], "Observations"), body)

@@ -1,6 +1,7 @@
-"""GESSCon's status per radial (D3.1 tables 5 and 8): the controller's status Datastreams are shared by
-its radials, each Observation naming its radial in `parameters.radialId`; the page shows the newest
-value of every stream for every radial. Pure.
+"""A controller's status per radial (D3.1 tables 5 and 8). The GESSCon has one Thing per radial (its
+`properties.radialId`), so the server shows a user exactly the radials it is granted; each Observation also
+names its radial in `parameters.radialId`. The page shows the newest value of every stream for every radial
+the Thing's Observations name (the Thing's own radial when they name none). Pure.
 """
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ def columns(keys: Iterable[str]) -> list[str]:
     return [k for k in PREFERRED if k in present] + sorted(present - set(PREFERRED))
 
 
-def status_by_radial(observations: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[RadialStatus]:
-    """`observations[key]` newest first (as read with `$orderby=phenomenonTime desc`)."""
+def status_by_radial(observations: Mapping[str, Sequence[Mapping[str, Any]]],
+                     default: str = NO_RADIAL) -> list[RadialStatus]:
+    """`observations[key]` newest first (as read with `$orderby=phenomenonTime desc`); an Observation
+    without `parameters.radialId` belongs to `default` (the Thing's own radial, if it has one)."""
     table: dict[str, dict[str, Cell]] = {}
     for key, rows in observations.items():
         for row in rows:
             parameters = row.get("parameters") or {}
-            radial = str(parameters.get("radialId") or NO_RADIAL)
+            radial = str(parameters.get("radialId") or default)
             if key in table.setdefault(radial, {}):
                 continue
             time = row.get("phenomenonTime")

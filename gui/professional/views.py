@@ -135,11 +135,12 @@ class ControllerTable:
     rows: list[RadialStatus]
 
 
-def _controller_table(client: StaClient, thing: dict[str, Any], visible: set[str]) -> tuple[ControllerTable,
-                                                                                            list[reads.Latest]]:
+def _controller_table(client: StaClient, thing: dict[str, Any]) -> tuple[ControllerTable, list[reads.Latest]]:
+    """Everything the server shows of the Thing: no hiding here (the GESSCon has a Thing per radial, labelled
+    `radial:…`, so the server decides which radials' status the user reads)."""
     streams = reads.read_thing_streams(client, int(thing["@iot.id"]), STATUS_DEPTH)
-    # a display filter, not a security one: the server already decided what the user may read
-    rows = [row for row in status_by_radial({s.key: s.recent for s in streams}) if row.radial_id in visible]
+    own = (thing.get("properties") or {}).get("radialId")
+    rows = status_by_radial({s.key: s.recent for s in streams}, str(own) if own else NO_RADIAL)
     return ControllerTable(int(thing["@iot.id"]), str(thing.get("name")), columns(s.key for s in streams),
                            rows), streams
 
@@ -148,10 +149,9 @@ def _control_view() -> dict[str, Any]:
     client = sta()
     controllers = reads.read_things(client, CONTROLLER_KINDS)
     view = _grid_view()
-    visible = {radial.radial_id for radial in view["grid"].radials} | {NO_RADIAL}
     tables, topics = [], {}
     for thing in controllers:
-        table, streams = _controller_table(client, thing, visible)
+        table, streams = _controller_table(client, thing)
         tables.append(table)
         topics.update({s.topic: {"key": s.key, "controller": table.thing_id} for s in streams})
     commands = _capabilities(controllers)

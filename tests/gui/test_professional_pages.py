@@ -90,8 +90,10 @@ class World:
     ess: dict[str, Any]
     meter: dict[str, Any]
     multi_id: int
-    gesscon: dict[str, Any]
+    gesscon: dict[str, Any]  # radial A's GESSCon Thing (with its "streams")
     capability_id: int
+    gesscon_b: int  # radial B's GESSCon Thing: the server hides it from radial A's operator
+    status_streams: dict[str, Any]  # radial -> its GESSCon Thing's status Datastreams
     gevchcon: ControllerIds
     operator: tuple[str, str]
     aggregator: tuple[str, str]
@@ -125,8 +127,10 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                          properties={"kind": "site", "siteId": site_2, "radialId": radial_a})
         house_3 = _thing(sta, f"house {site_3}", _point(11.35, 46.49), Datastreams=[_stream("P_grid")],
                          properties={"kind": "site", "siteId": site_3, "radialId": radial_b})
-        gesscon_ids = commission_gesscon(sta, latitude=56.84, longitude=8.99)
+        gesscons = commission_gesscon(sta, [radial_a, radial_b], latitude=56.84, longitude=8.99)
+        gesscon_ids = gesscons[radial_a]
         gesscon = sta.get(f"Things({gesscon_ids.thing})", None) | {"streams": gesscon_ids.streams}
+        status_streams = {radial: ids.streams for radial, ids in gesscons.items()}
         gevchcon = Registration(sta, f"gevchcon-{tag}").ensure([site_1], _point(8.99, 56.84))
         loop = _thing(sta, f"DSF-SE loop {tag}", _point(8.99, 56.84),
                       Datastreams=[_stream("bus7.vm", "/", managedBy="dsf-se"),
@@ -144,14 +148,16 @@ def world(gui_server: GuiServer, make_user: MakeUser) -> World:
                          _stream("kpis", "", JSON_OBS)]) for n, pv, v_max, violations in ((1, 50, 1.04, 0.0),
                                                                                         (2, 100, 1.0595, 4.2))]
         multi_id = next(iter(sta.iter(f"Things({meter['@iot.id']})/MultiDatastreams")))["@iot.id"]
-        _observations(sta, meter, ess, house_2, house_3, gesscon, multi_id)
+        _observations(sta, meter, ess, house_2, house_3, status_streams, multi_id)
         _simulation_results(sta, loop, studies[-1])
         capability_id = int(gesscon_ids.capability)
     _label(gui_server, [feeder, house_1, meter, ess, house_2, gesscon, {"@iot.id": gevchcon.thing}, loop, engine,
                         *studies], f"radial:{radial_a}")
     _label(gui_server, [house_1, meter, ess], f"site:{site_1}")
-    _label(gui_server, [house_3], f"radial:{radial_b}", f"site:{site_3}")
-    return World(radial_a, radial_b, (site_1, site_2), site_3, ess, meter, multi_id, gesscon, capability_id, gevchcon,
+    _label(gui_server, [house_3, {"@iot.id": gesscons[radial_b].thing}], f"radial:{radial_b}")
+    _label(gui_server, [house_3], f"site:{site_3}")
+    return World(radial_a, radial_b, (site_1, site_2), site_3, ess, meter, multi_id, gesscon, capability_id,
+                 int(gesscons[radial_b].thing), status_streams, gevchcon,
                  make_user("grid_operator", f"radial:{radial_a}"), make_user("aggregator", f"site:{site_3}"))
 
 
@@ -160,7 +166,7 @@ def at(minutes: int) -> str:
 
 
 def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], house_2: dict[str, Any],
-                  house_3: dict[str, Any], gesscon: dict[str, Any], multi_id: int) -> None:
+                  house_3: dict[str, Any], status_streams: dict[str, Any], multi_id: int) -> None:
     sta.create_observations(meter["streams"]["P_grid"], ["phenomenonTime", "result"],
                             [[at(m), 900.0 + 5 * m] for m in range(0, 61, 5)])  # the chart's history
     sta.create("Observations", {"phenomenonTime": at(60), "result": [231.0, 232.5, 230.1],
@@ -175,7 +181,7 @@ def _observations(sta: StaClient, meter: dict[str, Any], ess: dict[str, Any], ho
     sta.create_observations(ess["streams"]["essStatus"], ["phenomenonTime", "result"], [[at(60), "7"]])
     schedule = next(iter(sta.iter(f"Things({ess['@iot.id']})/TaskingCapabilities")))["@iot.id"]
     sta.create_task(schedule, {"startTime": at(0), "resolution": 900, "powerProfile": [500, 500, -800, -800]})
-    status = StatusWriter(sta, gesscon["streams"])
+    status = StatusWriter(sta, status_streams)
     for radial, solution in ((ess["properties"]["radialId"], "peak_shaving"), (house_3["properties"]["radialId"],
                                                                              "economic")):
         status.write("radialSolution", radial, DAY + timedelta(minutes=60), solution)
@@ -252,11 +258,13 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
     row = page.locator(f'{status} tr[data-radial="{world.radial_a}"]')
     assert row.locator('td[data-key="radialSolution"]').inner_text() == "peak_shaving"
     assert row.locator('td[data-key="essWithinBounds"]').inner_text() == "yes"
-    assert page.locator(f'{status} tr[data-radial="{world.radial_b}"]').count() == 0  # not on their map
+    assert page.locator(f'{status} tr[data-radial="{world.radial_b}"]').count() == 0
+    assert page.locator(f"#pro-status-{world.gesscon_b}").count() == 0  # radial B's Thing: the server hides it
+    assert page.locator(f'table.pro-status tr[data-radial="{world.radial_b}"]').count() == 0
     page.wait_for_selector('#pro-live-state[data-state="live"]')
     with gui_server.admin() as sta:
-        StatusWriter(sta, world.gesscon["streams"]).write("radialSolution", world.radial_a,
-                                                          DAY + timedelta(minutes=70), "voltage_control")
+        StatusWriter(sta, world.status_streams).write("radialSolution", world.radial_a,
+                                                      DAY + timedelta(minutes=70), "voltage_control")
     page.wait_for_selector(f'{status} tr[data-radial="{world.radial_a}"] td[data-live]:text-is("voltage_control")')
     page.screenshot(path=str(DOCS / "gui-professional-control.png"), full_page=True)
     form = _command_form(page, world.capability_id)
@@ -273,7 +281,7 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
     assert task["taskingParameters"] == {"radialId": world.radial_a, "solution": "peak_shaving",
                                          "startTime": "2026-06-22T00:00:00Z", "stopTime": "2026-06-23T00:00:00Z"}
     with gui_server.admin() as sta:  # GESSCon's own command desk answers it
-        desk = CommandDesk(sta, StatusWriter(sta, world.gesscon["streams"]), world.capability_id, [world.radial_a])
+        desk = CommandDesk(sta, StatusWriter(sta, world.status_streams), {world.radial_a: world.capability_id})
         assert desk.take(DAY) >= 1
     page.goto(gui_url + "/pro/control")
     answer = page.locator(f'form.pro-command[data-capability="{world.capability_id}"] ~ table '

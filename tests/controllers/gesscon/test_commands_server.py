@@ -53,7 +53,8 @@ def test_commands_are_accepted_refused_or_override_with_their_reason(sta: StaCli
     assert loop.desk.take(BEFORE) == 5
     got = answers(sta, ids.streams["commandAccepted"])
     assert got[made["peak"]] == (True, "accepted")
-    assert got[made["unknown"]][0] is False and got[made["unknown"]][1].startswith("unknown-radial: ")
+    assert got[made["unknown"]] == (False, f"wrong-radial: this capability commands radial {r}, "
+                                           "the Task names no-such-feeder")
     assert got[made["voltage"]][0] is False and got[made["voltage"]][1].startswith("unsupported: ")
     assert got[made["backwards"]][0] is False and got[made["backwards"]][1].startswith("wrong-time: ")
     assert got[made["economic"]] == (True, f"accepted: overrides task(s) {made['peak']} where their spans overlap")

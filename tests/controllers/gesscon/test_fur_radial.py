@@ -142,7 +142,7 @@ def test_a_fur_radial_runs_two_days(sta_process: RunningServer, tmp_path: pathli
         # the SoC arrives every 15 min here (1 min in the field, T7): "unreachable" must mean two missed readings
         settings = GessconSettings((radial,), PlanSettings(step_s=900), ReplanPolicy(stale_s=2 * STEP_S),
                                    price_key=price_run(sta, tag, issued), priority=3)
-        loop = GessconLoop(sta, clock, settings, commission_gesscon(sta, latitude=LAT, longitude=LON))
+        loop = GessconLoop(sta, clock, settings, commission_gesscon(sta, [radial], latitude=LAT, longitude=LON))
 
         def fresh() -> bool:
             oldest = clock.now() - timedelta(seconds=STEP_S)
@@ -177,7 +177,7 @@ def test_a_fur_radial_runs_two_days(sta_process: RunningServer, tmp_path: pathli
 
         asyncio.run(scenario())
         log.warning("wall time (s): %s", {k: round(v, 1) for k, v in spent.items()})
-        states = sta.iter(entity_path("Datastreams", loop.status.streams["radialState"], "Observations"),
+        states = sta.iter(entity_path("Datastreams", loop.things[radial].streams["radialState"], "Observations"),
                           Query().filter(f"parameters/radialId eq '{radial}'").orderby("id asc").select("result"))
         plans = [(o["result"]["planStart"], o["result"]["reasons"]) for o in states]
         log.warning("plans: %s", plans)

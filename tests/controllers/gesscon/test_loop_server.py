@@ -39,9 +39,9 @@ def radial(sta: StaClient) -> Radial:
 
 
 def gesscon(sta: StaClient, radial: Radial) -> tuple[GessconLoop, GessconIds]:
-    ids = commission_gesscon(sta, latitude=56.8, longitude=8.9)
+    ids = commission_gesscon(sta, [radial.radial_id], latitude=56.8, longitude=8.9)[radial.radial_id]
     settings = GessconSettings((radial.radial_id,), PlanSettings(step_s=900), price_key=radial.price_key)
-    return GessconLoop(sta, SteppedClock(BEFORE), settings, ids), ids
+    return GessconLoop(sta, SteppedClock(BEFORE), settings, {radial.radial_id: ids}), ids
 
 
 def test_one_task_per_ess_before_the_day_and_none_on_a_second_run(sta: StaClient, radial: Radial) -> None:
