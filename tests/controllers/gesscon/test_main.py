@@ -14,3 +14,8 @@ def test_invalid_settings_exit_2(monkeypatch: pytest.MonkeyPatch, env: dict[str,
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert main() == 2
+
+
+def test_unknown_arguments_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GESSCON_RADIALS", "r1")
+    assert main(["run", "--fast"]) == 2

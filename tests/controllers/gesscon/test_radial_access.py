@@ -1,9 +1,14 @@
-"""One GESSCon Thing per radial, with authentication on (sta_process_auth): the Things labelled `radial:R1`
-and `radial:R2`, an operator granted radial:R1 reads R1's status and commands R1, and reaches nothing of R2 —
-not by id, `$filter`, `$expand` from the shared ObservedProperties or Sensor, nor a Task on R2's capability.
-A Task on R1's capability that names R2 is refused by the command desk, answered on R1's Thing."""
+"""One GESSCon Thing per radial, with authentication on (sta_process_auth): the Things commissioned by
+`python -m controllers.gesscon commission` (which prints their ids) and labelled `radial:R1` and `radial:R2`;
+an operator granted radial:R1 reads R1's status and commands R1, and reaches nothing of R2 — not by id,
+`$filter`, `$expand` from the shared ObservedProperties or Sensor, nor a Task on R2's capability. A Task on
+R1's capability that names R2 is refused by the command desk, answered on R1's Thing."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,11 +22,14 @@ from controllers.gesscon.gesscon_thing import GessconIds, commission_gesscon
 from controllers.gesscon.status import StatusWriter, iso
 from sta_client import Query, StaClient, StaError, entity_path, string_literal
 from tests.client.conftest import (  # noqa: F401 (fixtures)
+    ADMIN,
+    ADMIN_PASSWORD,
     RunningServer,
     client_auth_database_url,
     sta_process_auth,
     sta_secure_broker,
 )
+from tests.conftest import ROOT
 
 NOW = datetime(2026, 6, 21, 12, tzinfo=UTC)
 PASSWORD = "ops-secret"  # noqa: S105 (a test user)
@@ -39,15 +47,21 @@ class Radials:
 def radials(sta_process_auth: RunningServer) -> Radials:  # noqa: F811
     tag = uuid.uuid4().hex[:6]
     r1, r2 = f"R1-{tag}", f"R2-{tag}"
+    env = dict(os.environ, GESSCON_RADIALS=f"{r1},{r2}", STA_CLIENT_BASE_URL=sta_process_auth.base_url,
+               STA_CLIENT_USERNAME=ADMIN, STA_CLIENT_PASSWORD=ADMIN_PASSWORD, S4G_CLOCK="real")
+    done = subprocess.run([sys.executable, "-m", "controllers.gesscon", "commission"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)  # what an orchestrator labels
     with StaClient(sta_process_auth.settings()) as admin:
-        things = commission_gesscon(admin, [r1, r2], latitude=56.8, longitude=8.9)
-        assert commission_gesscon(admin, [r2, r1]) == things  # idempotent: found by key and radialId
+        things = commission_gesscon(admin, [r1, r2], latitude=56.8, longitude=8.9)  # idempotent: found again
+        assert printed == {r: ids.thing for r, ids in things.items()}
         status = StatusWriter(admin, {r: ids.streams for r, ids in things.items()})
         for radial, soc in ((r1, 41.0), (r2, 77.0)):
             status.write("essOverview", radial, NOW, [{"ess": f"ess-{radial}", "socPct": soc}])
             status.write("radialSolution", radial, NOW, "economic")
-    for radial in (r1, r2):
-        sta_process_auth.admin_cli("label", "add", str(things[radial].thing), "--label", f"radial:{radial}")
+    for radial, thing in printed.items():
+        sta_process_auth.admin_cli("label", "add", str(thing), "--label", f"radial:{radial}")
     operator = f"ops-{tag}"
     sta_process_auth.admin_cli("user", "add", operator, "--role", "grid_operator", "--grant", f"radial:{r1}",
                                "--password-stdin", stdin=PASSWORD + "\n")
