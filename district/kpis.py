@@ -35,10 +35,12 @@ class StreamStats:
 
 
 def stream_stats(key: str, times: Sequence[datetime], period_s: float | None, window: Window,
-                 tolerated_gap_s: float) -> StreamStats:
-    counts = Counter(times)
-    duplicates = sum(n - 1 for n in counts.values())
-    distinct = sorted(counts)
+                 tolerated_gap_s: float, issues: Sequence[object] | None = None) -> StreamStats:
+    """`issues`: each Observation's resultTime, when given: a forecast stream holds one Observation per step
+    and run, so a duplicate is a second Observation of the same phenomenonTime *and* resultTime."""
+    keys = list(zip(times, issues, strict=True)) if issues is not None else [(t, None) for t in times]
+    duplicates = sum(n - 1 for n in Counter(keys).values())
+    distinct = sorted(set(times))
     periodic = False
     # periodic: it filled at least half of the period's slots, mostly one period apart (a stream written on
     # change or per answered Task is counted as received, never as expected)

@@ -69,12 +69,13 @@ def site_report(client: StaClient, facts: SiteFacts, window: Window, tolerated_g
         acknowledgements = definition.endswith(ACK_PROPERTY)
         # a Task created late in the period is answered after its end: answers are read up to now
         read_window = dataclasses.replace(window, end=window.end + ANSWER_HORIZON) if acknowledgements else window
-        rows = list(observations(client, "Datastreams", stream["@iot.id"], read_window,
+        rows = list(observations(client, "Datastreams", stream["@iot.id"], read_window, "resultTime",
                                  *(("result", "parameters") if acknowledgements else ("result",))))
         answer_rows = rows
         rows = [row for row in rows if _when(row["phenomenonTime"]) < window.end]
         times = [_when(row["phenomenonTime"]) for row in rows]
-        report.streams.append(stream_stats(key, times, facts.telemetry_s.get(key), window, tolerated_gap_s))
+        report.streams.append(stream_stats(key, times, facts.telemetry_s.get(key), window, tolerated_gap_s,
+                                           [row.get("resultTime") for row in rows]))
         if acknowledgements:
             for row in answer_rows:
                 task = (row.get("parameters") or {}).get("taskId")
@@ -87,9 +88,10 @@ def site_report(client: StaClient, facts: SiteFacts, window: Window, tolerated_g
                            if isinstance(row.get("result"), int | float)]
     for stream in multi:
         key = str(stream.get("properties", {}).get("key", stream["@iot.id"]))
-        times = [_when(row["phenomenonTime"]) for row in observations(client, "MultiDatastreams", stream["@iot.id"],
-                                                                       window)]
-        report.streams.append(stream_stats(key, times, facts.telemetry_s.get(key), window, tolerated_gap_s))
+        rows = list(observations(client, "MultiDatastreams", stream["@iot.id"], window, "resultTime"))
+        report.streams.append(stream_stats(key, [_when(row["phenomenonTime"]) for row in rows],
+                                           facts.telemetry_s.get(key), window, tolerated_gap_s,
+                                           [row.get("resultTime") for row in rows]))
     task_ids = []
     for capability in capabilities:
         query = Query().filter(f"creationTime ge {datetime_literal(window.tasks_since)}").select("id").top(PAGE)

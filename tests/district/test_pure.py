@@ -31,6 +31,15 @@ def test_a_gap_longer_than_a_stall_and_a_repeated_time_are_counted() -> None:
     assert stats.periodic and stats.missing_gaps == 1 and stats.duplicates == 1 and stats.received == 48
 
 
+def test_a_forecast_run_again_for_the_same_steps_is_no_duplicate() -> None:
+    steps = every(900, 4)
+    first, second = "2026-06-21T00:00:00Z", "2026-06-21T01:00:00Z"
+    runs = stream_stats("evLoadForecast", steps + steps, 900.0, WINDOW, 60.0, [first] * 4 + [second] * 4)
+    assert runs.duplicates == 0 and runs.received == 4
+    again = stream_stats("evLoadForecast", steps + steps[:1], 900.0, WINDOW, 60.0, [first] * 5)
+    assert again.duplicates == 1
+
+
 def test_a_stream_that_ends_early_has_a_gap_at_the_end_of_the_period() -> None:
     assert stream_stats("SoC", every(10, 40), 10.0, WINDOW, 60.0).missing_gaps == 1
 
