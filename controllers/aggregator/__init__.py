@@ -1,5 +1,5 @@
-"""Aggregator commands to GESSCon (S4G-SYSTEM.md T5): Tasks on the GESSCon's `radial_service` capability,
-judged by a pure rule (docs/controllers.md, "Aggregator commands")."""
+"""Aggregator commands to GESSCon (S4G-SYSTEM.md T5): Tasks on the `radial_service` capability of each radial's
+GESSCon Thing, judged by a pure rule (docs/controllers.md, "Aggregator commands")."""
 from controllers.aggregator.commands import (
     Action,
     Command,

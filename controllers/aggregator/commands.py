@@ -1,6 +1,7 @@
 """The aggregator's commands (T5) and the rule that says which one is in force (pure).
 
-A command is a Task on the GESSCon's `radial_service` capability: `radialId`, `solution` (economic,
+A command is a Task on the `radial_service` capability of the radial's own GESSCon Thing (one per radial;
+the GESSCon refuses a Task that names another radial): `radialId`, `solution` (economic,
 peak_shaving, prevent_flicker, voltage_control), `action` (start, the default, or stop), `startTime` and an
 optional `stopTime`. Each is accepted or refused with a reason (`judge`). Among the accepted commands of a
 radial, **the latest accepted command whose span covers a moment decides it** (`solution_at`): a start
