@@ -140,7 +140,7 @@ def render(report: DistrictReport, contracts: Mapping[str, tuple[float | None, f
             f"{sum(s.duplicates for s in site.streams):>7}{sum(s.missing_gaps for s in site.streams):>6}"
             f"{site.tasks.created:>7}{site.tasks.acknowledged:>7}{len(site.tasks.lost):>6}"
             f"{_kw(power.max_import_w):>10}{_kw(power.max_export_w):>10}"
-            f"{_kw(contract_in) + ' / ' + _kw(contract_out):>18}{_pct(power.over_contract_share):>8}"
+            f" {_kw(contract_in) + ' / ' + _kw(contract_out):>18}{_pct(power.over_contract_share):>8}"
             f"{_pct(power.self_consumption):>11}")
     lines.append("")
     if report.left_out:
