@@ -130,7 +130,7 @@ def render(report: DistrictReport, contracts: Mapping[str, tuple[float | None, f
              f"({report.window.seconds / 3600:.2f} h); Tasks created since {report.window.tasks_since.isoformat()}",
              "",
              f"{'site':<14}{'obs expected':>13}{'received':>10}{'credib.':>9}{'dupl.':>7}{'gaps':>6}"
-             f"{'tasks':>7}{'acked':>7}{'lost':>6}{'max imp.':>10}{'max exp.':>10}{'contract in/out':>18}"
+             f"{'tasks':>7}{'acked':>7}{'lost':>6}{'max imp.':>10}{'max exp.':>10}{'contract in/out':>19}"
              f"{'over':>8}{'self-cons.':>11}"]
     for site in report.sites:
         power: PowerKpis = site.power
