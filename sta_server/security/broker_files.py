@@ -54,6 +54,9 @@ WRITE_TOPICS: dict[str, tuple[tuple[str, str], ...]] = {
     "grid_operator": (("TaskingCapabilities", "/Tasks"),),
     "aggregator": (("TaskingCapabilities", "/Tasks"),),
 }
+# roles that may publish SenML packs (`v1.x/SenML`; the server maps each record to a Datastream the
+# publisher may write and refuses the others, docs/formats.md)
+SENML_WRITERS = frozenset({"device_agent"})
 # the entity types whose creation or deletion changes some user's topics
 TOPIC_TYPES = frozenset(entity_type.name for entity_type in ENTITY_SETS.values())
 
@@ -77,6 +80,8 @@ def user_rules(conn: Connection, principal: Principal) -> list[str]:
     rules = []
     writes = set(WRITE_TOPICS.get(principal.role, ()))
     for version in VERSIONS:
+        if principal.role in SENML_WRITERS:  # each record is stored under the publisher's rights, or refused
+            rules.append(f"topic write v{version}/SenML")
         for entity_set, navigations in READ_TOPICS.items():
             if ENTITY_SETS[entity_set].since > version:
                 continue

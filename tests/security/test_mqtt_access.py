@@ -158,3 +158,29 @@ def test_creates_cannot_borrow_another_sites_feature(platform: Any, mqtt_grid: G
     wait_until(lambda: service.ingest.stats.rejected == rejected + 1, 10)
     assert stored() == {22: own}
     agent.close()
+
+
+def test_device_agents_publish_senml_for_their_own_streams_only(platform: Any, mqtt_grid: Grid,
+                                                                 secure_broker: Broker, clean_db: Engine) -> None:
+    """The broker lets a device agent publish SenML packs; the server stores the records of its own site's
+    streams and refuses the others (as for its HTTP SenML); other roles cannot publish SenML at all."""
+    http, _, _ = platform
+    admin = As(http, "admin")
+    for stream, name in ((mqtt_grid.stream_a, "site-a/P"), (mqtt_grid.stream_b, "site-b/P")):
+        assert admin.call("PATCH", f"Datastreams({stream})", {"properties": {"senmlName": name}})[0] == 200
+    agent, resident = Client(secure_broker, "agent"), Client(secure_broker, "resident")
+    pack = [{"bn": "site-", "n": "a/P", "u": "W", "v": 21.0, "bt": 1780000000},
+            {"n": "b/P", "u": "W", "v": 22.0}]
+    assert agent.publish("v1.1/SenML", pack) == 0
+    assert resident.publish("v1.1/SenML", [{"n": "site-a/P", "u": "W", "v": 23.0}]) == 135
+
+    def results() -> list[float]:
+        with clean_db.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT result_number FROM observations ORDER BY id"))]
+
+    wait_until(lambda: 21.0 in results(), 10)
+    with clean_db.connect() as conn:
+        stored = {r[0]: r[1] for r in conn.execute(text("SELECT result_number, datastream_id FROM observations"))}
+    assert stored[21.0] == mqtt_grid.stream_a and {22.0, 23.0}.isdisjoint(stored)
+    for client in (agent, resident):
+        client.close()
