@@ -1,13 +1,14 @@
 """The day-ahead LP's rows, built as sparse blocks (scipy.sparse COO triplets), one function per rule."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from controllers.gesscon.inputs import RadialProblem
+from controllers.gesscon.inputs import RadialProblem, SolutionCode
 from controllers.gesscon.layout import Index, Layout
 
 Array = NDArray[np.float64]
@@ -88,6 +89,24 @@ def transformer_limits(rows: Rows, problem: RadialProblem, lay: Layout) -> None:
     rows.add([(lay.radial_export, 1.0), (lay.transformer_slack_out, -1.0)], -inf,
              np.full(t, problem.transformer_out_w))
     rows.add([(lay.radial_import, 1.0), (np.full(t, lay.peak, dtype=np.int64), -1.0)], -inf, np.zeros(t))
+
+
+def command_terms(rows: Rows, problem: RadialProblem, lay: Layout) -> None:
+    """Flicker: (I − X)[t] − (I − X)[t−1] = up[t] − down[t]; voltage: I − excess_in <= band_in and
+    X − excess_out <= band_out. Only for the solution the aggregator's command selects."""
+    objective, t = problem.objective, problem.steps
+    if objective.solution == SolutionCode.PREVENT_FLICKER and t > 1:
+        now, before = slice(1, t), slice(0, t - 1)
+        zero = np.zeros(t - 1)
+        rows.add([(lay.radial_import[now], 1.0), (lay.radial_export[now], -1.0),
+                  (lay.radial_import[before], -1.0), (lay.radial_export[before], 1.0),
+                  (lay.ramp_up[now], -1.0), (lay.ramp_down[now], 1.0)], zero, zero)
+    if objective.solution == SolutionCode.VOLTAGE_CONTROL:
+        inf = np.full(t, np.inf)
+        rows.add([(lay.radial_export, 1.0), (lay.band_excess_out, -1.0)], -inf, np.full(t, objective.voltage_export_w))
+        if math.isfinite(objective.voltage_import_w):
+            rows.add([(lay.radial_import, 1.0), (lay.band_excess_in, -1.0)], -inf,
+                     np.full(t, objective.voltage_import_w))
 
 
 def no_overlap(rows: Rows, problem: RadialProblem, lay: Layout) -> None:

@@ -20,6 +20,8 @@ class SolutionCode(StrEnum):
 
     ECONOMIC = "economic"
     PEAK_SHAVING = "peak_shaving"
+    PREVENT_FLICKER = "prevent_flicker"
+    VOLTAGE_CONTROL = "voltage_control"
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,17 @@ class Prices:
 
 @dataclass(frozen=True)
 class Objective:
-    """The objective's terms: peak shaving only when the aggregator's command selects it."""
+    """The objective's terms: the last one (peak, flicker or voltage) only when the aggregator's command
+    selects it. Flicker: every kW the radial's exchange changes from one step to the next is paid. Voltage:
+    on a radial, the voltage rises with export (reverse flow from PV) and falls with import (ΔV ≈ R·P/V), so
+    energy exchanged beyond a band at the transformer is paid — batteries absorb the PV peak instead."""
 
     solution: SolutionCode = SolutionCode.ECONOMIC
     peak_eur_per_kw: float = 0.5  # per day, on the radial's highest import
+    flicker_eur_per_kw: float = 0.05  # per kW of change of the radial's exchange between two steps
+    voltage_eur_per_kwh: float = 0.5  # per kWh exchanged beyond the voltage band
+    voltage_export_w: float = 0.0  # the band: export above this raises the feeder's voltage
+    voltage_import_w: float = math.inf  # import above this lowers it
     slack_eur_per_kwh: float = 1000.0  # violating a contract/transformer limit (infeasible days)
     overlap_tolerance_w: float = 1.0  # radial charge and discharge at once: at most this (min of both)
     max_milp_rounds: int = 5

@@ -13,7 +13,9 @@ Index = NDArray[np.int64]
 class Layout:
     """Blocks: charge C and discharge D (W) and stored energy E (Wh, end of step) per battery and step; the
     radial's import/export at the transformer (W); per site slack above its contract in/out (W); transformer
-    slack in/out (W); the peak import (W); then one binary per step that needs the no-overlap rule."""
+    slack in/out (W); the step-to-step rise and fall of the radial's exchange (W, flicker); its import and
+    export beyond the voltage band (W); the peak import (W); then one binary per step that needs the
+    no-overlap rule."""
 
     batteries: int
     sites: int
@@ -22,7 +24,7 @@ class Layout:
 
     def _block(self, order: int, rows: int) -> Index:
         bt, st, t = self.batteries * self.steps, self.sites * self.steps, self.steps
-        sizes = [bt, bt, bt, t, t, st, st, t, t]
+        sizes = [bt, bt, bt, t, t, st, st, t, t, t, t, t, t]
         start = sum(sizes[:order])
         return np.arange(start, start + rows * t, dtype=np.int64).reshape(rows, t)
 
@@ -63,8 +65,24 @@ class Layout:
         return self._block(8, 1).reshape(-1)
 
     @property
+    def ramp_up(self) -> Index:
+        return self._block(9, 1).reshape(-1)
+
+    @property
+    def ramp_down(self) -> Index:
+        return self._block(10, 1).reshape(-1)
+
+    @property
+    def band_excess_in(self) -> Index:
+        return self._block(11, 1).reshape(-1)
+
+    @property
+    def band_excess_out(self) -> Index:
+        return self._block(12, 1).reshape(-1)
+
+    @property
     def peak(self) -> int:
-        return 3 * self.batteries * self.steps + 4 * self.steps + 2 * self.sites * self.steps
+        return 3 * self.batteries * self.steps + 8 * self.steps + 2 * self.sites * self.steps
 
     @property
     def binaries(self) -> Index:

@@ -33,8 +33,13 @@ def objective_vector(problem: RadialProblem, lay: Layout) -> Array:
     slack = problem.objective.slack_eur_per_kwh * kwh
     for block in (lay.site_slack_in, lay.site_slack_out, lay.transformer_slack_in, lay.transformer_slack_out):
         cost[block] = slack
-    if problem.objective.solution == SolutionCode.PEAK_SHAVING:
-        cost[lay.peak] = problem.objective.peak_eur_per_kw / 1000
+    objective = problem.objective
+    if objective.solution == SolutionCode.PEAK_SHAVING:
+        cost[lay.peak] = objective.peak_eur_per_kw / 1000
+    if objective.solution == SolutionCode.PREVENT_FLICKER:
+        cost[lay.ramp_up] = cost[lay.ramp_down] = objective.flicker_eur_per_kw / 1000
+    if objective.solution == SolutionCode.VOLTAGE_CONTROL:
+        cost[lay.band_excess_in] = cost[lay.band_excess_out] = objective.voltage_eur_per_kwh * kwh
     return cost
 
 
@@ -49,6 +54,11 @@ def variable_bounds(problem: RadialProblem, lay: Layout) -> Bounds:
         if ess.terminal_soc_min_wh is not None:
             lower[lay.energy[i][-1]] = ess.terminal_soc_min_wh
     upper[lay.binaries] = 1.0
+    solution = problem.objective.solution
+    if solution != SolutionCode.PREVENT_FLICKER:
+        upper[lay.ramp_up] = upper[lay.ramp_down] = 0.0
+    if solution != SolutionCode.VOLTAGE_CONTROL:
+        upper[lay.band_excess_in] = upper[lay.band_excess_out] = 0.0
     return Bounds(lower, upper)
 
 
@@ -56,7 +66,7 @@ def solve_lp(problem: RadialProblem, lay: Layout) -> OptimizeResult:
     """HiGHS' interior point (with crossover) for the pure LP, its branch and bound once binaries are in."""
     rows = constraints.Rows()
     for rule in (constraints.soc_dynamics, constraints.radial_balance, constraints.site_contracts,
-                 constraints.transformer_limits, constraints.no_overlap):
+                 constraints.transformer_limits, constraints.command_terms, constraints.no_overlap):
         rule(rows, problem, lay)
     a, lower, upper = rows.matrix(lay.size)
     cost, bounds = objective_vector(problem, lay), variable_bounds(problem, lay)
@@ -110,7 +120,7 @@ def _plan(problem: RadialProblem, lay: Layout, x: Array, rounds: int, solve_s: f
     slack_wh["transformer"] = float(h * (x[lay.transformer_slack_in].sum() + x[lay.transformer_slack_out].sum()))
     slack_eur = problem.objective.slack_eur_per_kwh * sum(slack_wh.values()) / 1000
     base = evaluate(problem, power)
-    costs = Costs(base.energy_eur, base.wear_eur, base.peak_eur, slack_eur)
+    costs = Costs(base.energy_eur, base.wear_eur, base.command_eur, slack_eur)
     infeasible = any(v > SLACK_REPORT_WH for v in slack_wh.values())
     status = ("infeasible-with-slack" if infeasible else "optimal") + note
     if infeasible:

@@ -26,16 +26,17 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Costs:
-    """A dispatch's cost over the day (EUR): energy at the radial's transformer, wear, peak, slack."""
+    """A dispatch's cost over the day (EUR): energy at the radial's transformer, wear, the term of the
+    aggregator's command (peak, flicker or voltage band), slack."""
 
     energy_eur: float
     wear_eur: float
-    peak_eur: float
+    command_eur: float
     slack_eur: float
 
     @property
     def total_eur(self) -> float:
-        return self.energy_eur + self.wear_eur + self.peak_eur + self.slack_eur
+        return self.energy_eur + self.wear_eur + self.command_eur + self.slack_eur
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,21 @@ def evaluate(problem: RadialProblem, battery_power_w: Sequence[Sequence[float]] 
                           - exp @ np.asarray(problem.prices.export_eur_per_kwh)))
     wear = sum(b.wear_eur_per_kwh * kwh * float(np.abs(row).sum()) for b, row in zip(problem.batteries, power,
                                                                                       strict=True))
-    peak = 0.0
-    if problem.objective.solution == SolutionCode.PEAK_SHAVING:
-        peak = problem.objective.peak_eur_per_kw * float(imp.max(initial=0.0)) / 1000
-    return Costs(energy, wear, peak, 0.0)
+    return Costs(energy, wear, command_eur(problem, imp, exp), 0.0)
+
+
+def command_eur(problem: RadialProblem, import_w: Array, export_w: Array) -> float:
+    """The objective term of the aggregator's command, on the radial's import and export per step."""
+    objective, kwh = problem.objective, problem.step_h / 1000
+    if objective.solution == SolutionCode.PEAK_SHAVING:
+        return objective.peak_eur_per_kw * float(import_w.max(initial=0.0)) / 1000
+    if objective.solution == SolutionCode.PREVENT_FLICKER:
+        return objective.flicker_eur_per_kw * float(np.abs(np.diff(import_w - export_w)).sum()) / 1000
+    if objective.solution == SolutionCode.VOLTAGE_CONTROL:
+        beyond = np.maximum(export_w - objective.voltage_export_w, 0.0).sum()
+        beyond += np.maximum(import_w - objective.voltage_import_w, 0.0).sum()
+        return objective.voltage_eur_per_kwh * kwh * float(beyond)
+    return 0.0
 
 
 def resample(schedule: Schedule, resolution_s: int) -> Schedule:

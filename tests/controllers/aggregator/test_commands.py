@@ -7,6 +7,7 @@ import pytest
 
 from controllers.aggregator import Action, Command, CommandRefused, Solution, judge, parse_command, solution_at
 from controllers.aggregator.commands import command_at
+from controllers.gesscon.command_desk import SUPPORTED as GESSCON_SUPPORTED
 
 T0 = datetime(2026, 12, 7, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -39,7 +40,6 @@ def test_a_malformed_task_is_refused(parameters: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(("cmd", "code"), [
     (command(1, radial="r9"), "unknown-radial"),
-    (command(1, Solution.VOLTAGE_CONTROL), "unsupported"),
     (command(1, start=2, stop=1), "wrong-time"),
     (command(1, start=-3, stop=-1), "wrong-time"),
     (command(1, action=Action.STOP), "nothing-to-stop"),
@@ -47,6 +47,12 @@ def test_a_malformed_task_is_refused(parameters: dict[str, str]) -> None:
 def test_refusals_carry_their_reason(cmd: Command, code: str) -> None:
     verdict = judge(cmd, radials={"r1"}, supported=SUPPORTED, now=T0)
     assert not verdict.accepted and verdict.reason.startswith(f"{code}: ")
+
+
+def test_every_solution_code_is_modelled_and_a_narrower_set_refuses_the_rest() -> None:
+    assert set(GESSCON_SUPPORTED) == set(Solution)  # each selects a term of GESSCon's LP
+    verdict = judge(command(1, Solution.VOLTAGE_CONTROL), radials={"r1"}, supported=(Solution.ECONOMIC,), now=T0)
+    assert not verdict.accepted and verdict.reason.startswith("unsupported: ")
 
 
 def test_an_overlapping_command_is_accepted_and_says_what_it_overrides() -> None:

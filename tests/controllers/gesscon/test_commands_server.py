@@ -47,7 +47,7 @@ def test_commands_are_accepted_refused_or_override_with_their_reason(sta: StaCli
     made = {name: sta.create_task(ids.capability, body) for name, body in [
         ("peak", command(r, "peak_shaving", DAY, 24)),
         ("unknown", command("no-such-feeder")),
-        ("voltage", command(r, "voltage_control")),
+        ("voltage", command(r, "voltage_control", DAY + timedelta(hours=12), 2)),
         ("backwards", {**command(r), "stopTime": iso(DAY - timedelta(hours=1))}),
         ("economic", command(r, "economic", DAY + timedelta(hours=17), 4))]}
     assert loop.desk.take(BEFORE) == 5
@@ -55,11 +55,11 @@ def test_commands_are_accepted_refused_or_override_with_their_reason(sta: StaCli
     assert got[made["peak"]] == (True, "accepted")
     assert got[made["unknown"]] == (False, f"wrong-radial: this capability commands radial {r}, "
                                            "the Task names no-such-feeder")
-    assert got[made["voltage"]][0] is False and got[made["voltage"]][1].startswith("unsupported: ")
+    assert got[made["voltage"]] == (True, f"accepted: overrides task(s) {made['peak']} where their spans overlap")
     assert got[made["backwards"]][0] is False and got[made["backwards"]][1].startswith("wrong-time: ")
     assert got[made["economic"]] == (True, f"accepted: overrides task(s) {made['peak']} where their spans overlap")
-    assert [loop.solution(r, DAY + timedelta(hours=h)).value for h in (1, 18, 22)] == [
-        "peak_shaving", "economic", "peak_shaving"]
+    assert [loop.solution(r, DAY + timedelta(hours=h)).value for h in (1, 13, 18, 22)] == [
+        "peak_shaving", "voltage_control", "economic", "peak_shaving"]
     restarted, _ = gesscon(sta, radial)  # answers rebuilt from the server, none written twice
     assert restarted.desk.take(BEFORE + MIN) == 0 and len(answers(sta, ids.streams["commandAccepted"])) >= 5
     assert restarted.solution(r, DAY + timedelta(hours=18)).value == "economic"

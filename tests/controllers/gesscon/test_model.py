@@ -125,3 +125,35 @@ def test_inconsistent_inputs_are_refused() -> None:
         radial(1, 24).__class__("r", START, 3600, (SiteForecast("a", (1.0,), (0.0, 0.0)),), (), Prices((0.1,), (0.0,)))
     with pytest.raises(ProblemError):
         solve_day_ahead(radial(1, 24, export_price=math.inf))
+
+
+@pytest.mark.parametrize("solution", [SolutionCode.PEAK_SHAVING, SolutionCode.PREVENT_FLICKER,
+                                      SolutionCode.VOLTAGE_CONTROL])
+def test_each_command_term_is_minimised_against_the_economic_plan(solution: SolutionCode) -> None:
+    """The plan of a command's solution costs no more, under that solution's objective, than the economic
+    plan does; and it lowers the term the command selects (peak import, exchange changes, export beyond
+    the voltage band)."""
+    economic = radial(3, 96, export_price=0.12)
+    selected = replace(economic, objective=Objective(solution=solution))
+    economic_power = [s.power_w for s in solve_day_ahead(economic).schedules]
+    plan = solve_day_ahead(selected)
+    assert plan.feasible
+    assert plan.costs.total_eur <= evaluate(selected, economic_power).total_eur + 1e-6
+    assert plan.costs.command_eur < 0.9 * evaluate(selected, economic_power).command_eur
+
+
+def test_the_flicker_and_voltage_terms_by_hand() -> None:
+    """Radial net exchange 1,000 → −2,000 → 500 W over three 1-hour steps (no batteries)."""
+    site = SiteForecast("a", (1000.0, 0.0, 500.0), (0.0, -2000.0, 0.0))
+    prices = Prices((0.0,) * 3, (0.0,) * 3)
+
+    def command_eur(objective: Objective) -> float:
+        return evaluate(RadialProblem("r", START, 3600, (site,), (), prices, objective=objective), []).command_eur
+
+    # |−2,000 − 1,000| + |500 + 2,000| = 5,500 W of change
+    assert command_eur(Objective(SolutionCode.PREVENT_FLICKER, flicker_eur_per_kw=0.1)) == pytest.approx(0.55)
+    # 2,000 W exported against a band of 500 W for one hour, 1,000 W imported against a band of 800 W
+    band = Objective(SolutionCode.VOLTAGE_CONTROL, voltage_eur_per_kwh=1.0, voltage_export_w=500,
+                     voltage_import_w=800)
+    assert command_eur(band) == pytest.approx(1.5 + 0.2)
+    assert command_eur(Objective(SolutionCode.ECONOMIC)) == 0.0
