@@ -29,6 +29,7 @@ class SiteFacts:
     contract_in_w: float | None
     contract_out_w: float | None
     observed_properties: frozenset[str] = frozenset()  # the ObservedProperty keys its streams use
+    has_household_capabilities: bool = False  # a capability residents may task (properties.taskedBy)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,16 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
         shortest = min(telemetry.values())
         telemetry.update({key: shortest for key in unpolled})
     return SiteFacts(site_id, frozenset(radials), telemetry, _number(properties.get("contract_limit_in_w")),
-                     _number(properties.get("contract_limit_out_w")), frozenset(_observed_properties(raw)))
+                     _number(properties.get("contract_limit_out_w")), frozenset(_observed_properties(raw)),
+                     _residents_task(raw))
+
+
+def _residents_task(raw: Mapping[str, Any]) -> bool:
+    """Whether a capability of the site names residents among the roles that task it."""
+    devices = [d for d in raw.get("devices") or [] if isinstance(d, Mapping)]
+    capabilities = [c for d in devices for c in d.get("capabilities") or [] if isinstance(c, Mapping)]
+    named = [(c.get("properties") or {}).get("taskedBy") for c in capabilities]
+    return any(isinstance(roles, list) and "resident" in roles for roles in named)
 
 
 def _observed_properties(raw: Mapping[str, Any]) -> set[str]:

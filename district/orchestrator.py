@@ -22,7 +22,7 @@ from clock import AcceleratedClock
 from district.children import ChildSpec, Supervisor, clean_env, python_argv
 from district.kpis import Window
 from district.manifest import District, SiteEntry
-from district.provision import Credentials, Tools, commission_site, grant_site
+from district.provision import Credentials, Tools, commission_site, grant_site, make_resident
 from district.report import DistrictReport, site_report
 from sta_client import ClientSettings, StaClient, StaError
 
@@ -98,6 +98,7 @@ class Orchestrator:
     clock: AcceleratedClock | None = None
     left_out: list[str] = field(default_factory=list)
     credentials: dict[str, Credentials] = field(default_factory=dict)
+    residents: dict[str, Credentials] = field(default_factory=dict)  # the residential GUI's logins
     stop_requested: bool = False
     sites_started_at: datetime | None = None  # the district clock when the field processes started
 
@@ -156,8 +157,12 @@ class Orchestrator:
         ids = commission_site(tools, entry, self._admin_env(self._clock_env(self.district.clock_start)),
                               self._queue(entry).with_suffix(".ids.json"))
         if self.options.auth:
-            self.credentials[entry.facts.site_id] = grant_site(
-                tools, entry, ids, dict(self.options.environ), self.options.run_dir / "district" / "secrets")
+            secrets_dir = self.options.run_dir / "district" / "secrets"
+            self.credentials[entry.facts.site_id] = grant_site(tools, entry, ids, dict(self.options.environ),
+                                                               secrets_dir)
+            if entry.facts.has_household_capabilities:
+                self.residents[entry.facts.site_id] = make_resident(tools, entry.facts.site_id,
+                                                                    dict(self.options.environ), secrets_dir)
         log.info("site %s commissioned (%d Things)%s", entry.facts.site_id, len(ids["things"]),
                  f", user {self.credentials[entry.facts.site_id].username}" if self.options.auth else "")
 
@@ -346,6 +351,10 @@ def print_banner(orchestrator: Orchestrator, admin_note: str) -> None:
         lines.append(f"  district         : {len(orchestrator.district.sites)} sites, each its field process")
         for site_id, credentials in sorted(orchestrator.credentials.items(), key=lambda item: order[item[0]]):
             lines.append(f"    {site_id:<12} user {credentials.username}, password in {credentials.password_file}")
+            resident = orchestrator.residents.get(site_id)
+            if resident is not None:
+                lines.append(f"    {'':<12} resident {resident.username} (residential GUI), password in "
+                             f"{resident.password_file}")
     lines.append(f"  logs             : {orchestrator.supervisor.log_dir}")
     if "gui" in orchestrator.supervisor.children:
         gui_env = orchestrator.supervisor.children["gui"].spec.env

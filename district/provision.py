@@ -62,22 +62,36 @@ def grant_site(tools: Tools, entry: SiteEntry, ids: Mapping[str, Any], env: Mapp
     things = [str(thing) for thing in ids["things"].values()]
     _run([tools.sta_admin, "label", "add", *things, *(arg for label in labels for arg in ("--label", label))],
          env, tools.cwd, f"labelling {site_id}")
-    name = agent_name(site_id)
+    return _user(tools, agent_name(site_id), "device_agent", site_id, env, secrets_dir)
+
+
+def resident_name(site_id: str) -> str:
+    return f"resident-{site_id}"
+
+
+def make_resident(tools: Tools, site_id: str, env: Mapping[str, str], secrets_dir: pathlib.Path) -> Credentials:
+    """A resident of the site (the residential GUI's login): reads its own site, tasks only the
+    capabilities that name residents (the household's mode switch and manual set-point)."""
+    return _user(tools, resident_name(site_id), "resident", site_id, env, secrets_dir)
+
+
+def _user(tools: Tools, name: str, role: str, site_id: str, env: Mapping[str, str],
+          secrets_dir: pathlib.Path) -> Credentials:
+    """Make (or refresh) a user with one role and the grant of one site; its password kept in a 0600 file."""
     secret = secrets_dir / f"{name}.secret"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     if not secret.exists():
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(24) + "\n")
+    grant = ["--role", role, "--grant", f"site:{site_id}", "--password-file", str(secret)]
     try:
-        _run([tools.sta_admin, "user", "add", name, "--role", "device_agent", "--grant", f"site:{site_id}",
-              "--password-file", str(secret)], env, tools.cwd, f"making the user {name}")
+        _run([tools.sta_admin, "user", "add", name, *grant], env, tools.cwd, f"making the user {name}")
     except ProvisionError:
         if name not in _users(tools, env):
             raise
         # made by an earlier run: the same role, grant and (kept) password again
-        _run([tools.sta_admin, "user", "change", name, "--role", "device_agent", "--grant", f"site:{site_id}",
-              "--password-file", str(secret)], env, tools.cwd, f"refreshing the user {name}")
+        _run([tools.sta_admin, "user", "change", name, *grant], env, tools.cwd, f"refreshing the user {name}")
     return Credentials(name, secret)
 
 

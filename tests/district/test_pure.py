@@ -83,3 +83,11 @@ def test_the_clock_continues_after_the_time_an_earlier_run_reached(tmp_path: pat
     assert resume_from(saved, T0) == datetime(2026, 6, 21, 12, 31, 10, tzinfo=UTC)
     saved.write_text('{"now": "2026-06-21T09:00:00+00:00"}')  # before the district file's start
     assert resume_from(saved, T0) == T0
+
+
+def test_the_houses_get_a_resident_login_and_the_other_sites_none() -> None:
+    """A resident user is made only for sites with capabilities that name residents (their mode switch and
+    manual set-point): the houses with a battery, not the energy router, grid battery or car park."""
+    district = load_district(pathlib.Path(ROOT) / "sites" / "district" / "district.yaml")
+    residents = {e.facts.site_id for e in district.sites if e.facts.has_household_capabilities}
+    assert residents == {f"fur-{n}" for n in range(1, 9)}
