@@ -45,7 +45,11 @@ sta_log "migrating $(sta_redact_url "$STA_DATABASE_URL") (alembic upgrade head)"
 admin_note="authentication off (STA_AUTH=off)"
 if _sta_auth_on; then
     admin_secret="$RUN_DIR/admin.secret"
-    if ! "$VENV/bin/sta-admin" user list | grep -q '"role": "admin"'; then
+    # the list is read whole before it is searched: `grep -q` leaving early broke sta-admin's pipe
+    # (BrokenPipeError under pipefail) once the district's users made the list long, and the second
+    # run then tried to create `admin` again and stopped
+    users="$("$VENV/bin/sta-admin" user list)" || { sta_die "could not list the users"; exit 1; }
+    if ! grep -q '"role": "admin"' <<<"$users"; then
         [[ -s "$admin_secret" ]] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$admin_secret")
         "$VENV/bin/sta-admin" user add admin --role admin --password-file "$admin_secret" >/dev/null \
             || { sta_die "could not create the admin user"; exit 1; }
