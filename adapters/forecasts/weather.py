@@ -142,5 +142,5 @@ def _open_meteo_times(times: list[Any], zone: str) -> pd.DatetimeIndex:
         return naive.tz_localize("UTC")
     try:
         return naive.tz_localize(zone, ambiguous="infer", nonexistent="raise").tz_convert("UTC")
-    except (ValueError, TypeError) as error:  # pytz/zoneinfo raise these for impossible wall times
+    except Exception as error:  # impossible wall times: ValueError (pandas 3), pytz's InvalidTimeError (pandas 2)
         raise WeatherDataError(f"local times in {zone} that do not exist or are ambiguous: {error}") from error
