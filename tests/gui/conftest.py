@@ -133,7 +133,9 @@ def gui_url(gui_server: GuiServer, tmp_path_factory: pytest.TempPathFactory) -> 
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API keeps an event loop running in this thread while it is open: it ends with the GUI
+# tests, so that later tests' asyncio.run() works (three simulation tests failed after them in CI)
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
