@@ -24,9 +24,8 @@ from controllers.gesscon.status import StatusWriter
 from controllers.gevchcon.registration import ControllerIds, Registration
 from simulation.whatif.request import STUDY_PARAMETERS
 from sta_client import BadRequest, Query, StaClient
-from tests.gui.conftest import GuiServer, MakeUser, log_in
+from tests.gui.conftest import GuiServer, MakeUser, log_in, screenshot
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 COMPLEX = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
 CATEGORY = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_CategoryObservation"
@@ -216,7 +215,7 @@ def test_the_map_shows_the_grid_operators_radial_only(page: Page, gui_url: str, 
     assert page.locator('#pro-map rect.pro-bus[data-bus="bus7"]').get_attribute("data-band") == "violation"
     assert page.locator('#pro-map polyline.pro-line[data-line="line3"]').get_attribute("data-band") == "warn"
     page.wait_for_selector('#pro-live-state[data-state="live"]')
-    page.screenshot(path=str(DOCS / "gui-professional-map.png"), full_page=True)
+    screenshot(page, "gui-professional-map", full_page=True)
 
 
 def test_an_aggregator_sees_its_site_and_nothing_else(page: Page, gui_url: str, world: World) -> None:
@@ -266,7 +265,7 @@ def test_gesscon_status_per_radial_and_a_command_becomes_a_task(page: Page, gui_
         StatusWriter(sta, world.status_streams).write("radialSolution", world.radial_a,
                                                       DAY + timedelta(minutes=70), "voltage_control")
     page.wait_for_selector(f'{status} tr[data-radial="{world.radial_a}"] td[data-live]:text-is("voltage_control")')
-    page.screenshot(path=str(DOCS / "gui-professional-control.png"), full_page=True)
+    screenshot(page, "gui-professional-control", full_page=True)
     form = _command_form(page, world.capability_id)
     form.locator("input[name=radialId]").fill(world.radial_a)
     form.locator("select[name=solution]").select_option("peak_shaving")
@@ -327,7 +326,7 @@ def test_invalid_input_shows_the_servers_400_message(page: Page, gui_url: str, g
         sta.create_task(world.capability_id, {"radialId": world.radial_a, "startTime": "tomorrow morning",
                                               "stopTime": "2026-06-23T00:00:00Z"})
     assert shown == refused.value.message and shown
-    page.screenshot(path=str(DOCS / "gui-professional-refused.png"), full_page=True)
+    screenshot(page, "gui-professional-refused", full_page=True)
 
 
 def test_ess_schedule_against_actual_and_its_csv(page: Page, gui_url: str, world: World) -> None:
@@ -340,7 +339,7 @@ def test_ess_schedule_against_actual_and_its_csv(page: Page, gui_url: str, world
         ["2026-06-21T00:00:00+00:00", "500", "400", "50.0"], ["2026-06-21T00:15:00+00:00", "500", "415", "51.0"],
         ["2026-06-21T00:30:00+00:00", "-800", "430", "52.0"], ["2026-06-21T00:45:00+00:00", "-800", "445", "53.0"]]
     page.wait_for_selector("#pro-ess-chart .uplot")
-    page.screenshot(path=str(DOCS / "gui-professional-ess.png"), full_page=True)
+    screenshot(page, "gui-professional-ess", full_page=True)
     exported = page.request.get(gui_url + f"/pro/ess/{world.ess['@iot.id']}.csv")
     assert exported.headers["content-type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(exported.text())))[:2] == [
@@ -366,7 +365,7 @@ def test_whatif_sweep_results_and_a_job(page: Page, gui_url: str, gui_server: Gu
     results = page.inner_text("body")
     for expected in ("Voltages per bus", "vm_pu:7", "1.06", "Line loading", "Losses", "KPIs", "violationsPct"):
         assert expected in results
-    page.screenshot(path=str(DOCS / "gui-professional-whatif.png"), full_page=True)
+    screenshot(page, "gui-professional-whatif", full_page=True)
     form = page.locator("form.pro-command").first
     for name, value in (("pvPenetration", "80"), ("evPenetration", "0"), ("essPenetration", "20"),
                         ("startTime", "2026-06-21T00:00:00Z"), ("stopTime", "2026-06-22T00:00:00Z")):
