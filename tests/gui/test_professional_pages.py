@@ -1,6 +1,6 @@
-"""The professional GUI in Chromium against a real server and broker: each page loads (screenshots; into
-docs/ with GUI_SCREENSHOTS=docs), the map shows the user's sites only, a live voltage recolours a site, a command becomes a Task,
-invalid input shows the server's 400 message, CSV exports what is shown.
+"""The professional GUI in Chromium against a real server and broker: each page loads (screenshots into
+docs/ with GUI_SCREENSHOTS=docs), the map shows the user's sites only, a live voltage recolours a site,
+a command becomes a Task, invalid input shows the server's 400 message, CSV exports what is shown.
 
 The world: radial A with two sites (one with a battery), radial B with one site, a GESSCon Thing with the
 T5 "radial service" capability and a status stream, a simulation engine with a what-if capability and
