@@ -23,14 +23,12 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.forecasts import queries
 from adapters.forecasts.jobs import DayAheadConfig, run_day_ahead
 from adapters.forecasts.sources import OpenMeteoFile
-from bench.harness import DEFAULT_ADMIN_URL, Database, Mosquitto, Server, ensure_project_postgres
+from bench.harness import own_server
 from sta_client.http import StaClient
 from sta_client.query import Query
 from sta_client.settings import ClientSettings
@@ -40,22 +38,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "forecasts", "open_meteo_fur_2026-06-20.json")
 DAY = date(2026, 6, 21)
 FIRST_ISSUE = datetime(2026, 6, 20, 20, tzinfo=UTC)
-
-
-@contextmanager
-def own_server() -> Iterator[str]:
-    ensure_project_postgres(DEFAULT_ADMIN_URL)
-    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
-    database.create()
-    broker.start()
-    server = Server(database.url, broker.url)
-    try:
-        server.start()
-        yield server.base
-    finally:
-        server.stop()
-        broker.stop()
-        database.drop()
 
 
 def make_pv_things(sta: StaClient, count: int, seed: int = 17) -> None:
@@ -128,8 +110,8 @@ def main() -> None:
     if args.base_url:
         result = run(args.base_url, args.things, args.rounds, args.history_days)
     else:
-        with own_server() as base_url:
-            result = run(base_url, args.things, args.rounds, args.history_days)
+        with own_server() as server:
+            result = run(server.base, args.things, args.rounds, args.history_days)
     log.warning("result: %s", json.dumps(result))
 
 

@@ -18,7 +18,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.harness import DEFAULT_ADMIN_URL, Database, Mosquitto, Server, ensure_project_postgres
+from bench.harness import own_server
 from gui.app import create_app
 from gui.auth import LOGINS
 from gui.settings import GuiSettings
@@ -67,13 +67,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ensure_project_postgres(DEFAULT_ADMIN_URL)
-    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
-    database.create()
-    broker.start()
-    server = Server(database.url, broker.url)
-    try:
-        server.start()
+    with own_server() as server:
         with StaClient(ClientSettings(base_url=server.base, timeout_s=120)) as sta:
             house = make_household(NoLabels(), sta)  # type: ignore[arg-type]
             start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=args.days)
@@ -90,10 +84,6 @@ def main() -> None:
         for period in ("day", "month", "year"):
             results[f"history_{period}"] = timed(client, f"{base}/history?period={period}&date={day}", args.repeat)
         print(json.dumps(results, indent=2))
-    finally:
-        server.stop()
-        broker.stop()
-        database.drop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from alembic import command
@@ -192,3 +194,20 @@ def backend_pids(engine: Engine, database: str) -> list[int]:
         rows = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
                             {"d": database})
         return [int(row[0]) for row in rows]
+
+
+@contextmanager
+def own_server() -> Iterator[Server]:
+    """A throwaway database, broker and `sta-server` of the benchmark's own (removed afterwards)."""
+    ensure_project_postgres(DEFAULT_ADMIN_URL)
+    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
+    database.create()
+    broker.start()
+    server = Server(database.url, broker.url)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        broker.stop()
+        database.drop()

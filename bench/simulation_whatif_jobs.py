@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.harness import DEFAULT_ADMIN_URL, Database, Mosquitto, Server, ensure_project_postgres  # noqa: E402
+from bench.harness import own_server  # noqa: E402
 from clock import RealClock  # noqa: E402
 from simulation.whatif.service import WhatIfService  # noqa: E402
 from sta_client import ClientSettings, Query, StaClient  # noqa: E402
@@ -68,13 +68,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level="WARNING")
     warnings.simplefilter("ignore")
-    ensure_project_postgres(DEFAULT_ADMIN_URL)
-    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
-    database.create()
-    broker.start()
-    server = Server(database.url, broker.url)
-    try:
-        server.start()
+    with own_server() as server:
         settings = ClientSettings(base_url=server.base, timeout_s=300.0)
         report = {"days": args.days, "detail": args.detail, "load_average_before": os.getloadavg(),
                   **asyncio.run(run(settings, args.days, args.detail)), "load_average_after": os.getloadavg()}
@@ -82,10 +76,6 @@ def main() -> int:
         if args.out:
             with open(args.out, "w", encoding="utf-8") as out:
                 json.dump(report, out, indent=2)
-    finally:
-        server.stop()
-        broker.stop()
-        database.drop()
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.harness import DEFAULT_ADMIN_URL, Database, Mosquitto, Server, ensure_project_postgres  # noqa: E402
+from bench.harness import own_server  # noqa: E402
 from simulation.whatif.request import parse_request  # noqa: E402
 from simulation.whatif.results import ResultWriter  # noqa: E402
 from simulation.whatif.study import Study  # noqa: E402
@@ -71,13 +71,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level="WARNING")
     warnings.simplefilter("ignore")
-    ensure_project_postgres(DEFAULT_ADMIN_URL)
-    database, broker = Database(DEFAULT_ADMIN_URL), Mosquitto()
-    database.create()
-    broker.start()
-    server = Server(database.url, broker.url)
-    try:
-        server.start()
+    with own_server() as server:
         start = datetime.fromisoformat(args.start).replace(tzinfo=UTC)
         settings = ClientSettings(base_url=server.base, timeout_s=120.0)
         with StaClient(settings) as sta:
@@ -89,10 +83,6 @@ def main() -> int:
         if args.out:
             with open(args.out, "w", encoding="utf-8") as out:
                 json.dump(report, out, indent=2)
-    finally:
-        server.stop()
-        broker.stop()
-        database.drop()
     return 0
 
 
