@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from alembic import command
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sta_client import StaClient
 from tests.client.conftest import SERVER_ACL, RunningServer
@@ -141,6 +141,11 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+# Assertions wait as long as actions do: on a loaded machine a page and its server answer can take over
+# Playwright's default 5 s (a flaky 403 check in a run beside other test suites).
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture()
