@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from controllers.gesscon import Objective, SolutionCode, evaluate, self_consumption, solve_day_ahead  # noqa: E402
-from controllers.gesscon.layout import Layout  # noqa: E402
+from planning.layout import Layout  # noqa: E402
 from tests.controllers.gesscon.cases import radial  # noqa: E402
 
 CASES = {"10x1440": (10, 1440), "100x96": (100, 96), "10x24": (10, 24), "10x96": (10, 96)}

@@ -27,7 +27,7 @@ failed=()
 
 if [[ "${STA_SKIP_LINT:-0}" != 1 ]]; then
     sta_log "ruff check"
-    "$VENV/bin/ruff" check sta_server sta_client clock adapters agents controllers tests bench || failed+=(ruff)
+    "$VENV/bin/ruff" check sta_server sta_client clock adapters agents controllers planning tests bench || failed+=(ruff)
 
     sta_log "mypy"
     "$VENV/bin/mypy" || failed+=(mypy)

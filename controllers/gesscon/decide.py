@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.gesscon.inputs import RadialProblem
-from controllers.gesscon.model import solve_day_ahead
 from controllers.gesscon.plan import schedule_parameters
-from controllers.gesscon.schedule import DayPlan
+from planning.inputs import RadialProblem
+from planning.model import solve_day_ahead
+from planning.schedule import DayPlan
 
 CAPABILITY = "ess_schedule"
 

@@ -18,12 +18,12 @@ from controllers.gesscon import dispatch
 from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.decide import Decision, decide
 from controllers.gesscon.gesscon_thing import GessconIds
-from controllers.gesscon.inputs import Objective, RadialProblem, SolutionCode
 from controllers.gesscon.radial_data import DAY, EssThing, problem_of
 from controllers.gesscon.replan import AckState, EssCheck, Replan, should_replan, within_bounds
 from controllers.gesscon.server_reads import ess_things, parse_time, read_radial, soc_reading
 from controllers.gesscon.settings import GessconSettings
 from controllers.gesscon.status import StatusWriter, ess_overview
+from planning.inputs import Objective, RadialProblem, SolutionCode
 from sta_client import StaClient
 from sta_client.paths import EntityId
 from sta_client.query import Query, string_literal

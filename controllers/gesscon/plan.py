@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from controllers.gesscon.schedule import Schedule, resample
+from planning.schedule import Schedule, resample
 
 SECONDS_PER_DAY = 86_400
 RESOLUTIONS_S = (60, 900, 3600)  # the ones the LESSAg accepts

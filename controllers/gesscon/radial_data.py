@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from controllers.gesscon.inputs import EssParams, Objective, Prices, RadialProblem, SiteForecast
 from controllers.gesscon.snapshot import SocReading, ess_params, site_forecast
+from planning.inputs import EssParams, Objective, Prices, RadialProblem, SiteForecast
 
 Points = Sequence[tuple[datetime, float]]  # (phenomenonTime, value), any order
 DAY = timedelta(days=1)

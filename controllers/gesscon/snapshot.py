@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.gesscon.inputs import EssParams, ProblemError, SiteForecast
+from planning.inputs import EssParams, ProblemError, SiteForecast
 
 STALE_SOC_S = 900.0
 

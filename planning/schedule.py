@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from controllers.gesscon.inputs import RadialProblem, SolutionCode
+from planning.inputs import RadialProblem, SolutionCode
 
 Array = NDArray[np.float64]
 

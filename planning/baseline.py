@@ -1,7 +1,7 @@
 """The rule-based baseline: each battery on its own does self-consumption (charge surplus PV, cover deficit)."""
 from __future__ import annotations
 
-from controllers.gesscon.inputs import EssParams, RadialProblem
+from planning.inputs import EssParams, RadialProblem
 
 
 def _step(ess: EssParams, energy_wh: float, net_w: float, step_h: float) -> tuple[float, float]:

@@ -8,8 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from controllers.gesscon.inputs import RadialProblem, SolutionCode
-from controllers.gesscon.layout import Index, Layout
+from planning.inputs import RadialProblem, SolutionCode
+from planning.layout import Index, Layout
 
 Array = NDArray[np.float64]
 

@@ -14,10 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 
-from controllers.gesscon import constraints
-from controllers.gesscon.inputs import ProblemError, RadialProblem, SolutionCode
-from controllers.gesscon.layout import Layout
-from controllers.gesscon.schedule import Array, Costs, DayPlan, Schedule, evaluate, radial_overlap_w
+from planning import constraints
+from planning.inputs import ProblemError, RadialProblem, SolutionCode
+from planning.layout import Layout
+from planning.schedule import Array, Costs, DayPlan, Schedule, evaluate, radial_overlap_w
 
 log = logging.getLogger(__name__)
 SLACK_REPORT_WH = 1e-3
