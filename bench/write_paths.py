@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
@@ -154,7 +154,7 @@ def one_round(target: work.Target, args: argparse.Namespace) -> dict[str, Any]:
 def counting_pass(target: work.Target, proxy: CountingProxy, args: argparse.Namespace) -> dict[str, Any]:
     """Statements and round trips per request, each kind alone (the proxy sees only this server)."""
     made: list[int] = []
-    kinds = {"post": lambda: work.sequential_posts(target, 200),
+    kinds: dict[str, Callable[[], work.Phase]] = {"post": lambda: work.sequential_posts(target, 200),
              "deep_insert_thing": lambda: work.deep_inserts(target, 20, made),
              "delete_thing": lambda: work.deletes(target, made)}
     out = {}

@@ -112,20 +112,21 @@ class Phase:
 
 def measured(target: Target, work: Callable[[Phase], None]) -> Phase:
     phase = Phase(load_average=round(os.getloadavg()[0], 2))
-    backends = target.backends()
-    server0, db0 = tree_cpu_s(target.server_pid), _cpu(backends)
+    server0, db0 = tree_cpu_s(target.server_pid), _cpu(target.backends())
     started = time.perf_counter()
     work(phase)
     phase.wall_s = time.perf_counter() - started
     phase.server_cpu_s = tree_cpu_s(target.server_pid) - server0
-    phase.db_cpu_s = _cpu(target.backends()) - db0  # backends that closed meanwhile are not counted
+    # per backend: one that closed meanwhile is not counted (a sum over the two sets of pids went
+    # negative when a busy backend closed), one that opened counts from zero
+    phase.db_cpu_s = sum(max(0.0, cpu - db0.get(pid, 0.0)) for pid, cpu in _cpu(target.backends()).items())
     return phase
 
 
-def _cpu(pids: list[int]) -> float:
+def _cpu(pids: list[int]) -> dict[int, float]:
     from bench.stats import cpu_s
 
-    return sum(cpu_s(pid) for pid in pids)
+    return {pid: cpu_s(pid) for pid in pids}
 
 
 def sequential_posts(target: Target, count: int) -> Phase:

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
@@ -27,6 +27,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# The HTTP side of the default run mode: STA_HTTP_WORKERS processes (Settings) of this worker class
+# with this many threads each, and idle keep-alive connections kept this many seconds. Chosen by
+# measurement (bench/http_workers.py, docs/benchmarks.md); the variables are for measuring others.
+WORKER_CLASS = "gthread"
+THREADS = 8
+KEEPALIVE_S = 2
+
+
+def http_options(environ: Mapping[str, str]) -> dict[str, Any]:
+    """gunicorn's worker settings from STA_HTTP_WORKER_CLASS, STA_HTTP_THREADS and
+    STA_HTTP_KEEPALIVE (defaults above)."""
+    threads = int(environ.get("STA_HTTP_THREADS") or THREADS)
+    keepalive = int(environ.get("STA_HTTP_KEEPALIVE") or KEEPALIVE_S)
+    if threads < 1 or keepalive < 0:
+        raise ValueError("STA_HTTP_THREADS must be ≥ 1 and STA_HTTP_KEEPALIVE ≥ 0")
+    return {"worker_class": environ.get("STA_HTTP_WORKER_CLASS") or WORKER_CLASS, "threads": threads,
+            "keepalive": keepalive}
+
+
 class Workers(BaseApplication):  # type: ignore[misc]
     """`app_factory` builds the app of one worker after the fork (pools and threads are not shared):
     sta_server.app.worker_app."""
@@ -39,7 +58,7 @@ class Workers(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         config: dict[str, Any] = {
             "bind": f"{self.settings.http_host}:{self.settings.http_port}",
-            "workers": self.settings.http_workers, "worker_class": "gthread", "threads": 8,
+            "workers": self.settings.http_workers, **http_options(os.environ),
             "loglevel": self.settings.log_level.lower(), "accesslog": None, "timeout": 120,
             # gunicorn ≥ 25.1 opens a control socket at one path per user ($HOME/.gunicorn): several
             # servers (tests, a second instance) would take it from each other; nothing here uses it
