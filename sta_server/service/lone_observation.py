@@ -1,17 +1,22 @@
 """A lone Observation POST as ONE statement in autocommit mode (the most common write): the rule
 set's stream check and generated feature, the row, the stream's extents, the rollup mark and the
 audit row are data-modifying CTEs of one query (sql/observation_row.py `insert_checked`), so the
-statement is the transaction: no BEGIN, no COMMIT, one round trip. Anything else — a
-FeatureOfInterest given, a MultiDatastream, a principal under row-level security, an idempotency
-key, a Thing whose feature was never generated, a missing stream, any error — is left to the rule
-set (service/bulk.py) in a transaction of its own, which answers exactly as before: nothing was
-written when this path declines (docs/writes.md)."""
+statement is the transaction: no BEGIN, no COMMIT, one round trip. A principal under row-level
+security (a field agent) gets the same statement after its scoping, both in one pipeline: one
+round trip, one implicit transaction, every policy applied to the statement as on the rule set's
+path (sql/precompiled.py). Anything else — a FeatureOfInterest given, a MultiDatastream, an
+idempotency key, a Thing whose feature was never generated, a stream missing or hidden from the
+principal, any error — is left to the rule set (service/bulk.py) in a transaction of its own,
+which answers exactly as before: nothing was written when this path declines (docs/writes.md)."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from sta_server.errors import StaError
 from sta_server.query.path import ResourcePath
@@ -21,21 +26,22 @@ from sta_server.service.events import EntityChanged
 from sta_server.sql import observation_row
 from sta_server.sql.side_effects import Extent
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Created:
     """The new Observation: its id, its row as a read selects it, and its event (for after commit)."""
 
     id: int
-    row: RowMapping
+    row: Mapping[str, Any]
     event: EntityChanged
 
 
 def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) -> Created | None:
     """Store the Observation in one statement, committed; None: declined, nothing written."""
     principal = current()
-    if not (principal.unrestricted and isinstance(body, dict) and body.get("FeatureOfInterest") is None
-            and bulk.takes(path, body)):
+    if not (isinstance(body, dict) and body.get("FeatureOfInterest") is None and bulk.takes(path, body)):
         return None
     try:
         stream = bulk.stream_of(path, body)
@@ -53,9 +59,14 @@ def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) ->
                     values.get("result_time"), [])
     row_values = {column: values.get(column) for column in bulk.COLUMNS if column != "feature_of_interest_id"}
     row_values["datastream_id"] = stream[1]
+    labels = None if principal.unrestricted else principal.grants
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = observation_row.insert_checked(conn, row_values, version, extent, audit)
+        try:
+            row = observation_row.insert_checked(conn, row_values, version, extent, audit, labels)
+        except DBAPIError:  # rolled back: the rule set's path meets the same error and answers it
+            log.debug("the one-statement POST failed; the rule set's path answers", exc_info=True)
+            return None
     if row is None:
         return None
     ident = int(row["id"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, exists, select
@@ -125,7 +125,7 @@ def read_entity(conn: Connection, path: ResourcePath, query: Query, ctx: Request
     return serialize_rows(conn, entity_type, [row], selection, query.expand, ctx)[0]
 
 
-def render_row(entity_type: EntityType, row: RowMapping, ctx: RequestContext) -> JSON:
+def render_row(entity_type: EntityType, row: Mapping[str, Any], ctx: RequestContext) -> JSON:
     """An entity as `read_entity` answers it without options, from a row holding its columns as a
     read selects them (a create's RETURNING: service/events.py `remember_created`)."""
     selection = resolve_select(entity_type, None, ctx.version)

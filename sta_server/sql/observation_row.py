@@ -5,14 +5,16 @@ hour marked dirty (rollups.mark_dirty's statement), as data-modifying CTEs of on
 returns the new row as a read selects it (serialize/entity.py renders the answer from it)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, bindparam, func, insert, select
+from sqlalchemy.engine.interfaces import Dialect
 
 from sta_server.model import REGISTRY, Kind
 from sta_server.query.validate import resolve_select
-from sta_server.sql import rollups, side_effects
+from sta_server.sql import precompiled, rollups, side_effects
 from sta_server.sql.columns import read_columns
 from sta_server.sql.security_tables import AuditRecord
 from sta_server.sql.tables import TABLES
@@ -54,20 +56,30 @@ def _statement(stream_table: str, columns: tuple[str, ...], version: str) -> Sel
 
 
 def insert_checked(conn: Connection, values: dict[str, Any], version: str, extent: side_effects.Extent,
-                   audit: dict[str, Any]) -> RowMapping | None:
+                   audit: dict[str, Any], scoped_labels: Iterable[str] | None = None) -> dict[str, Any] | None:
     """insert_observation with the rule set's stream check, the feature generated from the Thing's
     first GeoJSON Location and the transaction's audit row in the same statement (a lone create
     in autocommit mode: one statement is one transaction, one round trip). `values` holds neither
     the stream nor the feature: the Datastream `stream` (bound in `values` as `datastream_id`) is
     looked up under the caller's rights and its generated feature used. None (nothing written):
-    the stream is missing or its feature was never generated (the caller takes the rule set's path)."""
+    the stream is missing or its feature was never generated (the caller takes the rule set's path).
+    `conn` must be in autocommit mode: the statement runs precompiled on the driver
+    (sql/precompiled.py), with `scoped_labels` under row-level security as the scoped role with
+    those grants — the stream check, the insert and its side effects all under the policies."""
     given = {name: value for name, value in values.items() if value is not None}
     stream = int(given.pop("datastream_id"))
     params = {f"new_{name}": value for name, value in given.items()}
     params |= {"streams": [stream], "t0": extent.start, "t1": extent.end, "r0": extent.result_start,
                "r1": extent.result_end, "start": extent.start, "end": extent.start,
                **{f"audit_{name}": value for name, value in audit.items()}}
-    return conn.execute(_checked(tuple(sorted(given)), version, tuple(sorted(audit))), params).mappings().first()
+    statement = _checked_precompiled(tuple(sorted(given)), version, tuple(sorted(audit)), conn.dialect)
+    return precompiled.fetch_one(conn, statement, params, scoped_labels)
+
+
+@cache
+def _checked_precompiled(columns: tuple[str, ...], version: str, audit_columns: tuple[str, ...],
+                         dialect: Dialect) -> precompiled.Precompiled:
+    return precompiled.Precompiled.of(_checked(columns, version, audit_columns), dialect)
 
 
 @cache

@@ -5,13 +5,12 @@ and rollup marks stay exact, a DELETE of `Things(n)` answers 404 for a missing T
 connection whose backend went away is replaced without failing the next request."""
 from __future__ import annotations
 
-from typing import Any
-
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from sta_server.service.events import EntityChanged
 from tests.conftest import get, make_datastream, post
+from tests.service.driver_statements import driver_statements
 
 
 def _observation(stream: int, time: str, result: object, **extra: object) -> dict[str, object]:
@@ -73,18 +72,10 @@ def test_a_lone_post_is_one_statement_with_its_audit_row_and_its_event(client: F
     post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 0))  # generates the feature
     events: list[EntityChanged] = []
     client.application.config["STA_EVENTS"].subscribe(events.extend)
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(clean_db, "before_cursor_execute", count)
-    try:
+    with driver_statements(clean_db) as statements:
         created = post(client, f"Datastreams({stream})/Observations", {"phenomenonTime": "2025-01-01T00:05:00Z",
                                                                        "result": 1})
-    finally:
-        event.remove(clean_db, "before_cursor_execute", count)
-    assert len(statements) == 1
+    assert [text[:11] for text, _ in statements] == ["WITH stream"]
     feature = get(client, f"Observations({created['@iot.id']})/FeatureOfInterest")["@iot.id"]
     assert [(e.id, e.change, e.related) for e in events] == [
         (created["@iot.id"], "created", (("Datastream", stream), ("FeatureOfInterest", feature)))]
