@@ -3,8 +3,14 @@
 window of unacknowledged messages lets), and a subscriber process that counts notifications and
 measures end to end latency from the `parameters.sent` time each payload carries.
 
+A message is one Observation on `v1.1/Datastreams(n)/Observations` (`--form single`), or
+`--records N` of them: a SenML pack on `v1.1/SenML` (`--form senml`, how a field agent publishes
+its readings) or a CreateObservations dataArray body on `v1.1/CreateObservations` (`--form
+dataarray`), each for up to 10 Datastreams. `--rate` counts messages.
+
 Its own ceiling, against a bare broker (nothing subscribed):
     .venv/bin/python -m bench.mqtt_load --processes 1,2,4 --seconds 15
+    .venv/bin/python -m bench.mqtt_load --processes 2 --seconds 15 --form senml --records 10
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from bench.stats import percentile
 log = logging.getLogger("bench")
 TICK_S = 0.002
 SENT = re.compile(rb'"sent":([0-9.]+)')
+PHENOMENON_TIME = re.compile(rb'"phenomenonTime":"([^"/]+)"')  # SenML: the pack's base time is the send time
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,43 @@ class Offer:
     keys: bool = False  # an `idempotency-key` user property on each message
     user: str | None = None
     password: str | None = None
+    form: str = "single"  # "single": one Observation per message; "senml", "dataarray": `records` per message
+    records: int = 1  # Observations per message (`rate` counts messages)
+
+
+FORMS = ("single", "senml", "dataarray")
+SPREAD = 10  # a message of many records carries them for at most this many Datastreams (an SMX box's meters)
+
+
+def senml_name(stream: int) -> str:
+    """The `properties.senmlName` the bench gives Datastream `stream` (bench/mqtt_sustained.py)."""
+    return f"bench/{stream}"
+
+
+def topic_of(offer: Offer, stream: int) -> bytes:
+    if offer.form == "senml":
+        return b"v1.1/SenML"
+    if offer.form == "dataarray":
+        return b"v1.1/CreateObservations"
+    return f"v1.1/Datastreams({stream})/Observations".encode()
+
+
+def message(offer: Offer, streams: list[int], sent: int, stamp: bytes, now: float) -> bytes:
+    """One message's payload: the Observations of `streams` (one record each, in order; a
+    Datastream may come more than once), stamped with the send time (`parameters.sent`, or for
+    SenML the base time, which becomes phenomenonTime)."""
+    if offer.form == "senml":
+        records = [b'{"bn":"bench/","bt":%.6f,"n":"%d","v":%d}' % (now, streams[0], sent)]
+        records += [b'{"n":"%d","v":%d}' % (s, sent) for s in streams[1:]]
+        return b"[" + b",".join(records) + b"]"
+    if offer.form == "dataarray":
+        rows: dict[int, list[bytes]] = {}
+        for s in streams:
+            rows.setdefault(s, []).append(b'["%s",%d,{"sent":%.6f}]' % (stamp, sent, now))
+        groups = [b'{"Datastream":{"@iot.id":%d},"components":["phenomenonTime","result","parameters"],'
+                  b'"dataArray":[%s]}' % (s, b",".join(r)) for s, r in rows.items()]
+        return b"[" + b",".join(groups) + b"]"
+    return b'{"phenomenonTime":"%s","result":%d,"parameters":{"sent":%.6f}}' % (stamp, sent, now)
 
 
 @dataclass
@@ -54,18 +98,18 @@ class Published:
     acked_per_s: list[int] = field(default_factory=list)  # acknowledged in each second of the run
 
 
-def _payloads(head: bytes, sent: int, stamp: bytes, now: float, props: bytes, packet_id: int) -> bytes:
-    payload = b'{"phenomenonTime":"%s","result":%d,"parameters":{"sent":%.6f}}' % (stamp, sent, now)
-    return wire.publish_qos1(head, packet_id, props, payload)
-
-
 def publish(offer: Offer, index: int, start_at: float, out: Any) -> None:
     """One generator process: connect, wait for `start_at` (wall clock), publish, report."""
     sock, reader, receive_maximum = wire.open_session(offer.host, offer.port, f"bench-load-{index}-{os.getpid()}",
                                                       offer.user, offer.password)
     window = min(offer.window, receive_maximum)
     streams = offer.streams[index::offer.processes] or offer.streams
-    heads = [wire.publish_head(f"v1.1/Datastreams({s})/Observations".encode()) for s in streams]
+    heads = [wire.publish_head(topic_of(offer, s)) for s in streams]
+    spread = min(offer.records, SPREAD, len(streams))
+    per_message = [[streams[(i + r) % len(streams)] for r in range(offer.records)] for i in
+                   range(0, len(streams), spread)] if offer.form != "single" else []
+    for group in per_message:  # records cycle over `spread` consecutive streams
+        group[:] = [group[r % spread] for r in range(offer.records)]
     rate = offer.rate / offer.processes
     result = Published(acked_per_s=[0] * (int(offer.seconds) + 1))
     cpu0 = sum(os.times()[:2])
@@ -85,7 +129,13 @@ def publish(offer: Offer, index: int, start_at: float, out: Any) -> None:
                 packet_id = packet_id % 65535 + 1
                 key = f"{index}-{start_at}-{result.sent}"
                 props = wire.user_property("idempotency-key", key) if offer.keys else b""
-                chunk.append(_payloads(heads[result.sent % len(heads)], result.sent, stamp, wall, props, packet_id))
+                if per_message:
+                    payload = message(offer, per_message[result.sent % len(per_message)], result.sent, stamp, wall)
+                    head = heads[0]
+                else:
+                    payload = message(offer, [], result.sent, stamp, wall)
+                    head = heads[result.sent % len(heads)]
+                chunk.append(wire.publish_qos1(head, packet_id, props, payload))
             sock.sendall(b"".join(chunk))
         acked = _read_acks(sock, reader, 0.0 if count > 0 and not rate else TICK_S)
         result.acked += acked
@@ -136,9 +186,12 @@ def subscribe(host: str, port: int, topics: list[str], stop: Any, out: Any, coun
                 continue  # a create relayed by the broker, not a notification
             counts[0] += 1
             found = SENT.search(payload)
-            if found is not None:
+            stamped = PHENOMENON_TIME.search(payload) if found is None else None
+            if found is not None or stamped is not None:
                 counts[1] += 1
-                latencies.append(now - float(found.group(1)))
+                sent = float(found.group(1)) if found is not None else \
+                    datetime.fromisoformat(stamped.group(1).decode()).timestamp()  # type: ignore[union-attr]
+                latencies.append(now - sent)
                 per_s[int(now)] = per_s.get(int(now), 0) + 1
         if acks:
             sock.sendall(b"".join(acks))
@@ -192,10 +245,14 @@ def run_offer(offer: Offer) -> dict[str, Any]:
     for worker in workers:
         worker.join(timeout=10)
     sent, acked = sum(r["sent"] for r in results), sum(r["acked"] for r in results)
+    records = offer.records if offer.form != "single" else 1
     per_s = [sum(values) for values in zip(*(r["acked_per_s"] for r in results), strict=True)]
     cpu = sum(r["cpu_s"] for r in results)
     return {"offered_per_s": offer.rate or "max", "processes": offer.processes, "seconds": offer.seconds,
+            "form": offer.form, "records_per_message": records,
             "sent": sent, "acked": acked, "publish_rate": round(sent / offer.seconds),
+            "sent_obs": sent * records, "acked_obs": acked * records,
+            "acked_obs_per_s": round(acked * records / offer.seconds),
             "acked_per_s": per_s[:-1], "generator_cpu_s": round(cpu, 2),
             "generator_cpu_pct": round(100 * cpu / offer.seconds, 1),
             "generator_cpu_us_per_msg": round(1e6 * cpu / max(1, sent), 2)}
@@ -213,6 +270,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, default=0, help="offered msg/s over all processes (0: max)")
     parser.add_argument("--keys", action="store_true", help="an idempotency-key user property per message")
+    parser.add_argument("--form", choices=FORMS, default="single", help="what a message carries")
+    parser.add_argument("--records", type=int, default=1, help="Observations per message (senml, dataarray)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -223,13 +282,14 @@ def main() -> int:
     try:
         for processes in [int(p) for p in args.processes.split(",")]:
             offer = Offer("127.0.0.1", broker.port, tuple(range(1, 101)), args.rate, args.seconds, processes,
-                          keys=args.keys)
+                          keys=args.keys, form=args.form, records=args.records)
             broker_cpu, load = cpu_s(broker_pid), load_average()
             result = run_offer(offer)
             result |= {"broker_cpu_pct": round(100 * (cpu_s(broker_pid) - broker_cpu) / args.seconds, 1),
                        "load_average_before": load, "load_average_after": load_average(), "keys": args.keys}
-            log.info("%d processes: %s msg/s acknowledged (generator %.0f%% CPU, %.2f us/msg; broker %.0f%%)",
-                     processes, round(result["acked"] / args.seconds), result["generator_cpu_pct"],
+            log.info("%d processes: %s msg/s, %s obs/s acknowledged (generator %.0f%% CPU, %.2f us/msg; broker %.0f%%)",
+                     processes, round(result["acked"] / args.seconds), result["acked_obs_per_s"],
+                     result["generator_cpu_pct"],
                      result["generator_cpu_us_per_msg"], result["broker_cpu_pct"])
             runs.append(result)
     finally:

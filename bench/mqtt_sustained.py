@@ -3,6 +3,7 @@ latency, with the generator of bench/mqtt_load.py offering a fixed rate (or its 
 
     .venv/bin/python -m bench.mqtt_sustained --ingest 1 --rate 20000 --seconds 60
     .venv/bin/python -m bench.mqtt_sustained --ingest 2 --rate 0 --seconds 120      # overload
+    .venv/bin/python -m bench.mqtt_sustained --ingest 1 --rate 400 --form senml --records 50 --seconds 60
 
 It owns everything it uses: a database `sta_bench_*` (dropped at the end) with 200 Datastreams on
 100 Things, a Mosquitto on a free port, and `--ingest` MQTT ingest processes
@@ -28,7 +29,7 @@ from sqlalchemy import Engine, text
 from bench import dataset
 from bench import mqtt_wire as wire
 from bench.harness import DEFAULT_ADMIN_URL, ROOT, Database, Mosquitto, backend_pids, ensure_project_postgres
-from bench.mqtt_load import Offer, Subscriber, load_average, run_offer
+from bench.mqtt_load import FORMS, Offer, Subscriber, load_average, run_offer, senml_name
 from bench.stats import cpu_s, memory_kb
 
 log = logging.getLogger("bench")
@@ -88,6 +89,15 @@ def _read(path: str) -> str:
         return ""
 
 
+def name_streams(engine: Engine) -> None:
+    """Each Datastream's SenML name (`properties.senmlName`, service/senml.py's naming rule 1)."""
+    with engine.begin() as conn:
+        for stream in (*STREAMS, WARM_UP_STREAM):
+            conn.execute(text("UPDATE datastreams SET properties = coalesce(properties, '{}'::jsonb) || "
+                              "jsonb_build_object('senmlName', CAST(:name AS text)) WHERE id = :id"),
+                         {"name": senml_name(stream), "id": stream})
+
+
 def stored(engine: Engine, first_id: int, exact: bool = False) -> int:
     """Rows since `first_id`: max(id) (one index probe, for the timeline) or count(*) of the run's
     streams (at the end)."""
@@ -129,7 +139,8 @@ def warm_up(port: int, subscriber: Subscriber, timeout_s: float = 60) -> None:
 
 def measure(args: argparse.Namespace, engine: Engine, broker: Mosquitto, broker_pid: int,
             ingest_pids: list[int], database: str) -> dict[str, Any]:
-    offer = Offer("127.0.0.1", broker.port, STREAMS, args.rate, args.seconds, args.processes, keys=args.keys)
+    offer = Offer("127.0.0.1", broker.port, STREAMS, args.rate, args.seconds, args.processes, keys=args.keys,
+                  form=args.form, records=args.records)
     subscriber = Subscriber(offer, ["v1.1/Observations"])
     subscriber.start()
     warm_up(broker.port, subscriber)
@@ -143,7 +154,7 @@ def measure(args: argparse.Namespace, engine: Engine, broker: Mosquitto, broker_
     generated = run_offer(offer)
     published_s = time.monotonic() - started
     stored_when_done = stored(engine, first_id)
-    total, finished = _drain(engine, first_id, generated["acked"], args.drain)
+    total, finished = _drain(engine, first_id, generated["acked_obs"], args.drain)
     if spy is not None:
         spy.send_signal(2)
         spy.wait(timeout=60)
@@ -154,6 +165,7 @@ def measure(args: argparse.Namespace, engine: Engine, broker: Mosquitto, broker_
     notified = subscriber.finish()
     return {
         "ingest_processes": args.ingest, "offered_per_s": args.rate or "max", "seconds": args.seconds,
+        "form": args.form, "records_per_message": offer.records if args.form != "single" else 1,
         "generator": {k: v for k, v in generated.items() if k != "acked_per_s"},
         "stored": total, "stored_when_publishing_ended": stored_when_done,
         "stored_per_s_while_publishing": round(stored_when_done / published_s),
@@ -222,6 +234,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--processes", type=int, default=4, help="generator processes")
     parser.add_argument("--keys", action="store_true", help="an idempotency-key on every message")
+    parser.add_argument("--form", choices=FORMS, default="single", help="what a message carries (bench/mqtt_load.py)")
+    parser.add_argument("--records", type=int, default=1, help="Observations per message (senml, dataarray)")
     parser.add_argument("--drain", type=float, default=120, help="at most this long for the backlog after")
     parser.add_argument("--env", action="append", default=[], help="NAME=value for the ingest processes")
     parser.add_argument("--profile", help="py-spy raw output of the first ingest process here")
@@ -240,6 +254,7 @@ def main() -> int:
     try:
         engine = database.create()
         dataset.load_metadata(engine, SIZES)
+        name_streams(engine)
         broker_pid = broker.start()
         env = dict(item.split("=", 1) for item in args.env)
         ingest = IngestProcesses(args.ingest, database.url, broker.url, env, os.path.abspath(args.source))

@@ -17,6 +17,7 @@ from sta_server.errors import MethodNotAllowed, StaError
 from sta_server.mqtt.flow import IngestQueue, RejectLog
 from sta_server.mqtt.ingest_retry import store_with_retry
 from sta_server.mqtt.limits import MessageLimits
+from sta_server.mqtt.packs import PACKS, Pack, PackOutcome, store_packs
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
 from sta_server.security.mqtt_identity import Publishers
@@ -33,6 +34,8 @@ from sta_server.settings import Settings
 MQTT_INGEST = Principal("mqtt-publisher", "admin", channel="mqtt")
 log = logging.getLogger(__name__)
 SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
+# many Observations in dataArray form (the CreateObservations action), answered per row
+CREATE_OBSERVATIONS_TOPICS = ("v1.1/CreateObservations", "v1.0/CreateObservations")
 PRUNE_EVERY_S = 600.0
 
 
@@ -192,12 +195,18 @@ class Ingest:
             fresh = self._claim(conn, batch, principal.name)
             requests = [self._request(message) for message in fresh]
             valid = [(m, r) for m, r in zip(fresh, requests, strict=True) if isinstance(r, ApiRequest)]
-            outcomes = self.dispatcher.create_many(conn, [r for _, r in valid])
             for message, request in zip(fresh, requests, strict=True):
                 if isinstance(request, StaError):
                     self._reject(message, request.code, request.message)
-            for (message, request), outcome in zip(valid, outcomes, strict=True):
-                self._count(message, request, outcome)
+            for run in _runs(valid):  # in the order they came: packs of a run together, the rest as POSTs
+                if run[0][1].resource in PACKS:
+                    packs = [Pack(r.resource, m.payload) for m, r in run]
+                    for (message, _), done in zip(run, store_packs(conn, packs, run[0][1].version), strict=True):
+                        self._count_pack(message, done)
+                    continue
+                outcomes = self.dispatcher.create_many(conn, [r for _, r in run])
+                for (message, request), outcome in zip(run, outcomes, strict=True):
+                    self._count(message, request, outcome)
             release_messages(conn, [m.key for m in self._rejected if m.key is not None], principal.name)
         self._batch.batches += 1
 
@@ -246,11 +255,15 @@ class Ingest:
     @staticmethod
     def _request(message: Incoming) -> ApiRequest | StaError:
         """The POST a message stands for: a SenML pack on `v1.1/SenML` (JSON or CBOR, told apart by
-        the first byte), else an entity on a collection topic."""
+        the first byte), a CreateObservations body on `v1.1/CreateObservations`, else an entity
+        on a collection topic."""
         if message.topic in SENML_TOPICS:
             version = message.topic.split("/")[0][1:]
             return ApiRequest("POST", version, "SenML", body=message.payload,
                               mimetype=media_type_of(message.payload), answer=False)
+        if message.topic in CREATE_OBSERVATIONS_TOPICS:
+            version = message.topic.split("/")[0][1:]
+            return ApiRequest("POST", version, "CreateObservations", body=message.payload, answer=False)
         request = parse_topic(message.topic)
         if request is None:
             return MethodNotAllowed(f"'{message.topic}' is not a SensorThings collection topic")
@@ -258,6 +271,15 @@ class Ingest:
             return MethodNotAllowed("Entities are created by publishing to a collection topic")
         version, _, resource = message.topic.partition("/")
         return ApiRequest("POST", version[1:], resource, body=message.payload, answer=False)
+
+    def _count_pack(self, message: Incoming, done: PackOutcome) -> None:
+        """A pack is stored row by row: rejected as a whole only when nothing of it was stored."""
+        if done.failed is not None:
+            self._reject(message, done.failed.code, done.failed.message)
+            return
+        self._batch.accepted += done.accepted
+        for code, reason in done.refused:
+            self._reject(message, code, reason, whole=not done.accepted)
 
     def _count(self, message: Incoming, request: ApiRequest, outcome: Outcome | StaError) -> None:
         if isinstance(outcome, StaError):
@@ -277,3 +299,18 @@ class Ingest:
         if whole:
             self._rejected.append(message)
         self.rejections.note(message.topic, code, reason)
+
+
+def _runs(valid: list[tuple[Incoming, ApiRequest]]) -> list[list[tuple[Incoming, ApiRequest]]]:
+    """Consecutive messages of one kind (packs of one API version, or anything else), in order."""
+    runs: list[list[tuple[Incoming, ApiRequest]]] = []
+    for item in valid:
+        if runs and _kind(runs[-1][0][1]) == _kind(item[1]):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _kind(request: ApiRequest) -> str:
+    return f"{request.resource} {request.version}" if request.resource in PACKS else ""
