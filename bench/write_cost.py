@@ -3,9 +3,11 @@
 
 The server's WSGI application runs in this process (authentication off, MQTT off, no HTTP server:
 what a gunicorn worker runs per request, minus gunicorn), on a fresh database reached through a
-counting proxy (bench/pg_wire.py). Per kind of request — an Observation POST, a deep insert of a
-Thing (a GeoJSON Location and 3 Datastreams with new Sensors and ObservedProperties), the DELETE
-of such a Thing — it reports statements and round trips, this process's CPU and its PostgreSQL
+counting proxy (bench/pg_wire.py). Per kind of request — an Observation POST, the same POST by a
+field agent (`post_scoped`: authentication on, HTTP Basic, a `device_agent` user granted the
+Thing's site, so row-level security applies), a deep insert of a Thing (a GeoJSON Location and 3
+Datastreams with new Sensors and ObservedProperties), the DELETE of such a Thing — it reports
+statements and round trips, this process's CPU and its PostgreSQL
 backend's CPU per request. With `--callgrind` it also runs each kind twice under
 `valgrind --tool=callgrind` (a few and many requests) and reports the difference per request:
 instructions the server executes for one request, the same on a busy machine as on a quiet one.
@@ -13,6 +15,7 @@ instructions the server executes for one request, the same on a busy machine as 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -24,9 +27,10 @@ from io import BytesIO
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KINDS = ("post", "deep_insert_thing", "delete_thing")
-_FEW = {"post": 30, "deep_insert_thing": 6, "delete_thing": 6}
-_MANY = {"post": 330, "deep_insert_thing": 36, "delete_thing": 36}
+KINDS = ("post", "post_scoped", "deep_insert_thing", "delete_thing")
+_FEW = {"post": 30, "post_scoped": 30, "deep_insert_thing": 6, "delete_thing": 6}
+_MANY = {"post": 330, "post_scoped": 330, "deep_insert_thing": 36, "delete_thing": 36}
+_USERS = {"admin": ("admin", ()), "agent": ("device_agent", ("site:bench",))}  # name -> role, grants
 _STREAMS = 3
 
 
@@ -45,16 +49,19 @@ def parse_args() -> argparse.Namespace:
 class App:
     """The WSGI application called directly, one environ per request (no test client on top)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, auth: bool = False) -> None:
         from sta_server.app import create_app
         from sta_server.settings import Settings
 
-        settings = Settings.from_env({"STA_DATABASE_URL": database_url, "STA_AUTH": "off", "STA_MQTT_URL": "off",
-                                      "STA_LOG_LEVEL": "WARNING"})
+        settings = Settings.from_env({"STA_DATABASE_URL": database_url, "STA_AUTH": "on" if auth else "off",
+                                      "STA_MQTT_URL": "off", "STA_LOG_LEVEL": "WARNING"})
         self.app = create_app(settings)
         self.engine = self.app.config["STA_ENGINE"]
+        self.auth = auth
+        if auth:
+            add_users(self.engine)
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes, dict[str, str]]:
+    def call(self, method: str, path: str, body: Any = None, user: str = "admin") -> tuple[int, bytes, dict[str, str]]:
         data = json.dumps(body).encode() if body is not None else b""
         environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": f"/v1.1/{path}", "QUERY_STRING": "",
                    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -62,6 +69,8 @@ class App:
                    "CONTENT_LENGTH": str(len(data)), "wsgi.input": BytesIO(data), "wsgi.url_scheme": "http",
                    "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
                    "wsgi.run_once": False, "wsgi.version": (1, 0), "REMOTE_ADDR": "127.0.0.1"}
+        if self.auth:
+            environ["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(f"{user}:{_password(user)}".encode()).decode()
         answer: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -74,6 +83,32 @@ class App:
         finally:
             getattr(chunks, "close", lambda: None)()
         return answer["status"], text, answer["headers"]
+
+
+def _password(user: str) -> str:
+    return f"bench-{user}-secret"
+
+
+def add_users(engine: Any) -> None:
+    """The bench's users (once per database): an administrator and a field agent of `site:bench`."""
+    from sqlalchemy import select
+
+    from sta_server.security import users
+    from sta_server.security.principal import Principal
+    from sta_server.sql.security_tables import User
+
+    with engine.begin() as conn:
+        if conn.execute(select(User.name).where(User.name == "agent")).first() is None:
+            for name, (role, grants) in _USERS.items():
+                users.add_user(conn, Principal("bench", "admin", channel="cli"), name, role, _password(name), grants)
+
+
+def label(engine: Any, thing: int) -> None:
+    from sta_server.security import users
+    from sta_server.security.principal import Principal
+
+    with engine.begin() as conn:
+        users.label_things(conn, Principal("bench", "admin", channel="cli"), [thing], add=["site:bench"])
 
 
 def thing_body(tag: str) -> dict[str, Any]:
@@ -95,6 +130,8 @@ class Workload:
     def __init__(self, app: App, kind: str, count: int) -> None:
         self.app, self.kind, self.count = app, kind, count
         self.thing = created(app.call("POST", "Things", thing_body("prep")))
+        if app.auth:
+            label(app.engine, self.thing)
         status, text, _ = app.call("GET", f"Things({self.thing})/Datastreams")
         self.streams = [int(item["@iot.id"]) for item in json.loads(text)["value"]]
         self.doomed = [created(app.call("POST", "Things", thing_body(f"doomed {n}")))
@@ -102,11 +139,12 @@ class Workload:
         self.serial = 0
 
     def request(self, n: int) -> None:
-        if self.kind == "post":
+        if self.kind in ("post", "post_scoped"):
             time_ = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=n)
             created(self.app.call("POST", "Observations", {
                 "phenomenonTime": time_.isoformat().replace("+00:00", "Z"), "result": n + 0.5,
-                "Datastream": {"@iot.id": self.streams[n % len(self.streams)]}}))
+                "Datastream": {"@iot.id": self.streams[n % len(self.streams)]}},
+                user="agent" if self.kind == "post_scoped" else "admin"))
         elif self.kind == "deep_insert_thing":
             created(self.app.call("POST", "Things", thing_body(f"deep {n}")))
         else:
@@ -132,9 +170,11 @@ def backend_cpu_s(engine: Any) -> float:
 
 
 def measure_kind(database_url: str, kind: str, count: int, proxy: Any | None) -> dict[str, Any]:
-    app = App(database_url)
+    app = App(database_url, auth=kind == "post_scoped")
     work = Workload(app, kind, count)
-    work.request(0)  # statements compiled, connection made
+    warm_up = range(-len(work.streams), 1) if kind.startswith("post") else range(1)
+    for n in warm_up:  # statements compiled, connection made, each stream's feature generated
+        work.request(n)
     if kind == "delete_thing":
         work.doomed.append(created(app.call("POST", "Things", thing_body("doomed extra"))))
         work.doomed = work.doomed[1:] + work.doomed[:1]
