@@ -1,6 +1,6 @@
 """A what-if request: the TaskingCapability's SWE Common description, and the Task's parameters read
 into a `StudyRequest` (checked beyond what the server's SWE validation can say: times in order, a
-period of at most a year, a control mode this engine runs)."""
+period of at most a year)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -13,7 +13,6 @@ from simulation.grid import GRID_CODES
 MAX_PERIOD = timedelta(days=366)
 PLACEMENTS = ("uniform", "random", "feeder-end")
 CONTROL_MODES = ("none", "local", "gesscon")
-RUNNABLE_MODES = ("none", "local")  # gesscon needs controllers.gesscon: not importable from simulation
 DETAILS = ("full", "summary")
 Placement = Literal["uniform", "random", "feeder-end"]
 ControlMode = Literal["none", "local", "gesscon"]
@@ -124,9 +123,6 @@ def parse_request(params: Mapping[str, Any]) -> StudyRequest:
     if stop - start > MAX_PERIOD:
         raise RequestError(f"a study covers at most {MAX_PERIOD.days} days")
     control = _choice(params, "controlMode", CONTROL_MODES)
-    if control not in RUNNABLE_MODES:
-        raise RequestError(f"control mode {control} is not available in what-if jobs yet "
-                           f"(runnable: {', '.join(RUNNABLE_MODES)})")
     return StudyRequest(
         grid=grid, start=start, stop=stop, pv_pct=_share(params, "pvPenetration"),
         ev_pct=_share(params, "evPenetration"), ess_pct=_share(params, "essPenetration"),

@@ -1,7 +1,8 @@
 """A what-if study: the SimBench grid's own loads and PV from its profiles, plus the added households'
 PV, EVs and batteries, one power flow per quarter hour. Added PV follows the grid's PV profiles
 (normalised by their rating), added EVs its home-charger (HLS) profiles (normalised by their peak),
-batteries stay idle (`none`) or follow `local.decide_battery` (`local`). The first step runs pandapower,
+batteries stay idle (`none`), follow `local.decide_battery` (`local`) or GESSCon's day-ahead plan, made at
+the first step of each day from the study's own profiles (`gesscon`, dayahead.py). The first step runs pandapower,
 the others the fast power flow built from it (fastflow.py) when it reproduces pandapower's solution.
 Each step's result goes to a
 sink; the study's KPIs (kpis package) are accumulated on the way. A gap or a non-converging power flow
@@ -12,9 +13,10 @@ import logging
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from simulation.kpis import EnergyBalance, VoltageBand, bucharest_kpis, self_con
 from simulation.kpis.voltage import voltage_band
 from simulation.profiles import PROFILE_STEP, profile_times
 from simulation.whatif import fastflow
+from simulation.whatif.dayahead import EXPORT_EUR_PER_KWH, IMPORT_EUR_PER_KWH, DayInputs, DaySchedule, plan_day
 from simulation.whatif.fleet import Fleet, households, place_fleet
 from simulation.whatif.local import Battery, decide_battery, next_soc_wh
 from simulation.whatif.request import StudyRequest
@@ -56,6 +59,8 @@ class Tally:
     overloaded_line_steps: int = 0
     max_import_kw: float = 0.0
     voltage: VoltageBand = field(default_factory=lambda: voltage_band([], nominal=1.0))
+    planned_days: int = 0  # `gesscon`: days planned by the LP, and those whose plan was not "optimal"
+    plans_not_optimal: int = 0
 
     def kpis(self) -> dict[str, Any]:
         balance = EnergyBalance(import_wh=self.import_wh, export_wh=self.export_wh, pv_wh=self.pv_wh,
@@ -74,6 +79,8 @@ class Tally:
             "voltageShareWithin": self.voltage.share_within, "en50160Ok": self.voltage.en50160_ok,
             "vMax_pu": self.voltage.v_max, "vMin_pu": self.voltage.v_min, "maxLineLoading_pct": self.max_loading_pct,
             "overloadedLineSteps": self.overloaded_line_steps, "maxTransformerImport_kW": self.max_import_kw,
+            "energyCost_EUR": (self.import_wh * IMPORT_EUR_PER_KWH - self.export_wh * EXPORT_EUR_PER_KWH) / 1000,
+            "plannedDays": self.planned_days, "plansNotOptimal": self.plans_not_optimal,
         }
 
 
@@ -109,6 +116,10 @@ class Study:
         self.soc_wh = {house.load: self.battery.capacity_wh / 2 for house in self.fleet.ess}
         self.bus_of = {house.load: house.bus for house in self.houses}
         self.tally = Tally()
+        self.schedule: DaySchedule | None = None  # `gesscon`: the current day's plan
+        self.day_start_soc_wh: dict[int, float] = dict(self.soc_wh)  # the SoC it was planned from
+        self.battery_w: dict[int, float] = {}  # each battery's power in the last step (W, > 0 charging)
+        self.plan_solve_s = 0.0  # `gesscon`: time in the LP (bench), not a KPI
         self._profile_arrays()
 
     def _profile_arrays(self) -> None:
@@ -126,9 +137,13 @@ class Study:
         distances = pandapower.topology.calc_distance_to_bus(self.model.net, self.model.transformer_bus)
         return {int(bus): float(km) for bus, km in distances.items() if math.isfinite(float(km))}
 
-    @property
+    @cached_property
     def times(self) -> list[datetime]:
         return profile_times(self.request.start, self.request.stop)
+
+    @cached_property
+    def _index(self) -> dict[datetime, int]:
+        return {moment: i for i, moment in enumerate(self.times)}
 
     def _unit_power_w(self, row: int) -> tuple[dict[int, float], float, float]:
         """Each house's added power (consumer sign), and the added PV and EV energies' powers (W)."""
@@ -146,14 +161,53 @@ class Study:
             ev_total_w += power_w
         return added, pv_total_w, ev_total_w
 
-    def _batteries(self, row: int, added: dict[int, float]) -> None:
-        if self.request.control != "local":
+    def _batteries(self, time: datetime, row: int, added: dict[int, float]) -> None:
+        if self.request.control == "none" or not self.fleet.ess:
             return
+        planned = self._planned(time) if self.request.control == "gesscon" else None
         for house in self.fleet.ess:
-            net_w = float(self.house_load_w[house.load][row]) + added.get(house.load, 0.0)
-            battery_w = decide_battery(net_w, self.soc_wh[house.load], self.battery, STEP_S)
+            if planned is None:
+                net_w = float(self.house_load_w[house.load][row]) + added.get(house.load, 0.0)
+                battery_w = decide_battery(net_w, self.soc_wh[house.load], self.battery, STEP_S)
+            else:
+                battery_w = planned[house.load]
             self.soc_wh[house.load] = next_soc_wh(self.soc_wh[house.load], battery_w, self.battery, STEP_S)
+            self.battery_w[house.load] = battery_w
             added[house.load] = added.get(house.load, 0.0) + battery_w
+
+    def _planned(self, time: datetime) -> Mapping[int, float]:
+        """`gesscon`: this step's planned powers; the day is planned at its first step (or after a restart)."""
+        if self.schedule is None or time not in self.schedule.times:
+            self.day_start_soc_wh = dict(self.soc_wh)
+            self.schedule = self.plan_day(time, self.day_start_soc_wh)
+            self.tally.planned_days += 1
+            self.tally.plans_not_optimal += not self.schedule.status.startswith("optimal")
+        return self.schedule.at(time)
+
+    def plan_day(self, time: datetime, soc_wh: Mapping[int, float]) -> DaySchedule:
+        """GESSCon's plan from `time` to the end of its (UTC) day, the steps with profile values only, from
+        the study's own profiles (perfect forecasts) and the batteries' energy `soc_wh`."""
+        times: list[datetime] = []
+        house_w: dict[int, list[float]] = {house.load: [] for house in self.fleet.ess}
+        rest_w: list[float] = []
+        for moment in self.times[self._index[time]:]:
+            if moment.date() != time.date():
+                break
+            row = self.model.profiles.row_of(moment)
+            if row is None or not self.row_ok[row]:
+                continue
+            added, _, _ = self._unit_power_w(row)
+            total_w = (float(self.load_mva[row].real.sum()) - float(self.sgen_mw[row].sum())) * 1e6
+            total_w += sum(added.values())
+            for load, series in house_w.items():
+                series.append(float(self.house_load_w[load][row]) + added.get(load, 0.0))
+            times.append(moment)
+            rest_w.append(total_w - sum(series[-1] for series in house_w.values()))
+        schedule = plan_day(DayInputs(tuple(times), int(STEP_S), house_w, rest_w, soc_wh, self.battery.capacity_wh,
+                                      self.battery.power_w))
+        self.plan_solve_s += schedule.solve_s
+        log.debug("study day %s planned: %s, %.3f s", time.date(), schedule.status, schedule.solve_s)
+        return schedule
 
     def step(self, time: datetime) -> StepResult:
         """One quarter hour: inputs, power flow, tally."""
@@ -162,7 +216,7 @@ class Study:
             self.tally.steps["gap"] += 1
             return StepResult(time, "gap", detail="no profile values at this time")
         added, pv_added_w, ev_w = self._unit_power_w(row)
-        self._batteries(row, added)
+        self._batteries(time, row, added)
         injections = [Injection(self.bus_of[load], power_w) for load, power_w in added.items()]
         result = self._solve_fast(time, row, injections)
         if result is None:

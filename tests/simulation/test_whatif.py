@@ -32,7 +32,7 @@ def test_a_request_reads_its_parameters_and_defaults() -> None:
     ({"stopTime": "2026-06-21T10:00:00Z"}, "stopTime must be after startTime"),
     ({"stopTime": "2027-06-23T10:00:00Z"}, "at most 366 days"),
     ({"startTime": "2026-06-21T11:00:00"}, "needs a time zone"),
-    ({"controlMode": "gesscon"}, "gesscon is not available"),
+    ({"controlMode": "optimal"}, "controlMode must be one of"),
     ({"grid": "atlantis"}, "grid must be one of"),
     ({"pvPenetration": 120}, "within 0-100"),
     ({"placement": "everywhere"}, "placement must be one of"),
@@ -101,8 +101,8 @@ def test_a_cancel_removes_a_waiting_job_and_flags_a_running_one() -> None:
 
 def test_a_task_the_engine_cannot_run_is_rejected_not_queued() -> None:
     queue = JobQueue()
-    job = queue.submit(5, params(controlMode="gesscon"))
-    assert job.state == "rejected" and "gesscon" in job.reason and queue.start_next() is None
+    job = queue.submit(5, params(stopTime="2026-06-21T10:00:00Z"))
+    assert job.state == "rejected" and "stopTime" in job.reason and queue.start_next() is None
 
 
 @pytest.mark.parametrize("fast", [False, True])
@@ -143,3 +143,35 @@ def test_local_batteries_lower_the_grid_import_of_a_summer_day() -> None:
     local = Study(parse_request(params(**day, controlMode="local"))).run(lambda result: None)
     assert idle["stepsOk"] == local["stepsOk"] == 96
     assert local["import_kWh"] < idle["import_kWh"] and local["selfSufficiency"] > idle["selfSufficiency"]
+
+
+SUMMER_DAY = {"startTime": "2026-06-21T00:00:00Z", "stopTime": "2026-06-22T00:00:00Z", "pvPenetration": 100,
+              "essPenetration": 100}
+
+
+def test_the_three_control_modes_on_a_summer_day_gesscon_follows_its_plan_and_lowers_its_cost() -> None:
+    """`none`, `local` and `gesscon` on the Fur-like grid: GESSCon's plan (the LP of planning/, per day, perfect
+    forecasts, flat tariff) is followed step by step within the SoC window, each battery's energy is the sum
+    of its powers, the day ends with the energy it started with, and the energy cost (the LP's objective:
+    import at the flat price) is below `none`'s and `local`'s."""
+    kpis = {mode: Study(parse_request(params(**SUMMER_DAY, controlMode=mode))).run(lambda result: None)
+            for mode in ("none", "local")}
+    study = Study(parse_request(params(**SUMMER_DAY, controlMode="gesscon")))
+    battery, hours = study.battery, 0.25
+    start = dict(study.soc_wh)
+    soc = dict(start)
+    for time in study.times:
+        assert study.step(time).status == "ok"
+        assert study.schedule is not None and study.battery_w == study.schedule.at(time)  # the plan, as planned
+        for load, power_w in study.battery_w.items():
+            assert abs(power_w) <= battery.power_w + 1e-6
+            soc[load] += power_w * hours
+            assert study.soc_wh[load] == pytest.approx(soc[load], abs=1e-6)  # energy balance
+            assert -1e-6 <= study.soc_wh[load] <= battery.capacity_wh + 1e-6  # within its window
+    kpis["gesscon"] = study.tally.kpis()
+    assert len(study.fleet.ess) == 13 and kpis["gesscon"]["plannedDays"] == 1 and study.schedule.status == "optimal"
+    assert all(study.soc_wh[load] >= start[load] - 1e-6 for load in start)  # no energy borrowed from the battery
+    assert any(max(powers) > 1_000 for powers in study.schedule.power_w.values())  # the batteries did work
+    assert kpis["gesscon"]["stepsOk"] == kpis["none"]["stepsOk"] == kpis["local"]["stepsOk"] == 96
+    assert kpis["gesscon"]["energyCost_EUR"] < kpis["local"]["energyCost_EUR"] < kpis["none"]["energyCost_EUR"]
+    assert kpis["gesscon"]["import_kWh"] < kpis["none"]["import_kWh"]

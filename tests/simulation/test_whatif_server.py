@@ -118,11 +118,26 @@ def test_a_task_the_engine_cannot_run_is_rejected_with_its_reason(sta_process: R
     with StaClient(sta_process.settings()) as sta:
         with pytest.raises(BadRequest, match="pvPenetration"):
             sta.create_task(service.engine.study_capability, {**SHORT, "pvPenetration": 150})
-        task = int(sta.create_task(service.engine.study_capability, {**SHORT, "controlMode": "gesscon"}))
+        task = int(sta.create_task(service.engine.study_capability, {**SHORT, "stopTime": SHORT["startTime"]}))
         service.poll()
         [(state, parameters)] = statuses(sta, service, task)
-    assert state == "rejected" and "gesscon is not available" in parameters["reason"]
+    assert state == "rejected" and "stopTime must be after startTime" in parameters["reason"]
     assert service.start_next() is None
+
+
+def test_a_gesscon_job_runs_to_done_with_its_plan_in_the_kpis(sta_process: RunningServer,  # noqa: F811
+                                                              service: WhatIfService) -> None:
+    assert service.engine is not None
+    with StaClient(sta_process.settings()) as sta:
+        task = int(sta.create_task(service.engine.study_capability, {**SHORT, "controlMode": "gesscon"}))
+        service.poll()
+        assert service.start_next() is not None
+        assert service.wait_idle(120)
+        assert [state for state, _ in statuses(sta, service, task)] == ["queued", "running", "done"]
+        thing = study_thing(sta, task)
+    kpis = thing["properties"]["kpis"]
+    assert thing["properties"]["request"]["control"] == "gesscon"
+    assert kpis["stepsOk"] == 8 and kpis["plannedDays"] == 1 and kpis["plansNotOptimal"] == 0
 
 
 def test_the_runner_loop_takes_and_runs_tasks_by_itself(sta_process: RunningServer,  # noqa: F811
