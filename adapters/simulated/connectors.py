@@ -8,6 +8,7 @@ Commands (consumer sign convention, W):
 """
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -18,6 +19,7 @@ from adapters.simulated.battery import Battery, BatterySpec
 from adapters.simulated.ev import ChargePoint, EvFleetSpec, draw_sessions
 from adapters.simulated.load import LoadSpec, load_power_w
 from adapters.simulated.meter import build_meter
+from adapters.simulated.physics_feed import PhysicsFeed, PhysicsOptions
 from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
@@ -31,7 +33,7 @@ class SimulatedHouse:
     """Battery, PV and household load of one house; readings of the five powers at the PCC."""
 
     def __init__(self, device: str, clock: Clock, battery: Battery, pv: PvSpec, load: LoadSpec,
-                 keys: Mapping[str, str] | None = None) -> None:
+                 keys: Mapping[str, str] | None = None, physics: PhysicsFeed | None = None) -> None:
         self._device = device
         self._clock = clock
         self.battery = battery
@@ -41,6 +43,7 @@ class SimulatedHouse:
         self._keys = {**HOUSE_KEYS, **(keys or {})}
         self._last = clock.now()
         self.started = False
+        self.physics = physics  # PV, load and voltage from the grid simulation (None: own models only)
 
     @property
     def device(self) -> str:
@@ -52,8 +55,12 @@ class SimulatedHouse:
 
     async def stop(self) -> None:
         self.started = False
+        if self.physics is not None:
+            self.physics.close()
 
     async def read(self) -> list[Reading]:
+        if self.physics is not None:
+            await asyncio.to_thread(self.physics.refresh, self._clock.now())
         now = self._advance()
         return [Reading(self._keys[name], round(value, 3), now) for name, value in self._values(now).items()
                 if self._keys.get(name)]  # a name mapped to "" is published by another device (a meter)
@@ -62,9 +69,13 @@ class SimulatedHouse:
         """One of the house's powers now (a simulated meter measuring it)."""
         return self._values(self._advance())[name]
 
+    def voltage_v(self) -> float | None:
+        """The phase voltage at the house's bus from the simulation (None: no fresh value)."""
+        return None if self.physics is None else self.physics.value("physics.V", self._clock.now())
+
     def _values(self, now: datetime) -> dict[str, float]:
         pv_w = self.pv_power_w(now)
-        load_w = load_power_w(self.load, now)
+        load_w = self._physics_or("physics.P_load", now, load_power_w(self.load, now))
         ess_w = self.battery.power_w
         return {"ess_power": ess_w, "soc": self.battery.soc_pct, "pv_power": pv_w, "load_power": load_w,
                 "grid_power": load_w + pv_w + ess_w}
@@ -79,9 +90,13 @@ class SimulatedHouse:
         self.pv_limit_w = None if pv_limit is None else max(0.0, float(pv_limit))
         return CommandResult(True, "", {"powerSetpoint": in_force, "pvLimit": self.pv_limit_w})
 
+    def _physics_or(self, key: str, now: datetime, own: float) -> float:
+        found = None if self.physics is None else self.physics.value(key, now)
+        return own if found is None else found
+
     def pv_power_w(self, when: datetime) -> float:
-        """PV output at `when` under the curtailment in force (<= 0)."""
-        available_w = pv_power_w(self.pv, when)
+        """PV output at `when` under the curtailment in force (<= 0): the simulation's when it has it."""
+        available_w = min(0.0, self._physics_or("physics.P_pv", when, pv_power_w(self.pv, when)))
         return available_w if self.pv_limit_w is None else max(available_w, -self.pv_limit_w)
 
     def _advance(self) -> datetime:
@@ -136,7 +151,8 @@ class SimulatedChargePoint:
 def build_house(device: str, options: Mapping[str, Any], clock: Clock) -> SimulatedHouse:
     """A house from site-file options: the ESS device's properties (`max_capacity_wh`, `max_power_w`,
     `min_soc_pct`, `max_soc_pct`), its place (`latitude_deg`, `longitude_deg`) and the connector's own
-    options (`pv_kwp`, `load_kwh_per_year`, `soc_pct` at start, `seed`, `cloudiness`, efficiencies, `keys`).
+    options (`pv_kwp`, `load_kwh_per_year`, `soc_pct` at start, `seed`, `cloudiness`, efficiencies, `keys`,
+    `physics`: PV, load and voltage from the grid simulation, `adapters/simulated/physics_feed.py`).
     Defaults: a 10 kWh / 5 kW battery, 6 kWp, 4,000 kWh a year."""
     max_power_w = float(options.get("max_power_w", 5000))
     spec = BatterySpec(capacity_wh=float(options.get("max_capacity_wh", 10000)),
@@ -153,7 +169,9 @@ def build_house(device: str, options: Mapping[str, Any], clock: Clock) -> Simula
     seed = options.get("seed")
     load = LoadSpec(annual_kwh=float(options.get("load_kwh_per_year", options.get("annual_kwh", 4000))),
                     seed=None if seed is None else int(seed))
-    return SimulatedHouse(device, clock, battery, pv, load, _keys(options))
+    physics = PhysicsOptions.from_options(options)
+    return SimulatedHouse(device, clock, battery, pv, load, _keys(options),
+                          None if physics is None else PhysicsFeed(physics))
 
 
 def build_chargepoint(device: str, options: Mapping[str, Any], clock: Clock) -> SimulatedChargePoint:

@@ -4,7 +4,7 @@ house and the charge points behind it, a sub-meter one feeder), on the clock.
 Options: `measures` (device key → the power it reads of that device: a house's `grid_power`, `pv_power`,
 `ess_power` or `load_power`, a charge point's `power`; the meter reads their sum, consumer sign),
 `power_factor` (0.97; Q = |P|·tan φ, the sign of P), `ohms` (0.15, per phase: the voltages sag with import and
-rise with export around 230 V), `energy_import_kwh` / `energy_export_kwh` (the registers at start), `keys`
+rise with export around 230 V, or around the simulation's bus voltage when a measured house has one), `energy_import_kwh` / `energy_export_kwh` (the registers at start), `keys`
 (reading name → Datastream key, as the `dlms` connector's: power, reactive_power, voltages, energy_import,
 energy_export, phase_powers; a name mapped to "" is not published). The measured devices are bound after
 every connector of the site is built (`link_meters`); a measured device without a simulated connector is a
@@ -71,16 +71,27 @@ class SimulatedMeter:
         now = self._clock.now()
         power = sum(self.sources[key].power_of(name) for key, name in self.measures.items())
         self._integrate(now, power)
-        return [Reading(self.keys[name], value, now) for name, value in self.values(power).items()
+        return [Reading(self.keys[name], value, now) for name, value in self.values(power, self.grid_v()).items()
                 if self.keys.get(name)]
+
+    def grid_v(self) -> float | None:
+        """The grid's phase voltage from a measured device that has one from the simulation (else None)."""
+        for source in self.sources.values():
+            voltage = getattr(source, "voltage_v", None)
+            found = voltage() if callable(voltage) else None
+            if isinstance(found, float):
+                return found
+        return None
 
     async def write(self, command: Command) -> CommandResult:
         return CommandResult(False, f"{command.capability}: a meter takes no commands")
 
-    def values(self, power: float) -> dict[str, Any]:
-        """Reading name → value for `power` W at the meter (pure but for the energy registers)."""
+    def values(self, power: float, grid_v: float | None = None) -> dict[str, Any]:
+        """Reading name → value for `power` W at the meter (pure but for the energy registers); the voltages
+        sag/rise around `grid_v` (the simulation's bus voltage) when given, else around 230 V."""
         reactive = math.copysign(abs(power) * math.tan(math.acos(self.power_factor)), power)
-        volts = [round(NOMINAL_V - self.ohms * power / 3 / NOMINAL_V + offset, 3) for offset in PHASE_OFFSETS_V]
+        base_v = NOMINAL_V if grid_v is None else grid_v
+        volts = [round(base_v - self.ohms * power / 3 / NOMINAL_V + offset, 3) for offset in PHASE_OFFSETS_V]
         return {"power": round(power, 3), "reactive_power": round(reactive, 3), "voltages": volts,
                 "energy_import": round(self.energy_import_kwh, 6), "energy_export": round(self.energy_export_kwh, 6),
                 "phase_powers": [round(power / 3, 3)] * 3}

@@ -1,0 +1,110 @@
+"""A simulated house's physics from the grid simulation (docs/simulation.md, "The sites' physics"): the latest
+``physics.P_pv``, ``physics.P_load`` and ``physics.V`` Observations the simulation writes on the site's Thing.
+
+Site-file option of a ``simulated-house``: ``physics: {source: simulation, site: <site id>, max_age_s: 1800,
+refresh_s: 60}``; the server from ``STA_CLIENT_*`` (the runtime's own account: the Datastreams carry the
+site's labels). A value missing, older than ``max_age_s`` or unreadable is ``None``: the house falls back to
+its own models, counts it (``counters``) and logs the change once, never raises.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sta_client import ClientSettings, Query, StaClient, StaError, TransportError, datetime_literal, string_literal
+
+log = logging.getLogger(__name__)
+
+KEYS = ("physics.P_pv", "physics.P_load", "physics.V")
+
+
+@dataclass(frozen=True)
+class PhysicsOptions:
+    site: str
+    max_age_s: float = 1800.0
+    refresh_s: float = 60.0
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> PhysicsOptions | None:
+        """The ``physics`` option of a connector (None: the house's own models)."""
+        physics = options.get("physics")
+        if not isinstance(physics, Mapping) or physics.get("source") != "simulation":
+            return None
+        if not physics.get("site"):
+            raise ValueError("physics: {source: simulation} needs the site id (site: <id>)")
+        return cls(str(physics["site"]), float(physics.get("max_age_s", 1800)), float(physics.get("refresh_s", 60)))
+
+
+def parse_latest(things: list[dict[str, Any]]) -> dict[str, tuple[datetime, float]]:
+    """Key -> (phenomenonTime, result) of the newest Observation of each physics Datastream (pure)."""
+    found: dict[str, tuple[datetime, float]] = {}
+    for thing in things:
+        for stream in thing.get("Datastreams") or []:
+            key = str((stream.get("properties") or {}).get("key"))
+            observations = stream.get("Observations") or []
+            if key not in KEYS or not observations:
+                continue
+            result = observations[0].get("result")
+            if isinstance(result, int | float) and not isinstance(result, bool):
+                when = datetime.fromisoformat(str(observations[0]["phenomenonTime"]).replace("Z", "+00:00"))
+                found[key] = (when, float(result))
+    return found
+
+
+class PhysicsFeed:
+    """The latest physics values of one site, re-read at most every ``refresh_s`` of clock time."""
+
+    def __init__(self, options: PhysicsOptions, settings: ClientSettings | None = None) -> None:
+        self.options = options
+        self._settings = settings
+        self._client: StaClient | None = None
+        self._values: dict[str, tuple[datetime, float]] = {}
+        self._read_at: datetime | None = None
+        self._stale = False
+        self.counters: Counter[str] = Counter()
+
+    def refresh(self, now: datetime) -> None:
+        """Read the newest values at or before ``now`` (blocking HTTP; the house calls it in a thread)."""
+        if self._read_at is not None and now - self._read_at < timedelta(seconds=self.options.refresh_s) \
+                and now >= self._read_at:
+            return
+        self._read_at = now
+        observations = (Query().filter(f"phenomenonTime le {datetime_literal(now)}")
+                        .orderby("phenomenonTime desc").select("phenomenonTime", "result").top(1))
+        streams = Query().select("id", "properties").expand("Observations", observations).top(100)
+        query = (Query().filter(f"properties/kind eq {string_literal('site')} and "
+                                f"properties/siteId eq {string_literal(self.options.site)}")
+                 .select("id").expand("Datastreams", streams).top(1))
+        try:
+            if self._client is None:
+                self._client = StaClient(self._settings or ClientSettings.from_env())
+            self._values = parse_latest(list(self._client.iter("Things", query)))
+        except (StaError, TransportError, OSError, ValueError) as err:
+            self.counters["physics_errors"] += 1
+            log.warning("site %s: the simulation's physics could not be read: %s", self.options.site, err)
+
+    def value(self, key: str, now: datetime) -> float | None:
+        """The value of ``key`` in force at ``now``, or None (missing or stale: counted, logged once)."""
+        found = self._values.get(key)
+        fresh = found is not None and timedelta(0) <= now - found[0] <= timedelta(seconds=self.options.max_age_s)
+        if not fresh:
+            self.counters[f"stale:{key}"] += 1
+            if not self._stale:
+                log.warning("site %s: no fresh %s from the simulation at %s: the house's own models stand in",
+                            self.options.site, key, now.isoformat())
+            self._stale = True
+            return None
+        if self._stale:
+            log.info("site %s: the simulation's physics are fresh again at %s", self.options.site, now.isoformat())
+            self._stale = False
+        assert found is not None
+        return found[1]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
