@@ -4,7 +4,8 @@ house and the charge points behind it, a sub-meter one feeder), on the clock.
 Options: `measures` (device key → the power it reads of that device: a house's `grid_power`, `pv_power`,
 `ess_power` or `load_power`, a charge point's `power`; the meter reads their sum, consumer sign),
 `power_factor` (0.97; Q = |P|·tan φ, the sign of P), `ohms` (0.15, per phase: the voltages sag with import and
-rise with export around 230 V, or around the simulation's bus voltage when a measured house has one), `energy_import_kwh` / `energy_export_kwh` (the registers at start), `keys`
+rise with export around 230 V, or around the simulation's bus voltage when a measured house has one),
+`energy_import_kwh` / `energy_export_kwh` (the registers at start), `keys`
 (reading name → Datastream key, as the `dlms` connector's: power, reactive_power, voltages, energy_import,
 energy_export, phase_powers; a name mapped to "" is not published). The measured devices are bound after
 every connector of the site is built (`link_meters`); a measured device without a simulated connector is a
