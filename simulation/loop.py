@@ -125,7 +125,8 @@ class ClosedLoop:
             self.counters["physics_gaps"] += 1
             log.warning("simulation %s: no profile row for the sites' physics at %s", self.model.name, when)
             return
-        groups = physics_groups(self.model, self.sites, profile, when, vm_pu)
+        assert self.ids is not None
+        groups = physics_groups(self.model, self.sites, profile, when, vm_pu, self.ids.features)
         rows = self.sta.run(Call(create_request("CreateObservations", groups), created_ids))
         refused = sum(1 for row in rows if row == ERROR_ROW)
         if refused:

@@ -139,12 +139,15 @@ def commission_physics(sta: StaClient, model: GridModel, site_ids: Iterable[str]
 
 
 def physics_groups(model: GridModel, sites: list[SitePhysics], step: StepProfile, when: datetime,
-                   vm_pu: Mapping[int, float]) -> list[dict[str, Any]]:
-    """The CreateObservations body of one step's physics for every site (pure)."""
+                   vm_pu: Mapping[int, float], features: Mapping[str, EntityId]) -> list[dict[str, Any]]:
+    """The CreateObservations body of one step's physics for every site (pure); each Observation's
+    FeatureOfInterest is the simulation's feature of the site's bus (``features["bus<n>"]``)."""
     sharing = {bus: sum(1 for s in sites if s.bus == bus) for bus in {s.bus for s in sites}}
     groups: list[dict[str, Any]] = []
     for site in sites:
         for key, value in physics_values(model, step, site.bus, sharing[site.bus], vm_pu.get(site.bus)).items():
-            groups.append({"Datastream": {"@iot.id": site.streams[key]}, "components": ["phenomenonTime", "result"],
-                           "dataArray@iot.count": 1, "dataArray": [[when.isoformat(), value]]})
+            groups.append({"Datastream": {"@iot.id": site.streams[key]},
+                           "components": ["phenomenonTime", "result", "FeatureOfInterest/id"],
+                           "dataArray@iot.count": 1,
+                           "dataArray": [[when.isoformat(), value, features.get(f"bus{site.bus}")]]})
     return groups
