@@ -25,6 +25,7 @@ class Job:
     state: JobState
     reason: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    resume: bool = False  # found unfinished when the engine started: continue its study Thing if it has one
 
 
 class JobQueue:
@@ -33,12 +34,12 @@ class JobQueue:
         self._waiting: list[EntityId] = []
         self.running: Job | None = None
 
-    def submit(self, task_id: EntityId, parameters: Mapping[str, Any]) -> Job:
+    def submit(self, task_id: EntityId, parameters: Mapping[str, Any], resume: bool = False) -> Job:
         """A new job: queued, or rejected with the reason (a Task seen twice is the same job)."""
         if task_id in self.jobs:
             return self.jobs[task_id]
         try:
-            job = Job(task_id, parse_request(parameters), "queued")
+            job = Job(task_id, parse_request(parameters), "queued", resume=resume)
             self._waiting.append(task_id)
         except RequestError as err:
             job = Job(task_id, None, "rejected", str(err))

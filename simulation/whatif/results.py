@@ -3,7 +3,9 @@ status, KPIs) whose Datastreams hold the step results. `full` detail: a voltage 
 a loading and a current Datastream per line, each Observation on the bus's or line's
 FeatureOfInterest (GeoJSON, so `st_within` finds them); both details: losses, transformer power, the
 highest/lowest voltage and highest loading per step; at the end one KPI Observation (a JSON object).
-Steps go out in batches (one CreateObservations request of many groups every `flush_every` steps)."""
+Steps go out in batches (one CreateObservations request of many groups every `flush_every` steps); after each
+batch the Thing's `properties.checkpoint` holds the steps written and the study's state after them, so a
+restarted engine continues the job where it was (`resume`), after deleting anything written past it."""
 from __future__ import annotations
 
 import logging
@@ -62,6 +64,8 @@ class ResultWriter:
         self._rows: dict[str, list[list[Any]]] = {}
         self._buffered_steps = 0
         self.refused_rows = 0
+        self.steps_added = 0
+        self.properties: dict[str, Any] = {}
 
     # -- commissioning ----------------------------------------------------------------------------
     def _planned(self) -> list[tuple[StreamKind, str, str, str | None]]:
@@ -104,11 +108,12 @@ class ResultWriter:
         properties = registry.observed_properties(self.sta, [kind for kind, *_ in planned])
         self._features()
         self._feature_of = {key: feature for _, key, _, feature in planned}
+        self.properties = {"kind": "simulation", "role": "whatif-study", "taskId": self.task_id, "status": "running",
+                           "request": _request_properties(self.study), "issued": _iso(self.issued)}
         model = self.study.model
         location = model.bus_geometry(model.transformer_bus) or {"type": "Point", "coordinates": [0.0, 0.0]}
         body = {"name": f"what-if {self.task_id}", "description": f"What-if study of Task {self.task_id}",
-                "properties": {"kind": "simulation", "role": "whatif-study", "taskId": self.task_id,
-                               "status": "running", "request": _request_properties(self.study)},
+                "properties": self.properties,
                 "Locations": [{"name": f"{model.code} transformer", "description": "the grid's transformer",
                                "encodingType": "application/geo+json", "location": location}],
                 "Datastreams": [datastream_body(kind, key, name, sensor, properties, {"taskId": self.task_id})
@@ -118,6 +123,41 @@ class ResultWriter:
         for row in self.sta.iter(f"Things({self.thing_id})/Datastreams", query):
             self.streams[str(row["properties"]["key"])] = row["@iot.id"]
         return self.thing_id
+
+    def resume(self, thing: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """Continue writing into a study Thing a stopped engine left (`thing`: its id and properties): the
+        steps its checkpoint counts and the study state to restore (0 and None: none, start over). Observations
+        past the checkpoint (a batch written just before the engine died, before its checkpoint) and a KPI
+        Observation are deleted, so no step is written twice."""
+        self.thing_id = thing["@iot.id"]
+        self.properties = dict(thing.get("properties") or {})
+        issued = str(self.properties.get("issued", _iso(self.issued)))
+        self.issued = datetime.fromisoformat(issued.replace("Z", "+00:00"))
+        self.refused_rows = int(self.properties.get("refusedRows", 0))
+        planned = self._planned()
+        self._features()
+        self._feature_of = {key: feature for _, key, _, feature in planned}
+        query = Query().select("id", "properties").top(10000)
+        for row in self.sta.iter(f"Things({self.thing_id})/Datastreams", query):
+            self.streams[str(row["properties"]["key"])] = row["@iot.id"]
+        checkpoint = self.properties.get("checkpoint") or {}
+        steps = int(checkpoint.get("steps", 0))
+        stale = [row["@iot.id"] for row in self.sta.iter(f"Datastreams({self.streams[KPIS.key_prefix]})/Observations",
+                                                          Query().select("id"))]
+        self._delete(stale)
+        times = self.study.times
+        if steps < len(times):
+            condition = f"Datastream/Thing/id eq {self.thing_id} and phenomenonTime ge {_iso(times[steps])}"
+            self._delete([row["@iot.id"] for row in self.sta.iter("Observations",
+                                                                  Query().filter(condition).select("id").top(10000))])
+        self.steps_added = steps
+        return steps, checkpoint.get("state")
+
+    def _delete(self, observations: list[EntityId]) -> None:
+        for observation in observations:
+            self.sta.delete(f"Observations({observation})")
+        if observations:
+            log.info("what-if %s: %d Observations past the checkpoint deleted", self.task_id, len(observations))
 
     # -- steps -------------------------------------------------------------------------------------
     def _values(self, result: StepResult) -> dict[str, float]:
@@ -142,6 +182,7 @@ class ResultWriter:
                     row = [time, value, issued] + ([feature] if feature is not None else [])
                     self._rows.setdefault(key, []).append(row)
         self._buffered_steps += 1
+        self.steps_added += 1
         if self._buffered_steps >= self.flush_every:
             self.flush()
 
@@ -154,13 +195,15 @@ class ResultWriter:
             groups.append({"Datastream": {"@iot.id": self.streams[key]}, "components": components,
                            "dataArray@iot.count": len(rows), "dataArray": rows})
         self._rows, self._buffered_steps = {}, 0
-        if not groups:
-            return
-        answers = self.sta.run(Call(create_request("CreateObservations", groups), created_ids))
-        refused = sum(answer == ERROR_ROW for answer in answers)
-        if refused:
-            self.refused_rows += refused
-            log.warning("what-if %s: the server refused %d result rows", self.task_id, refused)
+        if groups:
+            answers = self.sta.run(Call(create_request("CreateObservations", groups), created_ids))
+            refused = sum(answer == ERROR_ROW for answer in answers)
+            if refused:
+                self.refused_rows += refused
+                log.warning("what-if %s: the server refused %d result rows", self.task_id, refused)
+        self.properties["refusedRows"] = self.refused_rows
+        self.properties["checkpoint"] = {"steps": self.steps_added, "state": self.study.checkpoint()}
+        self.sta.patch(f"Things({self.thing_id})", {"properties": self.properties})
 
     def finish(self, status: str, kpis: dict[str, Any] | None) -> None:
         """Flush, then the KPI Observation and the Thing's final status."""
@@ -170,8 +213,8 @@ class ResultWriter:
             self.sta.create(f"Datastreams({self.streams[KPIS.key_prefix]})/Observations",
                             {"phenomenonTime": f"{_iso(self.study.request.start)}/{when}", "result": kpis,
                              "resultTime": _iso(self.issued), "parameters": {"taskId": self.task_id}})
-        thing = self.sta.get(f"Things({self.thing_id})", Query().select("properties"))
-        properties = {**(thing.get("properties") or {}), "status": status, "refusedRows": self.refused_rows}
+        properties = {**self.properties, "status": status, "refusedRows": self.refused_rows}
+        properties.pop("checkpoint", None)
         if kpis is not None:
             properties["kpis"] = kpis
         self.sta.patch(f"Things({self.thing_id})", {"properties": properties})

@@ -1,8 +1,10 @@
 """The thin runner of what-if jobs, on the project clock: it commissions the engine (a `simulation`
 Thing with an Actuator, the "what-if study" and "what-if cancel" TaskingCapabilities, and its
 `progress` and `status` Datastreams), polls new Tasks, keeps the queue (jobs.py) and runs one study at a
-time in a worker thread. Every state change is a `status` Observation (result: the state; parameters:
-taskId, reason, queue position, the study's Thing), progress a `progress` Observation in %."""
+time in a worker thread. On start it takes back the jobs a stopped engine left without a final status, in
+creation order, continuing a running one from its study Thing's checkpoint (results.py). Every state change
+is a `status` Observation (result: the state; parameters: taskId, reason, queue position, the study's Thing,
+`resumedAtStep` when continued), progress a `progress` Observation in %."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +17,7 @@ from typing import Any
 
 from clock import Clock
 from simulation.whatif import registry
-from simulation.whatif.jobs import Job, JobQueue, JobState
+from simulation.whatif.jobs import FINAL, Job, JobQueue, JobState
 from simulation.whatif.request import CANCEL_PARAMETERS, STUDY_PARAMETERS
 from simulation.whatif.results import ResultWriter
 from simulation.whatif.streams import PROGRESS, STATUS, datastream_body
@@ -68,8 +70,32 @@ class WhatIfService:
                               Query().orderby("id desc").select("parameters").top(1)).values
             if latest:
                 self.last_task = int((latest[0].get("parameters") or {}).get("taskId", 0))
+            self._recover(sta)
         log.info("what-if engine %s: Thing %s, Tasks after %s", self.name, self.engine.thing_id, self.last_task)
         return self.engine
+
+    def _recover(self, sta: StaClient) -> None:
+        """Queue again, in creation order, every study Task whose last status is not final (the engine stopped
+        while it was queued or running); each continues from its study Thing's checkpoint when it has one."""
+        assert self.engine is not None
+        latest: dict[int, str] = {}
+        for row in sta.iter(f"Datastreams({self.engine.status_stream})/Observations",
+                            Query().orderby("id").select("result", "parameters").top(10000)):
+            task_id = (row.get("parameters") or {}).get("taskId")
+            if isinstance(task_id, int):
+                latest[task_id] = str(row["result"])
+        self.last_task = max([self.last_task, *latest])  # the latest status may be an older Task's
+        for task_id in sorted(task for task, state in latest.items() if state not in FINAL):
+            try:
+                task = sta.get(f"Tasks({task_id})", Query().select("id", "taskingParameters"))
+            except StaError as err:
+                log.warning("what-if %s: unfinished, but its Task cannot be read (%s): left", task_id, err)
+                continue
+            with self._lock:
+                job = self.queue.submit(task_id, task.get("taskingParameters") or {}, resume=True)
+            log.info("what-if %s: unfinished when the engine stopped (%s): queued again", task_id, latest[task_id])
+            if job.state == "rejected":
+                self.report(sta, job, job.state)
 
     def _create_engine(self, sta: StaClient) -> EntityId:
         sensor = registry.sensor(sta)
@@ -131,6 +157,8 @@ class WhatIfService:
                 elif job.state == "cancelled":
                     self.report(sta, job, "cancelled", cancelTask=task_id)
                 return
+            if task_id in self.queue.jobs:  # taken back at start (_recover): already reported
+                return
             job = self.queue.submit(task_id, parameters)
             position = self.queue.position(task_id)
         self.report(sta, job, job.state, **({"position": position} if position is not None else {}))
@@ -170,8 +198,17 @@ class WhatIfService:
         assert job.request is not None and self.engine is not None
         study = Study(job.request)
         writer = ResultWriter(sta, study, job.task_id, self.clock.now(), self.flush_every)
-        thing = writer.open()
-        self.report(sta, job, "running", thing=thing)
+        found = self._study_thing(sta, job.task_id) if job.resume else None
+        start = 0
+        if found is None:
+            thing = writer.open()
+            self.report(sta, job, "running", thing=thing)
+        else:
+            start, state = writer.resume(found)
+            if state is not None:
+                study.restore(state)
+            thing = found["@iot.id"]
+            self.report(sta, job, "running", thing=thing, resumedAtStep=start)
         progress_stream = self.engine.progress_stream
 
         def progress(done: int, total: int) -> None:
@@ -180,7 +217,7 @@ class WhatIfService:
                               {"taskId": job.task_id, "steps": done, "of": total})
 
         try:
-            kpis = study.run(writer.add, job.cancel.is_set, progress)
+            kpis = study.run(writer.add, job.cancel.is_set, progress, start)
         except Cancelled as stop:
             writer.finish("cancelled", None)
             return "cancelled", str(stop)
@@ -190,6 +227,12 @@ class WhatIfService:
             raise
         writer.finish("done", kpis)
         return "done", ""
+
+    @staticmethod
+    def _study_thing(sta: StaClient, task_id: EntityId) -> dict[str, Any] | None:
+        query = Query().filter(f"properties/role eq 'whatif-study' and properties/taskId eq {task_id}")
+        rows = sta.page("Things", query.select("id", "properties").orderby("id desc").top(1)).values
+        return rows[0] if rows else None
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Join the worker (tests, shutdown); True when no job runs any more."""

@@ -14,7 +14,7 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -61,6 +61,16 @@ class Tally:
     voltage: VoltageBand = field(default_factory=lambda: voltage_band([], nominal=1.0))
     planned_days: int = 0  # `gesscon`: days planned by the LP, and those whose plan was not "optimal"
     plans_not_optimal: int = 0
+
+    def state(self) -> dict[str, Any]:
+        """Everything accumulated so far as JSON (floats round-trip exactly), for a checkpoint."""
+        return {**{name: value for name, value in vars(self).items() if name not in ("steps", "voltage")},
+                "steps": dict(self.steps), "voltage": asdict(self.voltage)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Tally:
+        values = dict(state)
+        return cls(**{**values, "steps": Counter(values.pop("steps")), "voltage": VoltageBand(**values.pop("voltage"))})
 
     def kpis(self) -> dict[str, Any]:
         balance = EnergyBalance(import_wh=self.import_wh, export_wh=self.export_wh, pv_wh=self.pv_wh,
@@ -281,11 +291,39 @@ class Study:
         tally.overloaded_line_steps += sum(loading > OVERLOAD_PCT for loading in loadings)
         tally.voltage = tally.voltage.merged(voltage_band(result.vm_pu.values(), nominal=1.0))
 
+    def checkpoint(self) -> dict[str, Any]:
+        """The state after the steps run so far (JSON): the KPI tally, each battery's energy, in `gesscon`
+        mode where and from what energy the current day was planned (re-planned identically on restore), and
+        the fast power flow's last voltages (its next Newton-Raphson starts from them)."""
+        schedule, flow = self.schedule, self.flow
+        return {"tally": self.tally.state(), "socWh": {str(load): wh for load, wh in self.soc_wh.items()},
+                "planFrom": schedule.times[0].isoformat() if schedule is not None else None,
+                "planSocWh": {str(load): wh for load, wh in self.day_start_soc_wh.items()},
+                "voltage": None if flow is None else [list(map(float, flow.voltage.real)),
+                                                      list(map(float, flow.voltage.imag))]}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from a `checkpoint()` of a study of the same request: the first step is run again (its
+        pandapower solution builds the fast power flow, as in the first run), then the state is the checkpoint's,
+        so the steps after it compute exactly what an uninterrupted run would."""
+        if state.get("voltage") is not None and self.fast and self.times:
+            self.step(self.times[0])
+            if self.flow is not None:
+                real, imag = state["voltage"]
+                self.flow.voltage = np.asarray(real, dtype=float) + 1j * np.asarray(imag, dtype=float)
+        self.battery_w = {}
+        self.tally = Tally.from_state(state["tally"])
+        self.soc_wh = {int(load): float(wh) for load, wh in state["socWh"].items()}
+        self.day_start_soc_wh = {int(load): float(wh) for load, wh in state["planSocWh"].items()}
+        if state.get("planFrom"):
+            self.schedule = self.plan_day(datetime.fromisoformat(state["planFrom"]), self.day_start_soc_wh)
+
     def run(self, sink: Callable[[StepResult], None], cancelled: Callable[[], bool] = lambda: False,
-            progress: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
-        """Every step into `sink`; `progress(done, total)` after each; the KPIs at the end."""
+            progress: Callable[[int, int], None] = lambda done, total: None, start: int = 0) -> dict[str, Any]:
+        """Every step from the `start`-th (0: the first; after a `restore`, where its checkpoint was) into
+        `sink`; `progress(done, total)` after each; the KPIs at the end."""
         times = self.times
-        for done, time in enumerate(times, start=1):
+        for done, time in enumerate(times[start:], start=start + 1):
             if cancelled():
                 raise Cancelled(f"cancelled after {done - 1} of {len(times)} steps")
             sink(self.step(time))
