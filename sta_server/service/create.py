@@ -13,7 +13,7 @@ from sta_server.service import bulk, hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
 from sta_server.service.events import EntityChanged, record
 from sta_server.service.read import single_id
-from sta_server.sql.write import add_link, clear_links, insert_row, read_row, row_exists, set_owner
+from sta_server.sql.write import add_link, clear_links, insert_row, insert_with_parents, read_row, row_exists, set_owner
 
 
 def create(conn: Connection, path: ResourcePath, body: Any) -> int:
@@ -57,18 +57,50 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
         return create_observation(conn, body, version, seen)
     authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
+    parents: dict[str, tuple[EntityType, ParsedBody]] = {}
     for link in entity_type.links:
         if link.fk is not None and link.name in parsed.links:
-            parsed.values[link.fk] = resolve_one(conn, link, parsed.links[link.name][1], version, seen)
+            folded = _new_parent(conn, entity_type, link, parsed.links[link.name][1], version)
+            if folded is not None:
+                parents[link.fk] = folded
+            else:
+                parsed.values[link.fk] = resolve_one(conn, link, parsed.links[link.name][1], version, seen)
     hooks.before_insert(conn, entity_type, parsed)
-    _check_complete(entity_type, parsed)
-    ident = insert_row(conn, entity_type, parsed.values)
+    _check_complete(entity_type, parsed, frozenset(parents))
+    if parents:
+        ident, parent_ids = insert_with_parents(conn, entity_type, parsed.values,
+                                                {fk: (t, p.values) for fk, (t, p) in parents.items()})
+        for fk, (parent_type, parent) in parents.items():
+            parsed.values[fk] = parent_ids[fk]
+            record(conn, EntityChanged(parent_type, parent_ids[fk], "created",
+                                       related=related_ids(parent_type, parent)))
+    else:
+        ident = insert_row(conn, entity_type, parsed.values)
     for link, value in parsed.links.values():
         if link.many:
             link_many(conn, entity_type, ident, link, value, version, replace=False)
     hooks.after_insert(conn, entity_type, ident, parsed)
     record(conn, EntityChanged(entity_type, ident, "created", related=related_ids(entity_type, parsed)))
     return ident
+
+
+def _new_parent(conn: Connection, child_type: EntityType, link: NavLink, value: Any,
+                version: str) -> tuple[EntityType, ParsedBody] | None:
+    """A new entity a to-one link of a new entity creates (a Datastream's new Sensor), parsed and
+    checked, when it can be inserted in the child's own statement (sql/write.py
+    `insert_with_parents`): it links nothing itself and neither it (after insert) nor the child
+    (before insert: it may read the link) has a hook that needs its id. None: create it first."""
+    target = REGISTRY.target(link)
+    if (not isinstance(value, dict) or is_reference(value) or hooks.has_before_insert(child_type)
+            or hooks.has_after_insert(target) or target is bulk.OBSERVATION):
+        return None
+    authorize("create", target.name)
+    parsed = parse_body(target, value, version)
+    if parsed.links:
+        return None
+    hooks.before_insert(conn, target, parsed)
+    _check_complete(target, parsed)
+    return target, parsed
 
 
 def create_observation(conn: Connection, body: Any, version: str,
@@ -95,12 +127,13 @@ def related_ids(entity_type: EntityType, parsed: ParsedBody) -> tuple[tuple[str,
                  if link.fk is not None and parsed.values.get(link.fk) is not None)
 
 
-def _check_complete(entity_type: EntityType, parsed: ParsedBody) -> None:
+def _check_complete(entity_type: EntityType, parsed: ParsedBody, pending: frozenset[str] = frozenset()) -> None:
+    """`pending`: foreign keys whose new target is inserted with the row."""
     for prop in entity_type.properties:
         if prop.required and all(parsed.values.get(c) is None for c in prop.columns()):
             raise IncompleteEntity(f"{entity_type.name} needs '{prop.name}'", target=prop.name)
     for link in entity_type.links:
-        if link.required and link.fk is not None and parsed.values.get(link.fk) is None:
+        if link.required and link.fk is not None and parsed.values.get(link.fk) is None and link.fk not in pending:
             raise IncompleteEntity(f"{entity_type.name} needs a {link.name}", target=link.name)
         if link.required and link.many and not parsed.links.get(link.name, (None, []))[1]:
             raise IncompleteEntity(f"{entity_type.name} needs {link.name}", target=link.name)

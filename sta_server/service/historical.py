@@ -25,3 +25,10 @@ def record_history(conn: Connection, thing: int, locations: list[int], time: dat
     created entity (MQTT `v1.1/HistoricalLocations`, `v1.1/Things(1)/HistoricalLocations`)."""
     ident = side_effects.record_historical_location(conn, thing, locations, time)
     record(conn, EntityChanged(REGISTRY.type("HistoricalLocation"), ident, "created", related=(("Thing", thing),)))
+
+
+def record_thing_moved(conn: Connection, thing: int, time: datetime) -> None:
+    """record_history at the Thing's current Locations (none: nothing recorded), in one statement."""
+    ident = side_effects.record_thing_history(conn, thing, time)
+    if ident is not None:
+        record(conn, EntityChanged(REGISTRY.type("HistoricalLocation"), ident, "created", related=(("Thing", thing),)))

@@ -13,9 +13,8 @@ from sta_server.model.multidatastream import COMPLEX_OBSERVATION
 from sta_server.model.tasking import TASKING_CAPABILITY
 from sta_server.security.principal import authorize_task
 from sta_server.service.body import ParsedBody
-from sta_server.service.historical import historical_location_after, record_history
+from sta_server.service.historical import historical_location_after, record_thing_moved
 from sta_server.service.ordered_links import ordered_links_before_insert
-from sta_server.sql import side_effects
 from sta_server.sql.write import read_row
 from sta_server.swe_common import check_description, validate_task_parameters
 
@@ -52,9 +51,7 @@ def _task_before(conn: Connection, parsed: ParsedBody) -> None:
 
 def _thing_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
     if "Locations" in parsed.links:
-        locations = side_effects.thing_location_ids(conn, ident)
-        if locations:
-            record_history(conn, ident, locations, datetime.now(UTC))
+        record_thing_moved(conn, ident, datetime.now(UTC))
 
 
 def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
@@ -63,7 +60,7 @@ def _location_after(conn: Connection, ident: int, parsed: ParsedBody) -> None:
     for item in parsed.links.get("Things", (None, []))[1]:
         if "@iot.id" in item:
             thing = reference_id(item, "Things")
-            record_history(conn, thing, side_effects.thing_location_ids(conn, thing), datetime.now(UTC))
+            record_thing_moved(conn, thing, datetime.now(UTC))
 
 
 # Observations have no hooks: service/bulk.py is their one rule set, for every channel.
@@ -82,6 +79,14 @@ AFTER_UPDATE: dict[str, list[AfterHook]] = {
     "Thing": [_thing_after],
     "Location": [_location_after],
 }
+
+
+def has_before_insert(entity_type: EntityType) -> bool:
+    return bool(BEFORE_INSERT.get(entity_type.name))
+
+
+def has_after_insert(entity_type: EntityType) -> bool:
+    return bool(AFTER_INSERT.get(entity_type.name))
 
 
 def before_insert(conn: Connection, entity_type: EntityType, parsed: ParsedBody) -> None:

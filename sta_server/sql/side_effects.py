@@ -122,6 +122,25 @@ def record_historical_location(conn: Connection, thing_id: int, location_ids: li
     return hist_id
 
 
+def record_thing_history(conn: Connection, thing_id: int, time: datetime) -> int | None:
+    """A HistoricalLocation of the Thing at its current Locations, linked to each, in ONE statement;
+    None (nothing written) when the Thing has no Location."""
+    return conn.execute(_history_statement(), {"thing": thing_id, "time": time}).scalar_one_or_none()
+
+
+@cache
+def _history_statement() -> Any:
+    thing = bindparam("thing", type_=BigInteger)
+    placed = exists().where(things_locations.c.thing_id == thing)
+    new = (insert(historical).from_select(["thing_id", "time"], select(thing, bindparam(
+        "time", type_=DateTime(timezone=True))).where(placed)).returning(historical.c.id).cte("new_history"))
+    links = insert(hist_links).from_select(
+        ["location_id", "historical_location_id"],
+        select(things_locations.c.location_id, new.c.id).select_from(things_locations.join(new, true()))
+        .where(things_locations.c.thing_id == thing)).cte("links")
+    return select(new.c.id).add_cte(links)
+
+
 def thing_location_ids(conn: Connection, thing_id: int) -> list[int]:
     rows = conn.execute(select(things_locations.c.location_id).where(things_locations.c.thing_id == thing_id))
     return [int(r[0]) for r in rows]

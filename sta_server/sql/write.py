@@ -5,7 +5,7 @@ from functools import cache
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Connection, Text, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, delete, exists, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from sta_server.model import REGISTRY, EntityType, Kind, NavLink
@@ -25,24 +25,70 @@ def _sql_values(entity_type: EntityType, values: dict[str, Any]) -> dict[str, An
     return out
 
 
+def _geometries(entity_type: EntityType, values: dict[str, Any]) -> frozenset[str]:
+    return frozenset(prop.column + "_geom" for prop in entity_type.properties
+                     if prop.kind is Kind.GEOJSON and values.get(prop.column + "_geom") is not None)
+
+
 def insert_row(conn: Connection, entity_type: EntityType, values: dict[str, Any]) -> int:
     """One row; the statement is built once per entity type and set of given columns."""
-    geometries = frozenset(prop.column + "_geom" for prop in entity_type.properties
-                           if prop.kind is Kind.GEOJSON and values.get(prop.column + "_geom") is not None)
-    stmt = _insert_statement(entity_type.name, tuple(sorted(values)), geometries)
+    stmt = _insert_statement(entity_type.name, tuple(sorted(values)), _geometries(entity_type, values))
     return int(conn.execute(stmt, {f"new_{name}": value for name, value in values.items()}).scalar_one())
+
+
+def insert_with_parents(conn: Connection, entity_type: EntityType, values: dict[str, Any],
+                        parents: dict[str, tuple[EntityType, dict[str, Any]]]) -> tuple[int, dict[str, int]]:
+    """One row and the new entities its to-one links point at (`parents`: foreign key column ->
+    (the parent's type, its column values)) in ONE statement: each parent's INSERT is a
+    data-modifying CTE whose id the row takes. Returns the row's id and the parents' ids by key."""
+    keys = tuple(sorted(parents))
+    shape = tuple((fk, parents[fk][0].name, tuple(sorted(parents[fk][1])), _geometries(*parents[fk]))
+                  for fk in keys)
+    stmt = _nested_statement(entity_type.name, tuple(sorted(values)), _geometries(entity_type, values), shape)
+    params = {f"new_{name}": value for name, value in values.items()}
+    for fk in keys:
+        params |= {f"{fk}_{name}": value for name, value in parents[fk][1].items()}
+    row = conn.execute(stmt, params).one()
+    return int(row[0]), {fk: int(ident) for fk, ident in zip(keys, row[1:], strict=True)}
+
+
+def _params(table: Any, columns: tuple[str, ...], geometries: frozenset[str], prefix: str) -> dict[str, Any]:
+    """column -> a bound parameter `<prefix><column>` (a GeoJSON geometry column: PostGIS makes
+    the geometry from the GeoJSON text, see _sql_values)."""
+    values: dict[str, Any] = {}
+    for name in columns:
+        param = bindparam(f"{prefix}{name}", type_=Text() if name in geometries else table.c[name].type)
+        values[name] = geo.ST_SetSRID(geo.ST_GeomFromGeoJSON(param), 4326) if name in geometries else param
+    return values
 
 
 @cache
 def _insert_statement(type_name: str, columns: tuple[str, ...], geometries: frozenset[str]) -> Any:
-    """`INSERT … RETURNING id` with a bound parameter `new_<column>` per column; the GeoJSON
-    geometry columns in `geometries` are filled by PostGIS from the GeoJSON text (_sql_values)."""
+    """`INSERT … RETURNING id` with a bound parameter `new_<column>` per column."""
     table = table_of(REGISTRY.type(type_name))
-    values: dict[str, Any] = {}
-    for name in columns:
-        param = bindparam(f"new_{name}", type_=Text() if name in geometries else table.c[name].type)
-        values[name] = geo.ST_SetSRID(geo.ST_GeomFromGeoJSON(param), 4326) if name in geometries else param
-    return insert(table).values(values).returning(table.c.id)
+    return insert(table).values(_params(table, columns, geometries, "new_")).returning(table.c.id)
+
+
+@cache
+def _nested_statement(type_name: str, columns: tuple[str, ...], geometries: frozenset[str],
+                      parents: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...]) -> Any:
+    """`WITH <fk> AS (INSERT parent … RETURNING id)… INSERT row … SELECT params, parent ids
+    RETURNING id, <fk>…`, built once per shape; parent parameters are `<fk>_<column>`."""
+    table = table_of(REGISTRY.type(type_name))
+    ctes = []
+    for fk, parent_type, parent_columns, parent_geometries in parents:
+        parent = table_of(REGISTRY.type(parent_type))
+        ctes.append(insert(parent).values(_params(parent, parent_columns, parent_geometries, f"{fk}_"))
+                    .returning(parent.c.id).cte(f"new_{fk}"))
+    own = _params(table, columns, geometries, "new_")
+    source = select(*[value.label(name) for name, value in own.items()], *[cte.c.id for cte in ctes])
+    if ctes:  # one row each: joined on true (a plain list of FROMs reads as a forgotten join)
+        joined: Any = ctes[0]
+        for cte in ctes[1:]:
+            joined = joined.join(cte, true())
+        source = source.select_from(joined)
+    row = insert(table).from_select([*own, *[fk for fk, *_ in parents]], source)
+    return row.returning(table.c.id, *[table.c[fk] for fk, *_ in parents]).add_cte(*ctes)
 
 
 def update_row(conn: Connection, entity_type: EntityType, ident: int, values: dict[str, Any]) -> None:

@@ -11,13 +11,17 @@ from sqlalchemy import Engine, event
 
 
 class _Counting(psycopg.Cursor[Any]):
-    """Records (the statement's first 40 characters, sent in a pipeline) for each execute."""
+    """Records (the statement's first 40 characters, sent in a pipeline) for each execute and executemany."""
 
     seen: list[tuple[str, bool]] = []
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         _Counting.seen.append((" ".join(str(query).split())[:40], self.connection.pgconn.pipeline_status != 0))
         return super().execute(query, params, **kwargs)
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        _Counting.seen.append((" ".join(str(query).split())[:40], self.connection.pgconn.pipeline_status != 0))
+        super().executemany(query, params_seq, **kwargs)
 
 
 @contextmanager

@@ -100,3 +100,60 @@ def test_posts_the_one_statement_declines_write_nothing_of_their_own(client: Fla
                                   "ORDER BY id")).scalars().all()
     assert rows == 2
     assert trail == [[first["@iot.id"]], [second["@iot.id"]]]
+
+
+def _deep_thing(tag: str) -> dict[str, object]:
+    streams = [{"name": f"{tag} {n}", "description": "d", "observationType": "OM_Measurement",
+                "unitOfMeasurement": {"name": "W", "symbol": "W", "definition": "W"},
+                "Sensor": {"name": f"{tag} meter {n}", "description": "m", "encodingType": "text/html",
+                           "metadata": "https://example.org/m"},
+                "ObservedProperty": {"name": f"{tag} P {n}", "definition": "P", "description": "P"}}
+               for n in range(3)]
+    return {"name": tag, "description": "deep", "Datastreams": streams,
+            "Locations": [{"name": "l", "description": "l", "encodingType": "application/geo+json",
+                           "location": {"type": "Point", "coordinates": [11.0, 45.0]}}]}
+
+
+def test_a_deep_insert_creates_each_new_sensor_and_property_in_its_datastreams_statement(
+        client: FlaskClient, clean_db: Engine) -> None:
+    """Thing + Location + 3 Datastreams with new Sensors and ObservedProperties: a Datastream and
+    its new Sensor and ObservedProperty are one statement, the HistoricalLocation with its link one
+    more; every entity is there, linked, announced and audited as before."""
+    post(client, "Things", _deep_thing("warm"))
+    events: list[EntityChanged] = []
+    client.application.config["STA_EVENTS"].subscribe(events.extend)
+    with driver_statements(clean_db) as statements:
+        thing = post(client, "Things", _deep_thing("deep"))
+    heads = [" ".join(text.split()[:3]) for text, _ in statements]
+    assert heads == ["INSERT INTO things", *["WITH new_observed_property_id AS"] * 3, "INSERT INTO locations",
+                     "INSERT INTO things_locations", "WITH new_history AS", "SELECT things.id, things.name",
+                     "INSERT INTO audit_records"], heads
+    streams = client.get(f"/v1.1/Things({thing['@iot.id']})/Datastreams",
+                         query_string={"$expand": "Sensor,ObservedProperty", "$orderby": "name"}).get_json()
+    assert [(s["name"], s["Sensor"]["name"], s["ObservedProperty"]["name"]) for s in streams["value"]] == [
+        (f"deep {n}", f"deep meter {n}", f"deep P {n}") for n in range(3)]
+    history = client.get(f"/v1.1/Things({thing['@iot.id']})/HistoricalLocations",
+                         query_string={"$expand": "Locations"}).get_json()["value"]
+    assert [[loc["name"] for loc in h["Locations"]] for h in history] == [["l"]]
+    kinds = [(e.entity_type.name, e.change) for e in events]
+    assert sorted(kinds) == sorted([("Thing", "created"), ("Location", "created"), ("HistoricalLocation", "created"),
+                                    *[("Sensor", "created"), ("ObservedProperty", "created"),
+                                      ("Datastream", "created")] * 3])
+    by_stream = {e.id: dict(e.related) for e in events if e.entity_type.name == "Datastream"}
+    for stream in streams["value"]:
+        assert by_stream[stream["@iot.id"]] == {"Thing": thing["@iot.id"], "Sensor": stream["Sensor"]["@iot.id"],
+                                                "ObservedProperty": stream["ObservedProperty"]["@iot.id"]}
+    with clean_db.connect() as conn:
+        rows = conn.execute(text("SELECT entity_type, entity_ids FROM audit_records WHERE action = 'created' "
+                                 "AND entity_type IN ('Sensor', 'ObservedProperty') ORDER BY id DESC LIMIT 2")).all()
+    audited: dict[str, list[int]] = {row[0]: row[1] for row in rows}
+    assert sorted(audited["Sensor"]) == sorted(s["Sensor"]["@iot.id"] for s in streams["value"])
+
+
+def test_an_incomplete_new_sensor_in_a_deep_insert_writes_nothing(client: FlaskClient, clean_db: Engine) -> None:
+    body = _deep_thing("bad")
+    body["Datastreams"][1]["Sensor"] = {"name": "no metadata", "description": "m"}  # type: ignore[index]
+    response = client.post("/v1.1/Things", json=body)
+    assert response.status_code == 400 and response.get_json()["error"]["target"] == "encodingType"
+    with clean_db.connect() as conn:
+        assert conn.execute(text("SELECT (SELECT count(*) FROM things) + (SELECT count(*) FROM sensors)")).scalar() == 0
