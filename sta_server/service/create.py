@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, RowMapping
 
 from sta_server.errors import IncompleteEntity, InvalidEntity, MethodNotAllowed, StaError
 from sta_server.model import REGISTRY, EntityType, NavLink
@@ -11,9 +11,18 @@ from sta_server.query.path import ResourcePath
 from sta_server.security.principal import authorize
 from sta_server.service import bulk, hooks
 from sta_server.service.body import JSON, ParsedBody, is_reference, parse_body, reference_id
-from sta_server.service.events import EntityChanged, record
+from sta_server.service.events import EntityChanged, record, remember_created
 from sta_server.service.read import single_id
-from sta_server.sql.write import add_link, clear_links, insert_row, insert_with_parents, read_row, row_exists, set_owner
+from sta_server.sql.write import (
+    add_link,
+    clear_links,
+    insert_row,
+    insert_row_read,
+    insert_with_parents,
+    read_row,
+    row_exists,
+    set_owner,
+)
 
 
 def create(conn: Connection, path: ResourcePath, body: Any) -> int:
@@ -29,8 +38,8 @@ def create(conn: Connection, path: ResourcePath, body: Any) -> int:
         parent_id = single_id(conn, parent)  # seen (under the caller's rights) just now
         body = _with_parent(body, path.last.link, parent_id)
         return create_entity(conn, path.entity_type, body, path.version,
-                             seen=frozenset({(parent.entity_type.name, parent_id)}))
-    return create_entity(conn, path.entity_type, body, path.version)
+                             seen=frozenset({(parent.entity_type.name, parent_id)}), answer=True)
+    return create_entity(conn, path.entity_type, body, path.version, answer=True)
 
 
 def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
@@ -51,13 +60,16 @@ def _with_parent(body: JSON, link: NavLink, parent_id: int) -> JSON:
 
 
 def create_entity(conn: Connection, entity_type: EntityType, body: Any, version: str,
-                  seen: frozenset[tuple[str, int]] = frozenset()) -> int:
-    """`seen`: (type name, id) of entities this request has just found, not looked up again."""
+                  seen: frozenset[tuple[str, int]] = frozenset(), answer: bool = False) -> int:
+    """`seen`: (type name, id) of entities this request has just found, not looked up again;
+    `answer`: the request answers this entity (its row is kept for the answer when nothing the
+    request creates with it changes the row: `remember_created`)."""
     if entity_type is bulk.OBSERVATION:
         return create_observation(conn, body, version, seen)
     authorize("create", entity_type.name)
     parsed = parse_body(entity_type, body, version)
     parents: dict[str, tuple[EntityType, ParsedBody]] = {}
+    row: RowMapping | None = None
     for link in entity_type.links:
         if link.fk is not None and link.name in parsed.links:
             folded = _new_parent(conn, entity_type, link, parsed.links[link.name][1], version)
@@ -74,6 +86,9 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
             parsed.values[fk] = parent_ids[fk]
             record(conn, EntityChanged(parent_type, parent_ids[fk], "created",
                                        related=related_ids(parent_type, parent)))
+    elif answer and "Observations" not in parsed.links:  # new Observations grow their stream's row
+        row = insert_row_read(conn, entity_type, parsed.values, version)
+        ident = int(row["id"])
     else:
         ident = insert_row(conn, entity_type, parsed.values)
     for link, value in parsed.links.values():
@@ -81,6 +96,8 @@ def create_entity(conn: Connection, entity_type: EntityType, body: Any, version:
             link_many(conn, entity_type, ident, link, value, version, replace=False)
     hooks.after_insert(conn, entity_type, ident, parsed)
     record(conn, EntityChanged(entity_type, ident, "created", related=related_ids(entity_type, parsed)))
+    if row is not None:
+        remember_created(conn, entity_type, ident, row)
     return ident
 
 

@@ -5,10 +5,12 @@ from functools import cache
 from typing import Any
 
 from geoalchemy2 import functions as geo
-from sqlalchemy import Connection, Text, bindparam, delete, exists, insert, select, true, update
+from sqlalchemy import Connection, RowMapping, Text, bindparam, delete, exists, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from sta_server.model import REGISTRY, EntityType, Kind, NavLink
+from sta_server.query.validate import resolve_select
+from sta_server.sql.columns import read_columns
 from sta_server.sql.relations import table_of
 from sta_server.sql.tables import TABLES
 
@@ -34,6 +36,22 @@ def insert_row(conn: Connection, entity_type: EntityType, values: dict[str, Any]
     """One row; the statement is built once per entity type and set of given columns."""
     stmt = _insert_statement(entity_type.name, tuple(sorted(values)), _geometries(entity_type, values))
     return int(conn.execute(stmt, {f"new_{name}": value for name, value in values.items()}).scalar_one())
+
+
+def insert_row_read(conn: Connection, entity_type: EntityType, values: dict[str, Any], version: str) -> RowMapping:
+    """insert_row returning the new row as a read of `version` selects it (`id` and the read
+    columns: serialize/entity.py renders the 201 answer from it instead of reading it back)."""
+    stmt = _insert_read_statement(entity_type.name, tuple(sorted(values)), _geometries(entity_type, values), version)
+    return conn.execute(stmt, {f"new_{name}": value for name, value in values.items()}).mappings().one()
+
+
+@cache
+def _insert_read_statement(type_name: str, columns: tuple[str, ...], geometries: frozenset[str], version: str) -> Any:
+    entity_type = REGISTRY.type(type_name)
+    table = table_of(entity_type)
+    props = tuple(p for p in resolve_select(entity_type, None, version).props if p.kind is not Kind.ID)
+    return (insert(table).values(_params(table, columns, geometries, "new_"))
+            .returning(table.c.id, *read_columns(entity_type, table, props)))
 
 
 def insert_with_parents(conn: Connection, entity_type: EntityType, values: dict[str, Any],

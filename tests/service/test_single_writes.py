@@ -126,7 +126,7 @@ def test_a_deep_insert_creates_each_new_sensor_and_property_in_its_datastreams_s
         thing = post(client, "Things", _deep_thing("deep"))
     heads = [" ".join(text.split()[:3]) for text, _ in statements]
     assert heads == ["INSERT INTO things", *["WITH new_observed_property_id AS"] * 3, "INSERT INTO locations",
-                     "INSERT INTO things_locations", "WITH new_history AS", "SELECT things.id, things.name",
+                     "INSERT INTO things_locations", "WITH new_history AS",
                      "INSERT INTO audit_records"], heads
     streams = client.get(f"/v1.1/Things({thing['@iot.id']})/Datastreams",
                          query_string={"$expand": "Sensor,ObservedProperty", "$orderby": "name"}).get_json()
@@ -157,3 +157,22 @@ def test_an_incomplete_new_sensor_in_a_deep_insert_writes_nothing(client: FlaskC
     assert response.status_code == 400 and response.get_json()["error"]["target"] == "encodingType"
     with clean_db.connect() as conn:
         assert conn.execute(text("SELECT (SELECT count(*) FROM things) + (SELECT count(*) FROM sensors)")).scalar() == 0
+
+
+def test_a_created_entity_answers_as_read_even_when_its_children_change_it(client: FlaskClient) -> None:
+    """A Thing's 201 body is its INSERT's row (no read back); a Datastream created with Observations
+    (they grow its phenomenonTime) is read back after them. Both equal a GET."""
+    thing = post(client, "Things", {**_deep_thing("answer"), "properties": {"site": "S1"}})
+    assert thing == get(client, f"Things({thing['@iot.id']})")
+    body = {**_deep_thing("s")["Datastreams"][0], "Thing": {"@iot.id": thing["@iot.id"]},  # type: ignore[index]
+            "Observations": [{"phenomenonTime": "2025-01-01T00:00:00Z", "result": 1,
+                              "FeatureOfInterest": {"name": "f", "description": "f",
+                                                    "encodingType": "application/geo+json",
+                                                    "feature": {"type": "Point", "coordinates": [11, 45]}}}]}
+    stream = post(client, "Datastreams", body)
+    assert stream["phenomenonTime"] == "2025-01-01T00:00:00Z/2025-01-01T00:00:00Z"
+    assert stream == get(client, f"Datastreams({stream['@iot.id']})")
+    location = post(client, "Locations", {"name": "L", "description": "d", "encodingType": "application/geo+json",
+                                          "location": {"type": "Point", "coordinates": [1, 2]},
+                                          "Things": [{"@iot.id": thing["@iot.id"]}]})
+    assert location == get(client, f"Locations({location['@iot.id']})")
