@@ -145,10 +145,27 @@ def day_figures(sta: StaClient, loop: ClosedLoop) -> tuple[float, int, int]:
     assert loop.ids is not None
     query = (Query().filter(f"phenomenonTime ge {datetime_literal(DAY)} and "
                             f"phenomenonTime lt {datetime_literal(DAY + timedelta(days=1))}")
-             .select("result").top(1000))
-    values = [float(o["result"]) for o in
-              sta.iter(entity_path("Datastreams", loop.ids.datastreams["grid.v_max"], "Observations"), query)]
+             .orderby("phenomenonTime asc").select("phenomenonTime", "result").top(1000))
+    rows = [(o["phenomenonTime"][11:16], float(o["result"])) for o in
+            sta.iter(entity_path("Datastreams", loop.ids.datastreams["grid.v_max"], "Observations"), query)]
+    log.warning("%s: quarter hours above %.2f pu: %s", loop.model.name, THRESHOLD_PU,
+                [(at, round(v, 4)) for at, v in rows if v > THRESHOLD_PU])
+    values = [v for _, v in rows]
     return max(values), sum(v > THRESHOLD_PU for v in values), len(values)
+
+
+def battery_powers(sta: StaClient, streams: list[EntityId]) -> list[float]:
+    """The batteries' summed power readings (W) of the day, one per quarter hour (logged in kW)."""
+    by_time: dict[str, float] = {}
+    query = (Query().filter(f"phenomenonTime gt {datetime_literal(DAY)} and "
+                            f"phenomenonTime le {datetime_literal(DAY + timedelta(days=1))}")
+             .select("phenomenonTime", "result"))
+    for stream in streams:
+        for o in sta.iter(entity_path("Datastreams", stream, "Observations"), query):
+            by_time[o["phenomenonTime"][11:16]] = by_time.get(o["phenomenonTime"][11:16], 0.0) + float(o["result"])
+    log.warning("the batteries' power (kW, > 0 charging) at the end of each quarter hour: %s",
+                {at: round(p / 1e3, 1) for at, p in sorted(by_time.items()) if abs(p) > 100})
+    return list(by_time.values())
 
 
 def latest(sta: StaClient, stream: EntityId) -> list[dict[str, Any]]:
@@ -225,10 +242,7 @@ def test_the_june_day_without_and_with_the_agents_and_gesscon(sta_process: Runni
 
         asyncio.run(scenario())
         v_max_b, above_b, flows_b = day_figures(sta, loop)
-        charged = [float(o["result"]) for s in powers.values() for o in sta.iter(
-            entity_path("Datastreams", s, "Observations"),
-            Query().filter(f"phenomenonTime gt {datetime_literal(DAY)} and "
-                           f"phenomenonTime le {datetime_literal(DAY + timedelta(days=1))}").select("result"))]
+        charged = battery_powers(sta, list(powers.values()))
         log.warning("June day (a) no control: v_max %.4f pu, %d quarter hours above %.2f pu (%d flows); "
                     "(b) LESSAg + GESSCon: v_max %.4f pu, %d quarter hours (%d flows); battery energy charged "
                     "%.1f kWh, discharged %.1f kWh; simulation counters %s", v_max_a, above_a, THRESHOLD_PU,
