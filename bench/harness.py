@@ -154,7 +154,7 @@ class Server:
         with open(self.log_path, "wb") as log_file:
             self.process = subprocess.Popen([os.path.join(ROOT, ".venv/bin/sta-server")], env=env,
                                             stdout=log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine (load 16) once took over 30 s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sta-server exited; see {self.log_path}")

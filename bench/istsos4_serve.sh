@@ -5,8 +5,9 @@
 #   python3.11 -m venv /work/istsos4/.venv && /work/istsos4/.venv/bin/pip install -r /work/istsos4/api/requirements.txt
 # Given PORT, PGHOST, PGPORT, PGUSER and an empty database PGDATABASE (the bench makes them), it sets
 # up istSOS4's schema there — without TimescaleDB, which the project cluster lacks (Observation is
-# then a plain table), its roles created only when missing — and serves it with ONE uvicorn worker,
-# authorization, versioning and network off.
+# then a plain table), its roles created only when missing — and serves it with ISTSOS4_WORKERS uvicorn
+# workers (default 1, as in the earlier runs; istSOS4's own docker-compose.yml runs 2, with a 75 s
+# keep-alive), authorization, versioning and network off.
 set -euo pipefail
 DIR="${ISTSOS4_DIR:-/work/istsos4}"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "$PGDATABASE")
@@ -34,4 +35,4 @@ cd "$DIR/api"
 export HOSTNAME="http://127.0.0.1:$PORT" SUBPATH=/istsos4 VERSION=/v1.1 POSTGRES_HOST="$PGHOST" POSTGRES_PORT="$PGPORT" \
     POSTGRES_DB="$PGDATABASE" ISTSOS_ADMIN=istsos_admin ISTSOS_ADMIN_PASSWORD=istsos EPSG=4326 REDIS=0 AUTHORIZATION=0 \
     VERSIONING=0 NETWORK=0 DEBUG=0 COUNT_MODE=FULL PG_POOL_SIZE=10
-exec "$DIR/.venv/bin/uvicorn" --workers 1 --log-level warning --no-access-log --host 127.0.0.1 --port "$PORT" app.main:app
+exec "$DIR/.venv/bin/uvicorn" --workers "${ISTSOS4_WORKERS:-1}" --timeout-keep-alive 75 --log-level warning --no-access-log --host 127.0.0.1 --port "$PORT" app.main:app
