@@ -18,7 +18,7 @@ from sta_client.paths import EntityId, entity_path
 from sta_client.query import Query
 
 log = logging.getLogger(__name__)
-SUPPORTED = tuple(Solution)  # each is a term of the LP (controllers/gesscon/inputs.py Objective)
+SUPPORTED = tuple(Solution)  # each is a term of the LP (planning/inputs.py Objective)
 RECENT = 500
 
 
