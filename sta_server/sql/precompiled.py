@@ -57,8 +57,12 @@ class Precompiled:
         return params
 
 
+# The scoping, and a generic plan for the statement after it: planning a statement under row-level
+# security expands every policy it meets (several ms for the lone POST's), and the grants are read
+# at execution time (sta_labels()), so psycopg's prepared statement keeps one plan per connection.
 _SCOPE = select(func.set_config("role", SCOPED_ROLE, True),
-                func.set_config(LABELS_SETTING, cast(cast(bindparam("labels"), ARRAY(Text)), Text), True))
+                func.set_config(LABELS_SETTING, cast(cast(bindparam("labels"), ARRAY(Text)), Text), True),
+                func.set_config("plan_cache_mode", "force_generic_plan", True))
 _scope_cache: dict[Dialect, Precompiled] = {}
 
 
