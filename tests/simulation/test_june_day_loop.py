@@ -19,16 +19,20 @@ SimBench loads and PV at its bus (simulation/physics.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import pathlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from adapters.simulated.connectors import build_house
+from adapters.simulated.meter import build_meter
+from adapters.simulated.physics_feed import PhysicsFeed
 from agents.cli import site_parts
 from agents.commissioning import commission
 from agents.runtime import RuntimeOptions, SiteRuntime
@@ -108,7 +112,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def perfect_forecasts(sta: StaClient, model: GridModel, tag: str, bus: int, things: dict[str, EntityId],
+def perfect_forecasts(sta: StaClient, model: GridModel, tag: str, bus: int, things: Mapping[str, EntityId],
                       issued: datetime) -> None:
     """The site's load and PV of every quarter hour of the day: the profile elements at its bus."""
     load, pv = [], []
@@ -232,7 +236,7 @@ def test_the_june_day_without_and_with_the_agents_and_gesscon(sta_process: Runni
             while clock.now() < DAY + timedelta(days=1):
                 await clock.advance(STEP.total_seconds())
                 now = clock.now()
-                await until(lambda moment=now: readings_at(moment), 120, f"the battery readings of {now}")
+                await until(functools.partial(readings_at, now), 120, f"the battery readings of {now}")
                 await asyncio.to_thread(loop.boundary, now)
                 if now.minute == 0 or now == DAY - timedelta(minutes=30):
                     await asyncio.to_thread(gesscon.tick, now)
@@ -271,7 +275,7 @@ def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) ->
     tag = uuid.uuid4().hex[:6]
     with StaClient(sta_process.settings()) as sta:
         on = sta.create("Things", {"name": f"on-{tag}", "description": "site",
-                                   "properties": {"kind": "site", "siteId": f"on-{tag}", "bus": "9"}})
+                                   "properties": {"kind": "site", "siteId": f"on-{tag}", "bus": "7"}})
         sta.create("Things", {"name": f"off-{tag}", "description": "site",
                               "properties": {"kind": "site", "siteId": f"off-{tag}", "bus": "99"}})
         model = GridModel.load("fur", label=f"phys-{tag}")
@@ -281,7 +285,7 @@ def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) ->
         first = [(s.site_id, s.bus, dict(s.streams)) for s in loop.sites]
         loop.setup()
         assert [(s.site_id, s.bus, dict(s.streams)) for s in loop.sites] == first
-        assert [(site, bus) for site, bus, _ in first] == [(f"on-{tag}", 9)]
+        assert [(site, bus) for site, bus, _ in first] == [(f"on-{tag}", 7)]
         keys = {str(d["properties"]["key"]) for d in sta.iter(
             entity_path("Things", on, "Datastreams"),
             Query().filter(f"properties/managedBy eq {string_literal('dsf-se')}").select("properties"))}
@@ -290,9 +294,31 @@ def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) ->
         assert result.status == "ok"
         streams = first[0][2]
         v = latest(sta, streams["physics.V"])
-        assert v[0]["result"] == pytest.approx(result.vm_pu[9] * 400 / 3 ** 0.5, abs=1e-3)
-        load = latest(sta, streams["physics.P_load"])
+        assert v[0]["result"] == pytest.approx(result.vm_pu[7] * 400 / 3 ** 0.5, abs=1e-3)
         step = model.profiles.at(DAY + timedelta(hours=12))
         assert step is not None
-        assert load[0]["result"] == pytest.approx(physics_values(model, step, 9, 1, None)["physics.P_load"], abs=1e-3)
+        expected = physics_values(model, step, 7, 1, None)
+        load = latest(sta, streams["physics.P_load"])
+        assert load[0]["result"] == pytest.approx(expected["physics.P_load"], abs=1e-3)
         assert model.counters["site_without_bus"] == 2  # "off" at each setup
+
+    # a simulated house of that site reads them: its PV and load are the profile's, its meter's voltage the bus's
+    async def house_reads() -> tuple[dict[str, Any], dict[str, Any], float | None]:
+        clock = SteppedClock(DAY + timedelta(hours=12, minutes=1))
+        house = build_house("ess", {"physics": {"source": "simulation", "site": f"on-{tag}"}}, clock)
+        assert house.physics is not None
+        house.physics = PhysicsFeed(house.physics.options, sta_process.settings())
+        meter = build_meter("meter", {"measures": {"ess": "grid_power"}}, clock)
+        meter.link({"ess": house})
+        await house.start()
+        readings = {r.datastream: r.value for r in await house.read()}
+        volts = {r.datastream: r.value for r in await meter.read()}
+        await house.stop()
+        return readings, volts, house.voltage_v()
+
+    readings, volts, grid_v = asyncio.run(house_reads())
+    assert expected["physics.P_pv"] < -10_000  # bus 7: SimBench's 40 kW PV generator at noon
+    assert readings["P_pv"] == pytest.approx(expected["physics.P_pv"], abs=0.01)
+    assert readings["P_load"] == pytest.approx(expected["physics.P_load"], abs=0.01)
+    assert grid_v == pytest.approx(v[0]["result"])
+    assert volts["V_grid"][0] > grid_v  # exporting: the meter sees the bus voltage plus its cable's rise
