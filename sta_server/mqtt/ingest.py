@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, Engine
 
@@ -17,15 +18,18 @@ from sta_server.errors import MethodNotAllowed, StaError
 from sta_server.mqtt.flow import IngestQueue, RejectLog
 from sta_server.mqtt.ingest_retry import store_with_retry
 from sta_server.mqtt.limits import MessageLimits
+from sta_server.mqtt.observation_rows import store_observations
 from sta_server.mqtt.packs import PACKS, Pack, PackOutcome, store_packs
 from sta_server.mqtt.topics import parse_topic
 from sta_server.query.ast import Query
+from sta_server.query.path import ResourcePath, parse_path
 from sta_server.security.mqtt_identity import Publishers
 from sta_server.security.principal import Principal, acting_as
 from sta_server.serialize.senml import media_type_of
+from sta_server.service.bulk import OBSERVATION, Item, takes
 from sta_server.service.database_errors import classify
-from sta_server.service.dispatch import ApiRequest, Dispatcher, Outcome
-from sta_server.service.events import EventBus, transaction
+from sta_server.service.dispatch import ApiRequest, Dispatcher, Outcome, json_body
+from sta_server.service.events import EventBus, begin_request, transaction
 from sta_server.service.idempotency import check_key, claim_messages, forget_old_keys, release_messages
 from sta_server.settings import Settings
 
@@ -37,6 +41,7 @@ SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
 # many Observations in dataArray form (the CreateObservations action), answered per row
 CREATE_OBSERVATIONS_TOPICS = ("v1.1/CreateObservations", "v1.0/CreateObservations")
 PRUNE_EVERY_S = 600.0
+_NO_QUERY = Query()
 
 
 @dataclass(frozen=True)
@@ -198,15 +203,8 @@ class Ingest:
             for message, request in zip(fresh, requests, strict=True):
                 if isinstance(request, StaError):
                     self._reject(message, request.code, request.message)
-            for run in _runs(valid):  # in the order they came: packs of a run together, the rest as POSTs
-                if run[0][1].resource in PACKS:
-                    packs = [Pack(r.resource, m.payload) for m, r in run]
-                    for (message, _), done in zip(run, store_packs(conn, packs, run[0][1].version), strict=True):
-                        self._count_pack(message, done)
-                    continue
-                outcomes = self.dispatcher.create_many(conn, [r for _, r in run])
-                for (message, request), outcome in zip(run, outcomes, strict=True):
-                    self._count(message, request, outcome)
+            for run in _runs([(m, r, _direct(r)) for m, r in valid]):  # in the order they came
+                self._store_run(conn, run)
             release_messages(conn, [m.key for m in self._rejected if m.key is not None], principal.name)
         self._batch.batches += 1
 
@@ -264,13 +262,29 @@ class Ingest:
         if message.topic in CREATE_OBSERVATIONS_TOPICS:
             version = message.topic.split("/")[0][1:]
             return ApiRequest("POST", version, "CreateObservations", body=message.payload, answer=False)
-        request = parse_topic(message.topic)
-        if request is None:
-            return MethodNotAllowed(f"'{message.topic}' is not a SensorThings collection topic")
-        if request.query != Query() or not request.path.is_collection:
-            return MethodNotAllowed("Entities are created by publishing to a collection topic")
-        version, _, resource = message.topic.partition("/")
-        return ApiRequest("POST", version[1:], resource, body=message.payload, answer=False)
+        found = _collection(message.topic)
+        if isinstance(found, StaError):
+            return found
+        return ApiRequest("POST", found[0], found[1], body=message.payload, answer=False)
+
+    def _store_run(self, conn: Connection, run: list[Classified]) -> None:
+        """Packs of a run together, single Observations (links by reference) together, the rest
+        as the dispatcher stores them (each alone on a SAVEPOINT, as its POST)."""
+        version = run[0][1].version
+        if run[0][1].resource in PACKS:
+            packs = [Pack(r.resource, m.payload) for m, r, _ in run]
+            for (message, _, _), done in zip(run, store_packs(conn, packs, version), strict=True):
+                self._count_pack(message, done)
+            return
+        if isinstance(run[0][2], tuple):
+            begin_request(conn)
+            stored = store_observations(conn, [item for _, _, item in run if isinstance(item, tuple)], version)
+            for (message, request, _), result in zip(run, stored, strict=True):
+                self._count(message, request, result if isinstance(result, StaError) else Outcome(201))
+            return
+        outcomes = self.dispatcher.create_many(conn, [r for _, r, _ in run])
+        for (message, request, _), outcome in zip(run, outcomes, strict=True):
+            self._count(message, request, outcome)
 
     def _count_pack(self, message: Incoming, done: PackOutcome) -> None:
         """A pack is stored row by row: rejected as a whole only when nothing of it was stored."""
@@ -301,16 +315,55 @@ class Ingest:
         self.rejections.note(message.topic, code, reason)
 
 
-def _runs(valid: list[tuple[Incoming, ApiRequest]]) -> list[list[tuple[Incoming, ApiRequest]]]:
-    """Consecutive messages of one kind (packs of one API version, or anything else), in order."""
-    runs: list[list[tuple[Incoming, ApiRequest]]] = []
+Classified = tuple[Incoming, ApiRequest, Item | StaError | None]  # an Observation for the rule set, or not
+
+
+def _direct(request: ApiRequest) -> Item | StaError | None:
+    """The rule set's item for a POST of an Observation with links by reference (as the dispatcher
+    decides, service/dispatch.py `_direct`); its StaError (bad JSON, a bad path); None: another create."""
+    if request.resource in PACKS:
+        return None
+    try:
+        path = _path(request.version, request.resource)
+        if path.entity_type is not OBSERVATION:
+            return None
+        body = json_body(request)
+    except StaError as error:
+        return error
+    return (path, body) if takes(path, body) else None
+
+
+@lru_cache(maxsize=65536)
+def _collection(topic: str) -> tuple[str, str] | StaError:
+    """(version, resource) of the collection a create topic names, or why it names none."""
+    request = parse_topic(topic)
+    if request is None:
+        return MethodNotAllowed(f"'{topic}' is not a SensorThings collection topic")
+    if request.query != _NO_QUERY or not request.path.is_collection:
+        return MethodNotAllowed("Entities are created by publishing to a collection topic")
+    version, _, resource = topic.partition("/")
+    return version[1:], resource
+
+
+@lru_cache(maxsize=65536)
+def _path(version: str, resource: str) -> ResourcePath:
+    return parse_path(version, resource)
+
+
+def _runs(valid: list[Classified]) -> list[list[Classified]]:
+    """Consecutive messages of one kind (packs of one API version, Observations for the rule set
+    of one version, anything else), in order."""
+    runs: list[list[Classified]] = []
     for item in valid:
-        if runs and _kind(runs[-1][0][1]) == _kind(item[1]):
+        if runs and _kind(runs[-1][0]) == _kind(item):
             runs[-1].append(item)
         else:
             runs.append([item])
     return runs
 
 
-def _kind(request: ApiRequest) -> str:
-    return f"{request.resource} {request.version}" if request.resource in PACKS else ""
+def _kind(item: Classified) -> str:
+    request, direct = item[1], item[2]
+    if request.resource in PACKS:
+        return f"pack {request.resource} {request.version}"
+    return f"rows {request.version}" if isinstance(direct, tuple) else "other"

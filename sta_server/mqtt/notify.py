@@ -10,16 +10,18 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
-from sta_server.model import REGISTRY, Kind
+from sta_server.model import REGISTRY, EntityType, Kind
 from sta_server.mqtt.subscriptions import SubscriptionRegistry
 from sta_server.mqtt.topics import TopicRequest
+from sta_server.query import ast
 from sta_server.query.ast import Query
 from sta_server.query.path import ResourcePath
-from sta_server.serialize.entity import member_value
+from sta_server.query.validate import resolve_select
+from sta_server.serialize.entity import JSON, EntityWriter, Links, member_value
 from sta_server.service.context import RequestContext
 from sta_server.service.events import EntityChanged
 from sta_server.service.read import ids_on_path
@@ -103,13 +105,21 @@ def _concerns(event: EntityChanged, path: ResourcePath) -> bool:
 
 def deliveries(registry: SubscriptionRegistry, events: list[EntityChanged],
                versions: tuple[str, ...]) -> list[Delivery]:
+    """Each subscribed topic an event concerns; the registry is asked once per path and batch."""
     found: list[Delivery] = []
+    subscribed = registry.bases()
+    looked: dict[str, list[TopicRequest]] = {}
     for event in events:
         for version in versions:
             if event.entity_type.since > version:
                 continue
             for base in base_topics(event, version):
-                found.extend(Delivery(request, event) for request in registry.lookup(base))
+                if base not in subscribed:
+                    continue
+                requests = looked.get(base)
+                if requests is None:
+                    requests = looked[base] = registry.lookup(base)
+                found.extend(Delivery(request, event) for request in requests)
     return found
 
 
@@ -127,6 +137,7 @@ class Notifier:
         self.queue: queue.Queue[list[EntityChanged] | None] = queue.Queue(queue_size)
         self.thread = threading.Thread(target=self._run, name="sta-notify", daemon=True)
         self.published = 0
+        self._writers: dict[tuple[str, str, tuple[ast.Path, ...] | None], EntityWriter] = {}
 
     def start(self) -> None:
         self.thread.start()
@@ -177,8 +188,15 @@ class Notifier:
                 payloads[(delivery.request.topic, delivery.event.id)] = self._deleted(delivery)
                 continue
             request = delivery.request
-            key = (request.path.version, delivery.event.entity_type.name, self._query_of(request))
-            groups[key].append(delivery)
+            query = self._query_of(request)
+            held = delivery.event.entity
+            if held is not None and query.filter is None and not query.expand:
+                kept = self._held(delivery.event.entity_type, held, query, request.path.version)
+                payloads[(request.topic, delivery.event.id)] = self._payload(request, kept)
+                continue
+            groups[(request.path.version, delivery.event.entity_type.name, query)].append(delivery)
+        if not groups:
+            return payloads
         with self.engine.connect() as conn:
             for (version, type_name, query), members in groups.items():
                 ctx = RequestContext(f"{self.root_url}/v{version}", version, self.default_top,
@@ -191,6 +209,22 @@ class Notifier:
                         payloads[(delivery.request.topic, delivery.event.id)] = self._payload(
                             delivery.request, entity)
         return payloads
+
+    def _held(self, entity_type: EntityType, row: dict[str, Any], query: Query, version: str) -> JSON:
+        """The entity as render_entities would give it, from the row its create kept on the event
+        (mqtt/observation_rows.py) instead of reading it back: the same writer as a read's."""
+        select = query.select
+        if select is not None and ast.Path(("id",)) not in select:
+            select = (*select, ast.Path(("id",)))
+        key = (entity_type.name, version, select)
+        writer = self._writers.get(key)
+        if writer is None:
+            links = Links(f"{self.root_url}/v{version}")
+            writer = self._writers[key] = EntityWriter(entity_type, resolve_select(entity_type, select, version), links)
+        entity = writer(row)
+        if query.select is not None and ast.Path(("id",)) not in query.select:
+            del entity["@iot.id"]
+        return entity
 
     @staticmethod
     def _query_of(request: TopicRequest) -> Query:

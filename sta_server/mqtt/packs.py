@@ -2,10 +2,10 @@
 CreateObservations bodies (`v1.1/CreateObservations`), how field agents publish at scale.
 
 A run of such messages in a batch is stored by **one** call of the Observation rule set
-(service/bulk.py): one look-up of the SenML names of the whole run, one stream check, one COPY,
-the extents once per stream. Run one by one (a SAVEPOINT and the action's whole statement
-sequence per message) they cost 3-5 times as much per Observation as single creates; together
-they cost less. Each row keeps the rules and errors of a POST of its pack or body
+(service/bulk.py, through mqtt/observation_rows.py): one look-up of the SenML names of the whole
+run, one stream check, one COPY, the extents once per stream. Run one by one (a SAVEPOINT and the
+action's whole statement sequence per message) they cost 5-15 times as much per Observation as
+single creates; together they cost less. Each row keeps the rules and errors of a POST of its pack or body
 (service/senml.py, service/create_observations.py): a malformed message is refused whole, a row
 or record that breaks a rule is refused alone and the others are stored."""
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from sta_server.errors import BadRequest, StaError
+from sta_server.mqtt.observation_rows import store_observations
 from sta_server.serialize.json_text import parse_json
 from sta_server.serialize.senml import Record, SenmlError, decode_pack, media_type_of, resolve_pack
 from sta_server.service.bulk import OBSERVATION, Item
-from sta_server.service.bulk import create_observations as create_rows
 from sta_server.service.create_observations import parse_groups, row_body
 from sta_server.service.events import begin_request
 from sta_server.service.senml import _map, find_targets, observation_body
@@ -76,7 +76,7 @@ def store_packs(conn: Connection, packs: list[Pack], version: str) -> list[PackO
         return outcomes
     begin_request(conn)
     try:
-        stored: list[int | StaError] = create_rows(conn, items, version).outcomes
+        stored = store_observations(conn, items, version)
     except StaError as error:  # e.g. the principal may not create Observations at all
         if error.transient:
             raise

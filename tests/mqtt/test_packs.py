@@ -14,7 +14,7 @@ from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from tests.conftest import LOCATION, datastream_body
-from tests.mqtt.conftest import MqttTestClient, wait_until
+from tests.mqtt.conftest import MqttTestClient
 
 
 def _streams(http: FlaskClient, count: int = 2) -> list[int]:
