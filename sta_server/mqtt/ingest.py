@@ -42,6 +42,10 @@ SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
 CREATE_OBSERVATIONS_TOPICS = ("v1.1/CreateObservations", "v1.0/CreateObservations")
 PRUNE_EVERY_S = 600.0
 _NO_QUERY = Query()
+# A batch also ends at this many payload bytes: packs of 50 Observations are 2,000 messages of
+# 100,000 Observations otherwise, one transaction held for seconds and all its notifications at once
+# (single creates of ~100 bytes reach `batch_size` first).
+BATCH_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ class Ingest:
     def __init__(self, engine: Engine, bus: EventBus | None, *, batch_size: int = 500,
                  max_wait_s: float = 0.02, queue_size: int = 20000, key_retention_h: float = 24.0,
                  report_s: float = 60.0, limits: MessageLimits | None = None,
-                 publishers: Publishers | None = None, settings: Settings | None = None) -> None:
+                 publishers: Publishers | None = None, settings: Settings | None = None,
+                 batch_bytes: int = BATCH_BYTES) -> None:
         self.engine = engine
         # the same dispatcher as HTTP (service/dispatch.py): the rule sets, the error classification
         self.dispatcher = Dispatcher(settings or Settings(), engine, bus)
@@ -88,6 +93,7 @@ class Ingest:
         self._stats_lock = threading.Lock()  # refusals are counted on the network thread
         self.bus = bus
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.max_wait_s = max_wait_s
         self.queue: IngestQueue[Incoming | None] = IngestQueue(queue_size)
         self.rejections = RejectLog()  # WARNING lines, at most 10 per 10 s, then a summary
@@ -150,9 +156,9 @@ class Ingest:
             first = self.queue.get()
             if first is None:
                 return
-            batch = [first]
+            batch, size = [first], len(first.payload)
             deadline = time.monotonic() + self.max_wait_s
-            while len(batch) < self.batch_size:
+            while len(batch) < self.batch_size and size < self.batch_bytes:
                 try:
                     item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
@@ -161,6 +167,7 @@ class Ingest:
                     self.queue.put(None)
                     break
                 batch.append(item)
+                size += len(item.payload)
             for group in self._by_publisher(batch):  # one transaction per principal
                 self._store_with_retry(group)
             self._prune_keys()

@@ -14,7 +14,7 @@ from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.mqtt.service import MqttService
 from sta_server.service.events import EventBus
 from tests.conftest import LOCATION, datastream_body
-from tests.mqtt.conftest import MqttTestClient
+from tests.mqtt.conftest import MqttTestClient, wait_until
 
 
 def _streams(http: FlaskClient, count: int = 2) -> list[int]:
@@ -105,3 +105,16 @@ def test_a_pack_for_a_stream_created_earlier_in_the_same_batch_is_stored(http: F
     ])
     assert _results(http) == [7]
     assert ingest.stats.accepted == 2 and ingest.stats.rejected == 0
+
+
+def test_a_batch_ends_at_its_byte_budget(http: FlaskClient, clean_db: Engine) -> None:
+    first, _ = _streams(http)
+    ingest, acked = Ingest(clean_db, EventBus(), batch_bytes=200), list[str]()
+    pack = [{"bn": "box/", "n": "0", "v": 1}, {"n": "0", "v": 2}, {"n": "0", "v": 3}]  # 74 bytes
+    for _ in range(5):
+        ingest.submit(_message("v1.1/SenML", pack, acked))  # all queued before the worker starts
+    ingest.start()
+    wait_until(lambda: len(acked) == 5)
+    ingest.stop()
+    assert ingest.stats.accepted == 15
+    assert ingest.stats.batches == 2  # 3 messages reach 200 bytes; the 2 others
