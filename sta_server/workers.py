@@ -1,6 +1,8 @@
 """The multi-process run mode (`STA_HTTP_WORKERS` > 1, or HTTPS with `STA_TLS_CERT_FILE`): gunicorn
 HTTP workers, each with its own database pool and MQTT notifier, and one ingest process that takes
-the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py)."""
+the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py). STA_HTTP_SERVER=granian serves
+plain HTTP with granian's WSGI workers instead (the HTTP layer costs a third of gunicorn gthread's
+CPU: docs/benchmarks.md); HTTPS stays on gunicorn (granian does not hand the client certificate on)."""
 from __future__ import annotations
 
 import functools
@@ -12,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -107,10 +111,47 @@ def serve_workers(settings: Settings, app_factory: Callable[..., WSGIApplication
         ingest = Supervisor("MQTT ingest process", functools.partial(start_ingest_process, counters_dir))
         ingest.start()
     log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
+    make_app = functools.partial(app_factory, settings, counters_dir=counters_dir)
     try:
-        Workers(settings, functools.partial(app_factory, counters_dir=counters_dir)).run()
+        if os.environ.get("STA_HTTP_SERVER") == "granian" and not settings.tls_cert_file:
+            serve_granian(settings, make_app)
+        else:
+            Workers(settings, functools.partial(app_factory, counters_dir=counters_dir)).run()
     finally:
         if os.getpid() == parent:  # a worker leaves gunicorn's loop through here too (SystemExit)
             if ingest is not None:
                 ingest.stop()
             shutil.rmtree(counters_dir, ignore_errors=True)
+
+
+# STA_HTTP_SERVER=granian (plain HTTP only; measuring, not the default): granian's WSGI workers instead
+# of gunicorn's. granian forks its workers and imports their app by name: `granian_app` builds it
+# with the factory the master left here before the fork.
+_GRANIAN_APP: dict[str, Callable[[], WSGIApplication]] = {}
+
+
+def granian_app() -> WSGIApplication:
+    """The app of one granian worker; the worker leaves when its master is gone (gunicorn's workers
+    check their parent themselves, granian's do not)."""
+    make_app = _GRANIAN_APP["make"]  # set by serve_granian in the master before the fork
+    threading.Thread(target=_leave_with_parent, args=(os.getppid(),), daemon=True, name="parent-watch").start()
+    return make_app()
+
+
+def _leave_with_parent(parent: int, every_s: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    log.warning("the parent process (pid %s) is gone; this HTTP worker stops", parent)
+    os._exit(0)
+
+
+def serve_granian(settings: Settings, make_app: Callable[[], WSGIApplication]) -> None:
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+
+    _GRANIAN_APP["make"] = make_app
+    Granian(f"{__name__}:granian_app", address=settings.http_host, port=settings.http_port,
+            interface=Interfaces.WSGI, workers=settings.http_workers, blocking_threads=THREADS, factory=True,
+            http=HTTPModes.http1, websockets=False, respawn_failed_workers=True,
+            log_level=LogLevels(settings.log_level.lower())).serve()
