@@ -2,14 +2,14 @@
 [--rounds 2] [--posts 1000] [--duration 8] [--setup NAME=VAR=VALUE,VAR=VALUE ...]`.
 
 One database and one Mosquitto; per setup (a set of environment variables of the server:
-STA_HTTP_WORKERS, STA_HTTP_THREADS, STA_HTTP_WORKER_CLASS, STA_HTTP_KEEPALIVE, PYTHONPATH…) a fresh
-`sta-server` (authentication off) — or, with BENCH_CMD, that shell command (given PORT; e.g. another
-WSGI server with bench/granian_app.py) — in alternating rounds (setups in order, then reversed): N
-Observation POSTs one after the other over one keep-alive connection, then 8 clients posting for D
-seconds. Per phase: req/s, p50/p99, the CPU of the server's process tree, of its PostgreSQL backends
-and of this load generator per request (from /proc: other load inflates it less than it does
-latency), and the load average. Writes bench/results/<date>-http-workers[-label].json and prints
-the medians over the rounds as a Markdown table."""
+STA_HTTP_WORKERS, STA_HTTP_SERVER, STA_HTTP_THREADS, STA_HTTP_WORKER_CLASS, STA_HTTP_KEEPALIVE,
+PYTHONPATH…) a fresh `sta-server` (authentication off) — or, with BENCH_CMD, that shell command
+(given PORT and the STA_* settings: another server of the same app) — in alternating rounds (setups
+in order, then reversed): N Observation POSTs one after the other over one keep-alive connection,
+then 8 clients posting for D seconds. Per phase: req/s, p50/p99, the CPU of the server's process
+tree, of its PostgreSQL backends and of this load generator per request (from /proc: other load
+inflates it less than it does latency), and the load average. Writes
+bench/results/<date>-http-workers[-label].json and prints the medians over the rounds as a table."""
 from __future__ import annotations
 
 import argparse
@@ -35,10 +35,10 @@ from bench.write_paths import Comparison  # noqa: E402
 
 log = logging.getLogger("bench")
 DEFAULT_SETUPS = [
-    "gthread-2x8=STA_HTTP_WORKERS=2,STA_HTTP_THREADS=8",
-    "gthread-2x2=STA_HTTP_WORKERS=2,STA_HTTP_THREADS=2",
-    "gthread-3x4=STA_HTTP_WORKERS=3,STA_HTTP_THREADS=4",
-    "gthread-4x2=STA_HTTP_WORKERS=4,STA_HTTP_THREADS=2",
+    "gunicorn-gthread-2x8=STA_HTTP_WORKERS=2,STA_HTTP_SERVER=gunicorn,STA_HTTP_THREADS=8",
+    "gunicorn-gthread-2x4=STA_HTTP_WORKERS=2,STA_HTTP_SERVER=gunicorn,STA_HTTP_THREADS=4",
+    "gunicorn-sync-4=STA_HTTP_WORKERS=4,STA_HTTP_SERVER=gunicorn,STA_HTTP_WORKER_CLASS=sync",
+    "granian-2x8=STA_HTTP_WORKERS=2,STA_HTTP_SERVER=granian",
 ]
 
 

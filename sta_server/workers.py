@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # The HTTP side of the default run mode: STA_HTTP_WORKERS processes (Settings) of this worker class
 # with this many threads each, and idle keep-alive connections kept this many seconds. Chosen by
 # measurement (bench/http_workers.py, docs/benchmarks.md); the variables are for measuring others.
+HTTP_SERVER = "gunicorn"  # or "granian" (plain HTTP only)
 WORKER_CLASS = "gthread"
 THREADS = 8
 KEEPALIVE_S = 2
@@ -48,6 +49,15 @@ def http_options(environ: Mapping[str, str]) -> dict[str, Any]:
         raise ValueError("STA_HTTP_THREADS must be ≥ 1 and STA_HTTP_KEEPALIVE ≥ 0")
     return {"worker_class": environ.get("STA_HTTP_WORKER_CLASS") or WORKER_CLASS, "threads": threads,
             "keepalive": keepalive}
+
+
+def http_server(environ: Mapping[str, str], settings: Settings) -> str:
+    """Which server runs the HTTP workers: STA_HTTP_SERVER (default HTTP_SERVER); HTTPS is always
+    gunicorn's (sta_server/tls.py: the client certificate's identity, the CRL reloaded)."""
+    name = environ.get("STA_HTTP_SERVER") or HTTP_SERVER
+    if name not in ("gunicorn", "granian"):
+        raise ValueError(f"STA_HTTP_SERVER must be gunicorn or granian, not {name!r}")
+    return "gunicorn" if settings.tls_cert_file else name
 
 
 class Workers(BaseApplication):  # type: ignore[misc]
@@ -113,7 +123,7 @@ def serve_workers(settings: Settings, app_factory: Callable[..., WSGIApplication
     log.info("serving SensorThings API on %s/v1.1 with %s workers", settings.base_url, settings.http_workers)
     make_app = functools.partial(app_factory, settings, counters_dir=counters_dir)
     try:
-        if os.environ.get("STA_HTTP_SERVER") == "granian" and not settings.tls_cert_file:
+        if http_server(os.environ, settings) == "granian":
             serve_granian(settings, make_app)
         else:
             Workers(settings, functools.partial(app_factory, counters_dir=counters_dir)).run()

@@ -3,10 +3,12 @@ per worker, idle keep-alive connections kept 2 s (chosen by bench/http_workers.p
 bench/wsgi_overhead.py, docs/benchmarks.md), each overridable for measuring others."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sta_server.settings import Settings
-from sta_server.workers import Workers, http_options
+from sta_server.workers import Workers, http_options, http_server
 
 
 def _app(settings: Settings) -> object:
@@ -36,3 +38,13 @@ def test_gunicorn_gets_them(monkeypatch: pytest.MonkeyPatch) -> None:
     config = Workers(settings, _app).cfg  # type: ignore[arg-type]
     assert (config.workers, config.threads, config.keepalive, config.worker_class_str) == (2, 3, 7, "gthread")
     assert config.bind == ["127.0.0.1:18099"]
+
+
+def test_http_server_choice() -> None:
+    plain = Settings.from_env({})
+    assert http_server({}, plain) == "gunicorn"
+    assert http_server({"STA_HTTP_SERVER": "granian"}, plain) == "granian"
+    https = dataclasses.replace(plain, tls_cert_file="/etc/sta/cert.pem")
+    assert http_server({"STA_HTTP_SERVER": "granian"}, https) == "gunicorn"  # the client identity needs gunicorn
+    with pytest.raises(ValueError):
+        http_server({"STA_HTTP_SERVER": "uvicorn"}, plain)
