@@ -1,10 +1,12 @@
 """A simulated house's physics from the grid simulation (docs/simulation.md, "The sites' physics"): the latest
 ``physics.P_pv``, ``physics.P_load`` and ``physics.V`` Observations the simulation writes on the site's Thing.
 
-Site-file option of a ``simulated-house``: ``physics: {source: simulation, site: <site id>, max_age_s: 1800,
-refresh_s: 60}``; the server from ``STA_CLIENT_*`` (the runtime's own account: the Datastreams carry the
-site's labels). A value missing, older than ``max_age_s`` or unreadable is ``None``: the house falls back to
-its own models, counts it (``counters``) and logs the change once, never raises.
+Site-file option of a ``simulated-house``: ``physics: {source: simulation, site: <site id>, share: 1.0,
+max_age_s: 1800, refresh_s: 60}`` (``share``: the house's part of its bus's loads and PV, when the bus stands
+for more than this house, e.g. 0.2 of SimBench's 23 kW PV for a 5 kWp roof); the server from
+``STA_CLIENT_*`` (the runtime's own account: the Datastreams carry the site's labels). A value missing,
+older than ``max_age_s`` or unreadable is ``None``: the house falls back to its own models, counts it
+(``counters``) and logs the change once, never raises.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class PhysicsOptions:
     site: str
     max_age_s: float = 1800.0
     refresh_s: float = 60.0
+    share: float = 1.0  # of the bus's PV and load (the voltage is the bus's)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> PhysicsOptions | None:
@@ -36,7 +39,11 @@ class PhysicsOptions:
             return None
         if not physics.get("site"):
             raise ValueError("physics: {source: simulation} needs the site id (site: <id>)")
-        return cls(str(physics["site"]), float(physics.get("max_age_s", 1800)), float(physics.get("refresh_s", 60)))
+        share = float(physics.get("share", 1.0))
+        if not 0 < share <= 1:
+            raise ValueError(f"physics.share must be in (0, 1], not {share}")
+        return cls(str(physics["site"]), float(physics.get("max_age_s", 1800)), float(physics.get("refresh_s", 60)),
+                   share)
 
 
 def parse_latest(things: list[dict[str, Any]]) -> dict[str, tuple[datetime, float]]:
@@ -102,7 +109,7 @@ class PhysicsFeed:
             log.info("site %s: the simulation's physics are fresh again at %s", self.options.site, now.isoformat())
             self._stale = False
         assert found is not None
-        return found[1]
+        return found[1] if key == "physics.V" else found[1] * self.options.share
 
     def close(self) -> None:
         if self._client is not None:

@@ -321,9 +321,9 @@ def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) ->
         assert model.counters["site_without_bus"] == 2  # "off" at each setup
 
     # a simulated house of that site reads them: its PV and load are the profile's, its meter's voltage the bus's
-    async def house_reads() -> tuple[dict[str, Any], dict[str, Any], float | None]:
+    async def house_reads(share: float = 1.0) -> tuple[dict[str, Any], dict[str, Any], float | None]:
         clock = SteppedClock(DAY + timedelta(hours=12, minutes=1))
-        house = build_house("ess", {"physics": {"source": "simulation", "site": f"on-{tag}"}}, clock)
+        house = build_house("ess", {"physics": {"source": "simulation", "site": f"on-{tag}", "share": share}}, clock)
         assert house.physics is not None
         house.physics = PhysicsFeed(house.physics.options, sta_process.settings())
         meter = build_meter("meter", {"measures": {"ess": "grid_power"}}, clock)
@@ -335,8 +335,11 @@ def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) ->
         return readings, volts, house.voltage_v()
 
     readings, volts, grid_v = asyncio.run(house_reads())
+    shared = asyncio.run(house_reads(0.25))[0]
     assert expected["physics.P_pv"] < -10_000  # bus 7: SimBench's 40 kW PV generator at noon
     assert readings["P_pv"] == pytest.approx(expected["physics.P_pv"], abs=0.01)
     assert readings["P_load"] == pytest.approx(expected["physics.P_load"], abs=0.01)
     assert grid_v == pytest.approx(v[0]["result"])
+    assert shared["P_pv"] == pytest.approx(expected["physics.P_pv"] / 4, abs=0.01)  # a quarter of the bus
+    assert shared["P_load"] == pytest.approx(expected["physics.P_load"] / 4, abs=0.01)
     assert volts["V_grid"][0] > grid_v  # exporting: the meter sees the bus voltage plus its cable's rise

@@ -24,9 +24,13 @@ def test_the_option_names_the_site() -> None:
     assert PhysicsOptions.from_options({"pv_kwp": 5}) is None
     assert PhysicsOptions.from_options({"physics": {"source": "own"}}) is None
     found = PhysicsOptions.from_options({"physics": {"source": "simulation", "site": "fur-1", "max_age_s": 900}})
-    assert found == PhysicsOptions("fur-1", 900.0, 60.0)
+    assert found == PhysicsOptions("fur-1", 900.0, 60.0, 1.0)
+    shared = PhysicsOptions.from_options({"physics": {"source": "simulation", "site": "fur-4", "share": 0.2}})
+    assert shared is not None and shared.share == 0.2
     with pytest.raises(ValueError, match="site id"):
         PhysicsOptions.from_options({"physics": {"source": "simulation"}})
+    with pytest.raises(ValueError, match="share"):
+        PhysicsOptions.from_options({"physics": {"source": "simulation", "site": "fur-4", "share": 0}})
 
 
 def test_the_newest_values_are_parsed_by_key() -> None:
