@@ -272,6 +272,7 @@ def main() -> int:
     parser.add_argument("--keys", action="store_true", help="an idempotency-key user property per message")
     parser.add_argument("--form", choices=FORMS, default="single", help="what a message carries")
     parser.add_argument("--records", type=int, default=1, help="Observations per message (senml, dataarray)")
+    parser.add_argument("--forms", help="several forms, one run each: form:records,… (e.g. single:1,senml:50)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -280,9 +281,11 @@ def main() -> int:
     from bench.stats import cpu_s
     runs = []
     try:
-        for processes in [int(p) for p in args.processes.split(",")]:
+        forms = [(f.split(":")[0], int(f.split(":")[1])) for f in args.forms.split(",")] if args.forms else [
+            (args.form, args.records)]
+        for (form, records), processes in [(f, int(p)) for f in forms for p in args.processes.split(",")]:
             offer = Offer("127.0.0.1", broker.port, tuple(range(1, 101)), args.rate, args.seconds, processes,
-                          keys=args.keys, form=args.form, records=args.records)
+                          keys=args.keys, form=form, records=records)
             broker_cpu, load = cpu_s(broker_pid), load_average()
             result = run_offer(offer)
             result |= {"broker_cpu_pct": round(100 * (cpu_s(broker_pid) - broker_cpu) / args.seconds, 1),
