@@ -8,7 +8,9 @@ Then, in alternating rounds (ours, theirs, ours, …): N Observation POSTs one a
 keep-alive connection, 8 clients for D seconds, N deep inserts of a Thing (Location + 3 Datastreams
 with new Sensors and ObservedProperties) and the DELETE of each of those Things. Last, a counting
 pass: each server again, its database reached through a counting proxy (bench/pg_wire.py), gives
-the statements and round trips per request. Writes bench/results/<date>-write-paths.json."""
+the statements and round trips per request. Writes bench/results/<date>-write-paths.json.
+`--variant 'NAME=VAR=VALUE,…'` adds this server code once more with other settings (e.g.
+`sta-server granian=STA_HTTP_SERVER=granian`), on a database of its own."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +59,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--source", default=ROOT, help="server code to run (e.g. a `git archive` copy)")
     parser.add_argument("--baseline", help="also run this server code (a `git archive` copy of an earlier commit) "
                         "as 'sta-server before', on its own database, in the same alternating rounds")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="also run this server code with these settings, on its own database: "
+                        "NAME=VAR=VALUE,… (e.g. 'sta-server granian=STA_HTTP_SERVER=granian'; repeatable)")
     parser.add_argument("--compare-cmd", help="shell command serving the comparison server (see above)")
     parser.add_argument("--compare-name", default="istSOS4")
     parser.add_argument("--compare-path", default="/istsos4/v1.1", help="its API root path")
@@ -100,16 +105,38 @@ class Comparison:
 
 
 @contextmanager
-def ours(database_url: str, source: str, workers: int, name: str = "sta-server") -> Iterator[work.Target]:
+def ours(database_url: str, source: str, workers: int, name: str = "sta-server",
+         env: dict[str, str] | None = None) -> Iterator[work.Target]:
     broker = Mosquitto()
     server = Server(database_url, broker.url, source, workers)
     try:
         broker.start()
-        pid = server.start()
+        with environment(env or {}):  # the server process inherits os.environ
+            pid = server.start()
         yield work.Target(name, server.base, pid, lambda: [], source=source)
     finally:
         server.stop()
         broker.stop()
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """`NAME=VAR=VALUE,VAR=VALUE` -> (NAME, {VAR: VALUE})."""
+    name, _, assignments = text.partition("=")
+    return name, dict(item.split("=", 1) for item in assignments.split(",") if item)
 
 
 @contextmanager
@@ -195,6 +222,12 @@ def main() -> int:
             stack.callback(before.drop)
             server = ours(before.url, os.path.abspath(args.baseline), args.workers, BEFORE)
             targets.append(with_backends(stack.enter_context(server), before_engine, before.name))
+        for name, env in map(parse_variant, args.variant):
+            variant = Database(admin_url, source)
+            variant_engine = variant.create()
+            stack.callback(variant.drop)
+            server = ours(variant.url, source, args.workers, name, env)
+            targets.append(with_backends(stack.enter_context(server), variant_engine, variant.name))
         if args.compare_cmd:
             url = empty_database(admin_url, compare_db)
             stack.callback(drop_database, admin_url, compare_db)
@@ -223,7 +256,8 @@ def count_all(args: argparse.Namespace, targets: list[work.Target], admin_url: s
         if target.name == args.compare_name:
             context = theirs(args, url)
         else:
-            context = ours(url, target.source, args.workers, target.name)
+            variants = dict(map(parse_variant, args.variant))
+            context = ours(url, target.source, args.workers, target.name, variants.get(target.name))
         try:
             with context as second:
                 second.streams, second.serial = target.streams, target.serial
