@@ -117,6 +117,25 @@ class ServerClient(paho.Client):
             return self._send_puback(message.mid)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def _handle_pubackcomp(self, cmd: Any) -> MQTTErrorCode:
+        """A PUBACK without properties (the broker's answer to each notification) in a few steps:
+        what paho does for it (the message done, one fewer in flight) without decoding a reason
+        code object and a Properties per packet (a fifth of the process's CPU under load)."""
+        packet = self._in_packet["packet"]
+        if cmd != "PUBACK" or self.on_publish is not None or len(packet) not in (2, 3):
+            return super()._handle_pubackcomp(cmd)
+        mid = (packet[0] << 8) | packet[1]
+        with self._out_message_mutex:
+            message = self._out_messages.pop(mid, None)
+            if message is None:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            message.info._set_as_published()
+            if message.qos > 0:
+                self._inflight_messages -= 1
+                if self._max_inflight_messages > 0:
+                    return self._update_inflight()
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
     def _loop(self, timeout: float = 1.0) -> MQTTErrorCode:
         """paho waits for the socket to be readable before it reads: what is in the buffer already
         is read without waiting (unless reading is held). Acknowledgements due go out first."""

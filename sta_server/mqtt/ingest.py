@@ -42,10 +42,10 @@ SENML_TOPICS = ("v1.1/SenML", "v1.0/SenML")
 CREATE_OBSERVATIONS_TOPICS = ("v1.1/CreateObservations", "v1.0/CreateObservations")
 PRUNE_EVERY_S = 600.0
 _NO_QUERY = Query()
-# A batch also ends at this many payload bytes: packs of 50 Observations are 2,000 messages of
-# 100,000 Observations otherwise, one transaction held for seconds and all its notifications at once
-# (single creates of ~100 bytes reach `batch_size` first).
-BATCH_BYTES = 512 * 1024
+# A batch also ends at this many payload bytes: about 5,000 Observations in SenML packs of 50 (2,000
+# such packs would be one transaction of 100,000 rows, committed seconds apart, its notifications all
+# at once), about 1,300 single creates.
+BATCH_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
