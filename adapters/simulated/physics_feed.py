@@ -2,8 +2,11 @@
 ``physics.P_pv``, ``physics.P_load`` and ``physics.V`` Observations the simulation writes on the site's Thing.
 
 Site-file option of a ``simulated-house``: ``physics: {source: simulation, site: <site id>, share: 1.0,
-max_age_s: 1800, refresh_s: 60}`` (``share``: the house's part of its bus's loads and PV, when the bus stands
-for more than this house, e.g. 0.2 of SimBench's 23 kW PV for a 5 kWp roof); the server from
+pv_share: <share>, load_share: <share>, own: [], max_age_s: 1800, refresh_s: 60}`` (``share``: the house's
+part of its bus's loads and PV, when the bus stands for more than this house, e.g. 0.2 of SimBench's 23 kW PV
+for a 5 kWp roof; ``pv_share`` / ``load_share`` when the two parts differ, ``house_shares`` below; ``own``:
+keys the house keeps its own models for, e.g. ``[physics.P_pv]`` on a bus without SimBench PV, where the
+voltage and load still come from the simulation); the server from
 ``STA_CLIENT_*`` (the runtime's own account: the Datastreams carry the site's labels). A value missing,
 older than ``max_age_s`` or unreadable is ``None``: the house falls back to its own models, counts it
 (``counters``) and logs the change once, never raises.
@@ -30,6 +33,17 @@ class PhysicsOptions:
     max_age_s: float = 1800.0
     refresh_s: float = 60.0
     share: float = 1.0  # of the bus's PV and load (the voltage is the bus's)
+    pv_share: float | None = None  # of the bus's PV (None: share)
+    load_share: float | None = None  # of the bus's load (None: share)
+    own: frozenset[str] = frozenset()  # keys left to the house's own models (never read from the feed)
+
+    def share_of(self, key: str) -> float:
+        """The factor on the bus's value of ``key`` (1 for the voltage)."""
+        if key == "physics.P_pv":
+            return self.share if self.pv_share is None else self.pv_share
+        if key == "physics.P_load":
+            return self.share if self.load_share is None else self.load_share
+        return 1.0
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> PhysicsOptions | None:
@@ -39,11 +53,30 @@ class PhysicsOptions:
             return None
         if not physics.get("site"):
             raise ValueError("physics: {source: simulation} needs the site id (site: <id>)")
-        share = float(physics.get("share", 1.0))
-        if not 0 < share <= 1:
-            raise ValueError(f"physics.share must be in (0, 1], not {share}")
+        shares = {name: None if physics.get(name) is None else float(physics[name])
+                  for name in ("share", "pv_share", "load_share")}
+        for name, value in shares.items():
+            if value is not None and not 0 < value <= 1:
+                raise ValueError(f"physics.{name} must be in (0, 1], not {value}")
+        own = physics.get("own") or []
+        if not isinstance(own, list) or not set(map(str, own)) <= set(KEYS):
+            raise ValueError(f"physics.own must be a list of {', '.join(KEYS)}, not {own!r}")
         return cls(str(physics["site"]), float(physics.get("max_age_s", 1800)), float(physics.get("refresh_s", 60)),
-                   share)
+                   shares["share"] or 1.0, shares["pv_share"], shares["load_share"], frozenset(map(str, own)))
+
+
+def house_shares(pv_kwp: float, annual_kwh: float, bus_pv_kw: float, bus_annual_kwh: float) -> dict[str, Any]:
+    """The ``physics`` option's parts for a house on a bus (pure): its PV share is its peak power over the
+    installed PV of the bus's SimBench generators, its load share its annual energy over the bus's profile
+    loads' (each capped at 1, rounded to 3 places); a bus without SimBench PV (or a house without PV) keeps
+    the house's own PV model (``own: [physics.P_pv]``), the load and voltage still from the simulation."""
+    found: dict[str, Any] = {"load_share": round(min(1.0, annual_kwh / bus_annual_kwh), 3)} if bus_annual_kwh > 0 \
+        else {"own": ["physics.P_load"]}
+    if bus_pv_kw > 0 and pv_kwp > 0:
+        found["pv_share"] = round(min(1.0, pv_kwp / bus_pv_kw), 3)
+    else:
+        found["own"] = [*found.get("own", []), "physics.P_pv"]
+    return found
 
 
 def parse_latest(things: list[dict[str, Any]]) -> dict[str, tuple[datetime, float]]:
@@ -95,7 +128,10 @@ class PhysicsFeed:
             log.warning("site %s: the simulation's physics could not be read: %s", self.options.site, err)
 
     def value(self, key: str, now: datetime) -> float | None:
-        """The value of ``key`` in force at ``now``, or None (missing or stale: counted, logged once)."""
+        """The value of ``key`` in force at ``now``, or None (missing or stale: counted, logged once; a key
+        in ``own``: None, not counted)."""
+        if key in self.options.own:
+            return None
         found = self._values.get(key)
         fresh = found is not None and timedelta(0) <= now - found[0] <= timedelta(seconds=self.options.max_age_s)
         if not fresh:
@@ -109,7 +145,7 @@ class PhysicsFeed:
             log.info("site %s: the simulation's physics are fresh again at %s", self.options.site, now.isoformat())
             self._stale = False
         assert found is not None
-        return found[1] if key == "physics.V" else found[1] * self.options.share
+        return found[1] * self.options.share_of(key)
 
     def close(self) -> None:
         if self._client is not None:
