@@ -92,8 +92,9 @@ def transformer_limits(rows: Rows, problem: RadialProblem, lay: Layout) -> None:
 
 
 def command_terms(rows: Rows, problem: RadialProblem, lay: Layout) -> None:
-    """Flicker: (I − X)[t] − (I − X)[t−1] = up[t] − down[t]; voltage: I − excess_in <= band_in and
-    X − excess_out <= band_out. Only for the solution the aggregator's command selects."""
+    """Flicker: (I − X)[t] − (I − X)[t−1] = up[t] − down[t]; voltage: I − excess_in <= band_in,
+    X − excess_out <= band_out and excess_out <= export_peak. Only for the solution the aggregator's command
+    selects."""
     objective, t = problem.objective, problem.steps
     if objective.solution == SolutionCode.PREVENT_FLICKER and t > 1:
         now, before = slice(1, t), slice(0, t - 1)
@@ -104,9 +105,17 @@ def command_terms(rows: Rows, problem: RadialProblem, lay: Layout) -> None:
     if objective.solution == SolutionCode.VOLTAGE_CONTROL:
         inf = np.full(t, np.inf)
         rows.add([(lay.radial_export, 1.0), (lay.band_excess_out, -1.0)], -inf, np.full(t, objective.voltage_export_w))
+        rows.add([(lay.band_excess_out, 1.0), (np.full(t, lay.export_peak, dtype=np.int64), -1.0)], -inf,
+                 np.zeros(t))
         if math.isfinite(objective.voltage_import_w):
             rows.add([(lay.radial_import, 1.0), (lay.band_excess_in, -1.0)], -inf,
                      np.full(t, objective.voltage_import_w))
+
+
+def exporting_beyond_band(problem: RadialProblem) -> NDArray[np.bool_]:
+    """The steps at which the radial's own load and PV (no battery) export more than the voltage band."""
+    base = np.asarray([s.base_w for s in problem.sites], dtype=np.float64).reshape(-1, problem.steps).sum(axis=0)
+    return np.asarray(-base > problem.objective.voltage_export_w)
 
 
 def no_overlap(rows: Rows, problem: RadialProblem, lay: Layout) -> None:

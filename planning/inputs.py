@@ -88,12 +88,17 @@ class Objective:
     """The objective's terms: the last one (peak, flicker or voltage) only when the aggregator's command
     selects it. Flicker: every kW the radial's exchange changes from one step to the next is paid. Voltage:
     on a radial, the voltage rises with export (reverse flow from PV) and falls with import (ΔV ≈ R·P/V), so
-    energy exchanged beyond a band at the transformer is paid — batteries absorb the PV peak instead."""
+    energy exchanged beyond a band at the transformer is paid, and the day's highest export beyond the band
+    once more per kW (the further above the band, the dearer: the batteries flatten the PV peak from the top,
+    where the voltage is highest). While the radial's own load and PV export beyond the band, its batteries
+    may not discharge: discharging there raises the voltage, and charge/discharge cycles would otherwise
+    "pay" by burning exported energy in the batteries' losses (docs/controllers.md)."""
 
     solution: SolutionCode = SolutionCode.ECONOMIC
     peak_eur_per_kw: float = 0.5  # per day, on the radial's highest import
     flicker_eur_per_kw: float = 0.05  # per kW of change of the radial's exchange between two steps
     voltage_eur_per_kwh: float = 0.5  # per kWh exchanged beyond the voltage band
+    voltage_peak_eur_per_kw: float = 2.0  # per day, on the highest export beyond the band
     voltage_export_w: float = 0.0  # the band: export above this raises the feeder's voltage
     voltage_import_w: float = math.inf  # import above this lowers it
     slack_eur_per_kwh: float = 1000.0  # violating a contract/transformer limit (infeasible days)

@@ -14,8 +14,8 @@ class Layout:
     """Blocks: charge C and discharge D (W) and stored energy E (Wh, end of step) per battery and step; the
     radial's import/export at the transformer (W); per site slack above its contract in/out (W); transformer
     slack in/out (W); the step-to-step rise and fall of the radial's exchange (W, flicker); its import and
-    export beyond the voltage band (W); the peak import (W); then one binary per step that needs the
-    no-overlap rule."""
+    export beyond the voltage band (W); the peak import (W); the peak export beyond the voltage band (W); then
+    one binary per step that needs the no-overlap rule."""
 
     batteries: int
     sites: int
@@ -85,9 +85,13 @@ class Layout:
         return 3 * self.batteries * self.steps + 8 * self.steps + 2 * self.sites * self.steps
 
     @property
+    def export_peak(self) -> int:
+        return self.peak + 1
+
+    @property
     def binaries(self) -> Index:
-        return np.arange(self.peak + 1, self.peak + 1 + len(self.binary_steps), dtype=np.int64)
+        return np.arange(self.peak + 2, self.peak + 2 + len(self.binary_steps), dtype=np.int64)
 
     @property
     def size(self) -> int:
-        return self.peak + 1 + len(self.binary_steps)
+        return self.peak + 2 + len(self.binary_steps)

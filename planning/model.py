@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +41,7 @@ def objective_vector(problem: RadialProblem, lay: Layout) -> Array:
         cost[lay.ramp_up] = cost[lay.ramp_down] = objective.flicker_eur_per_kw / 1000
     if objective.solution == SolutionCode.VOLTAGE_CONTROL:
         cost[lay.band_excess_in] = cost[lay.band_excess_out] = objective.voltage_eur_per_kwh * kwh
+        cost[lay.export_peak] = objective.voltage_peak_eur_per_kw / 1000
     return cost
 
 
@@ -58,7 +60,9 @@ def variable_bounds(problem: RadialProblem, lay: Layout) -> Bounds:
     if solution != SolutionCode.PREVENT_FLICKER:
         upper[lay.ramp_up] = upper[lay.ramp_down] = 0.0
     if solution != SolutionCode.VOLTAGE_CONTROL:
-        upper[lay.band_excess_in] = upper[lay.band_excess_out] = 0.0
+        upper[lay.band_excess_in] = upper[lay.band_excess_out] = upper[lay.export_peak] = 0.0
+    else:  # no discharge while the radial's own load and PV export beyond the band (Objective's doc)
+        upper[lay.discharge[:, constraints.exporting_beyond_band(problem)]] = 0.0
     return Bounds(lower, upper)
 
 
@@ -105,7 +109,30 @@ def solve_day_ahead(problem: RadialProblem) -> DayPlan:
             break
         log.debug("radial %s: %d step(s) charge and discharge at once; binaries added", problem.radial_id, len(bad))
         lay, rounds = Layout(lay.batteries, lay.sites, lay.steps, tuple(bad)), rounds + 1
-    return _plan(problem, lay, x, rounds, time.perf_counter() - started, note)
+    plan = _plan(problem, lay, x, rounds, time.perf_counter() - started, note)
+    if note and problem.objective.solution != SolutionCode.ECONOMIC:
+        return safer_plan(problem, plan, started)
+    return plan
+
+
+def _total(problem: RadialProblem, plan: DayPlan) -> float:
+    costs = evaluate(problem, np.asarray([s.power_w for s in plan.schedules], dtype=np.float64))
+    return costs.energy_eur + costs.wear_eur + costs.command_eur + plan.costs.slack_eur
+
+
+def safer_plan(problem: RadialProblem, plan: DayPlan, started: float) -> DayPlan:
+    """A command's plan whose MILP stopped early (time limit) against the economic plan of the same day, both
+    costed on the command's objective: the cheaper one (the economic plan is what the radial does without
+    the command, so the fallback is never worse than not following it)."""
+    economic = solve_day_ahead(replace(problem, objective=replace(problem.objective, solution=SolutionCode.ECONOMIC)))
+    if _total(problem, plan) <= _total(problem, economic):
+        return plan
+    log.warning("radial %s: the %s plan stopped early (%s); the economic plan costs less on its terms: used",
+                problem.radial_id, problem.objective.solution.value, plan.status)
+    power = np.asarray([s.power_w for s in economic.schedules], dtype=np.float64)
+    return replace(economic, costs=replace(economic.costs, command_eur=evaluate(problem, power).command_eur),
+                   status=f"{economic.status}; economic fallback ({plan.status})",
+                   solve_s=time.perf_counter() - started)
 
 
 def _plan(problem: RadialProblem, lay: Layout, x: Array, rounds: int, solve_s: float, note: str) -> DayPlan:

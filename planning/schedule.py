@@ -83,9 +83,10 @@ def command_eur(problem: RadialProblem, import_w: Array, export_w: Array) -> flo
     if objective.solution == SolutionCode.PREVENT_FLICKER:
         return objective.flicker_eur_per_kw * float(np.abs(np.diff(import_w - export_w)).sum()) / 1000
     if objective.solution == SolutionCode.VOLTAGE_CONTROL:
-        beyond = np.maximum(export_w - objective.voltage_export_w, 0.0).sum()
-        beyond += np.maximum(import_w - objective.voltage_import_w, 0.0).sum()
-        return objective.voltage_eur_per_kwh * kwh * float(beyond)
+        above = np.maximum(export_w - objective.voltage_export_w, 0.0)
+        beyond = above.sum() + np.maximum(import_w - objective.voltage_import_w, 0.0).sum()
+        return (objective.voltage_eur_per_kwh * kwh * float(beyond)
+                + objective.voltage_peak_eur_per_kw * float(above.max(initial=0.0)) / 1000)
     return 0.0
 
 

@@ -152,8 +152,9 @@ def test_the_flicker_and_voltage_terms_by_hand() -> None:
 
     # |−2,000 − 1,000| + |500 + 2,000| = 5,500 W of change
     assert command_eur(Objective(SolutionCode.PREVENT_FLICKER, flicker_eur_per_kw=0.1)) == pytest.approx(0.55)
-    # 2,000 W exported against a band of 500 W for one hour, 1,000 W imported against a band of 800 W
+    # 2,000 W exported against a band of 500 W for one hour, 1,000 W imported against a band of 800 W;
+    # the day's highest export beyond the band (1,500 W) once more at 0.4 EUR/kW
     band = Objective(SolutionCode.VOLTAGE_CONTROL, voltage_eur_per_kwh=1.0, voltage_export_w=500,
-                     voltage_import_w=800)
-    assert command_eur(band) == pytest.approx(1.5 + 0.2)
+                     voltage_import_w=800, voltage_peak_eur_per_kw=0.4)
+    assert command_eur(band) == pytest.approx(1.5 + 0.2 + 0.6)
     assert command_eur(Objective(SolutionCode.ECONOMIC)) == 0.0
