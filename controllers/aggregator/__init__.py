@@ -6,9 +6,11 @@ from controllers.aggregator.commands import (
     CommandRefused,
     Solution,
     Verdict,
+    command_at,
     judge,
     parse_command,
     solution_at,
 )
 
-__all__ = ["Action", "Command", "CommandRefused", "Solution", "Verdict", "judge", "parse_command", "solution_at"]
+__all__ = ["Action", "Command", "CommandRefused", "Solution", "Verdict", "command_at", "judge", "parse_command",
+           "solution_at"]

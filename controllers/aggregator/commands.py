@@ -8,7 +8,9 @@ radial, **the latest accepted command whose span covers a moment decides it** (`
 command selects its solution over [startTime, stopTime); a stop command ends, from its startTime on, every
 command accepted before it (the radial returns to the default, economic); a command accepted later
 overrides an earlier one where their spans overlap, and the earlier one is in force again after the later
-one's stopTime. "Latest" is the Task's creationTime, then its id.
+one's stopTime. "Latest" is the Task's creationTime, then its id. A voltage_control command may carry its
+band at the radial's transformer, `exportBand_W` (and `importBand_W`), numbers of W >= 0; without them the
+GESSCon's own setting applies.
 """
 from __future__ import annotations
 
@@ -50,6 +52,8 @@ class Command:
     start: datetime
     stop: datetime | None
     created: datetime
+    export_band_w: float | None = None
+    import_band_w: float | None = None
 
     def covers(self, moment: datetime) -> bool:
         return self.start <= moment and (self.stop is None or moment < self.stop)
@@ -88,6 +92,15 @@ def _token(parameters: Mapping[str, Any], name: str, kind: type[StrEnum], defaul
         raise CommandRefused("malformed", f"{name} {value!r} is not one of {[k.value for k in kind]}") from None
 
 
+def _watts(parameters: Mapping[str, Any], name: str) -> float | None:
+    value = parameters.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+        raise CommandRefused("malformed", f"{name} must be a number of W >= 0, got {value!r}")
+    return float(value)
+
+
 def parse_command(task_id: int | str, parameters: Mapping[str, Any], created: datetime) -> Command:
     """A Task's parameters as a Command (CommandRefused "malformed" when they cannot be one)."""
     radial = parameters.get("radialId")
@@ -97,7 +110,8 @@ def parse_command(task_id: int | str, parameters: Mapping[str, Any], created: da
     assert start is not None
     return Command(task_id, radial, _token(parameters, "action", Action, Action.START.value),
                    _token(parameters, "solution", Solution, DEFAULT_SOLUTION_TEXT), start,
-                   _time(parameters, "stopTime", required=False), created)
+                   _time(parameters, "stopTime", required=False), created, _watts(parameters, "exportBand_W"),
+                   _watts(parameters, "importBand_W"))
 
 
 def judge(command: Command, *, radials: Collection[str], supported: Collection[Solution], now: datetime,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clock import Clock
-from controllers.aggregator import Solution, solution_at
+from controllers.aggregator import Solution, command_at, solution_at
 from controllers.gesscon import dispatch
 from controllers.gesscon.command_desk import CommandDesk
 from controllers.gesscon.decide import Decision, decide
@@ -86,6 +86,19 @@ class GessconLoop:
     def solution(self, radial_id: str, moment: datetime) -> Solution:
         return solution_at(self.desk.accepted, radial_id, moment)
 
+    def objective(self, radial_id: str, moment: datetime) -> Objective:
+        """The LP's objective for the command in force at `moment`: its solution, voltage_control's band from
+        the command or else the settings."""
+        command, settings = command_at(self.desk.accepted, radial_id, moment), self.settings
+        export_band = settings.voltage_export_w if command is None or command.export_band_w is None \
+            else command.export_band_w
+        import_band = settings.voltage_import_w if command is None or command.import_band_w is None \
+            else command.import_band_w
+        return Objective(SolutionCode(self.solution(radial_id, moment).value), peak_eur_per_kw=settings.peak_eur_per_kw,
+                         voltage_eur_per_kwh=settings.voltage_eur_per_kwh,
+                         voltage_peak_eur_per_kw=settings.voltage_peak_eur_per_kw, voltage_export_w=export_band,
+                         voltage_import_w=import_band)
+
     def plan(self, radial_id: str, start: datetime, now: datetime, *, unavailable: frozenset[str] = frozenset(),
              lost: frozenset[str] = frozenset(), reasons: tuple[str, ...] = ()) -> Dispatch:
         """Plan the radial from `start` over 24 h and create a schedule Task per available ESS (none that
@@ -93,7 +106,7 @@ class GessconLoop:
         data = read_radial(self.sta, radial_id, start, now, hold_s=self.settings.plan.hold_s,
                            price_key=self.settings.price_key)
         solution = self.solution(radial_id, start)
-        objective = Objective(SolutionCode(solution.value), peak_eur_per_kw=self.settings.peak_eur_per_kw)
+        objective = self.objective(radial_id, start)
         things = {e.key: e for e in data.batteries}
         left_out = unavailable | {k for k, e in things.items() if e.schedule_capability is None}
         problem, flags = problem_of(data, start, objective, self.settings.plan, unavailable=left_out)

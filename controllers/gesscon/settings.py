@@ -1,6 +1,7 @@
 """GESSCon's loop configuration from environment variables (GESSCON_*; docs/controllers.md)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,11 @@ class GessconSettings:
     latitude: float = 0.0
     longitude: float = 0.0
     log_level: str = "INFO"
+    # voltage_control (planning/inputs.py Objective): the band at the transformer when the command names none
+    voltage_export_w: float = 0.0
+    voltage_import_w: float = math.inf
+    voltage_eur_per_kwh: float = 0.5
+    voltage_peak_eur_per_kw: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GessconSettings:
@@ -39,6 +45,9 @@ class GessconSettings:
             except ValueError:
                 raise SettingsError(f"GESSCON_{name} must be a number") from None
 
+        bands = [number(f"VOLTAGE_{side}_W", math.inf if side == "IMPORT" else 0.0) for side in ("EXPORT", "IMPORT")]
+        if any(not band >= 0 for band in bands):
+            raise SettingsError("GESSCON_VOLTAGE_EXPORT_W and GESSCON_VOLTAGE_IMPORT_W must be >= 0")
         step_s = int(number("STEP_S", 900))
         if step_s <= 0 or 86_400 % step_s or (step_s % 60 and 60 % step_s):
             raise SettingsError("GESSCON_STEP_S must divide a day and be a multiple or divisor of 60")
@@ -49,4 +58,6 @@ class GessconSettings:
                               number("REPLAN_MIN_S", 900))
         return cls(radials, plan, policy, number("LEAD_S", 3600), number("CHECK_S", 60), number("STATUS_S", 900),
                    env.get("GESSCON_PRICE_KEY") or None, number("PEAK_EUR_PER_KW", 0.5), int(number("PRIORITY", 2)),
-                   number("LATITUDE", 0.0), number("LONGITUDE", 0.0), env.get("GESSCON_LOG_LEVEL", "INFO"))
+                   number("LATITUDE", 0.0), number("LONGITUDE", 0.0), env.get("GESSCON_LOG_LEVEL", "INFO"),
+                   number("VOLTAGE_EXPORT_W", 0.0), number("VOLTAGE_IMPORT_W", math.inf),
+                   number("VOLTAGE_EUR_PER_KWH", 0.5), number("VOLTAGE_PEAK_EUR_PER_KW", 2.0))

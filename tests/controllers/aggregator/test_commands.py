@@ -25,14 +25,25 @@ def test_a_task_becomes_a_command_with_defaults() -> None:
     assert parsed == Command(7, "r1", Action.START, Solution.ECONOMIC, T0, None, T0)
 
 
+def test_a_voltage_command_carries_its_band() -> None:
+    parsed = parse_command(8, {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "solution": "voltage_control",
+                               "exportBand_W": 40_000, "importBand_W": 60_000.5}, T0)
+    assert (parsed.solution, parsed.export_band_w, parsed.import_band_w) == (Solution.VOLTAGE_CONTROL, 40_000.0,
+                                                                            60_000.5)
+    assert parse_command(9, {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z"}, T0).export_band_w is None
+
+
 @pytest.mark.parametrize("parameters", [
+    {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "exportBand_W": -1},
+    {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "exportBand_W": "40 kW"},
+    {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "importBand_W": True},
     {"startTime": "2026-12-07T00:00:00Z"},
     {"radialId": "r1"},
     {"radialId": "r1", "startTime": "2026-12-07T00:00:00"},
     {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "solution": "islanding"},
     {"radialId": "r1", "startTime": "2026-12-07T00:00:00Z", "action": "pause"},
 ])
-def test_a_malformed_task_is_refused(parameters: dict[str, str]) -> None:
+def test_a_malformed_task_is_refused(parameters: dict[str, object]) -> None:
     with pytest.raises(CommandRefused) as refused:
         parse_command(1, parameters, T0)
     assert refused.value.code == "malformed"

@@ -11,6 +11,7 @@ import pytest
 
 from controllers.gesscon.status import iso
 from sta_client import StaClient
+from sta_client.errors import ClientError
 from tests.client.conftest import RunningServer
 from tests.controllers.gesscon.radial_builder import Radial, acknowledge, build_radial, post_soc, tasks
 from tests.controllers.gesscon.test_loop_server import BEFORE, DAY, MIN, gesscon
@@ -87,3 +88,19 @@ def test_a_new_solution_in_force_replans_the_radial_with_it(sta: StaClient, radi
     loop.desk.take(at + 2 * MIN)
     assert answers(sta, ids.streams["commandAccepted"])[stop][0] is True
     assert loop.check(radial.radial_id, at + 3 * MIN) is not None  # back to economic
+
+
+def test_a_voltage_command_sets_the_band_of_the_plans_objective(sta: StaClient, radial: Radial) -> None:
+    """The band travels in the Task (`exportBand_W`, validated by the server against the capability's
+    description); a command without one takes the GESSCon's setting (GESSCON_VOLTAGE_EXPORT_W, here 0 W)."""
+    loop, ids = gesscon(sta, radial)
+    r = radial.radial_id
+    sta.create_task(ids.capability, {**command(r, "voltage_control", DAY, 6), "exportBand_W": 42_000})
+    sta.create_task(ids.capability, command(r, "voltage_control", DAY + timedelta(hours=6), 6))
+    assert loop.desk.take(BEFORE) == 2
+    banded, default, economic = (loop.objective(r, DAY + timedelta(hours=h)) for h in (1, 7, 13))
+    assert (banded.solution.value, banded.voltage_export_w) == ("voltage_control", 42_000.0)
+    assert (default.solution.value, default.voltage_export_w) == ("voltage_control", 0.0)
+    assert economic.solution.value == "economic"
+    with pytest.raises(ClientError):  # the server refuses a band that is not a number
+        sta.create_task(ids.capability, {**command(r, "voltage_control", DAY, 6), "exportBand_W": "high"})

@@ -1,6 +1,7 @@
 """Server data to the problem (pure): step grid, forecast before persistence, prices before the tariff."""
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,10 +72,15 @@ def test_settings_come_from_the_environment() -> None:
                                          "GESSCON_ACK_TIMEOUT_S": "120", "GESSCON_PRICE_KEY": "price:DK-1"})
     assert settings.radials == ("fur-feeder-1", "r2") and settings.plan.step_s == 60
     assert settings.policy.ack_timeout_s == 120 and settings.price_key == "price:DK-1"
+    assert (settings.voltage_export_w, settings.voltage_import_w) == (0.0, math.inf)
+    banded = GessconSettings.from_env({"GESSCON_RADIALS": "r", "GESSCON_VOLTAGE_EXPORT_W": "45000",
+                                       "GESSCON_VOLTAGE_PEAK_EUR_PER_KW": "3"})
+    assert (banded.voltage_export_w, banded.voltage_peak_eur_per_kw) == (45_000.0, 3.0)
 
 
 @pytest.mark.parametrize("env", [{}, {"GESSCON_RADIALS": "r", "GESSCON_STEP_S": "700"},
-                                 {"GESSCON_RADIALS": "r", "GESSCON_LEAD_S": "soon"}])
+                                 {"GESSCON_RADIALS": "r", "GESSCON_LEAD_S": "soon"},
+                                 {"GESSCON_RADIALS": "r", "GESSCON_VOLTAGE_EXPORT_W": "-5"}])
 def test_bad_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         GessconSettings.from_env(env)
