@@ -67,6 +67,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     run_like.add_argument("--server", action="store_true", help="start sta-server as a supervised child")
     run_like.add_argument("--no-forecasts", action="store_true", help="leave out python -m adapters.forecasts")
     run_like.add_argument("--no-optional", action="store_true", help="leave out controllers, simulation, GUIs")
+    run_like.add_argument("--optional", type=lambda text: frozenset(t.strip() for t in text.split(",") if t.strip()),
+                          metavar="NAMES", help="only these optional parts (comma-separated: gesscon, gevchcon, "
+                                                "simulation, gui; default all that exist)")
     run_like.add_argument("--factor", type=float, help="clock acceleration (default: the district file's)")
     run = commands.add_parser("run", parents=[run_like], help="the platform and the simulated district")
     run.add_argument("--no-district", action="store_true", help="the platform alone (a real deployment)")
@@ -114,7 +117,8 @@ def _orchestrator(args: argparse.Namespace, env: Mapping[str, str], district: Di
                       start_server=getattr(args, "server", False),
                       with_district=not getattr(args, "no_district", False), auth=_auth_on(env),
                       forecasts=not getattr(args, "no_forecasts", False),
-                      optional=not getattr(args, "no_optional", False))
+                      optional=not getattr(args, "no_optional", False),
+                      only_parts=getattr(args, "optional", None))
     return Orchestrator(options, district, ClientSettings.from_env(environ=env))
 
 
@@ -159,7 +163,8 @@ def command_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             checked[0] = time.monotonic()
             if time.monotonic() > ready_by:
                 raise RuntimeError(f"not every site wrote an Observation within {args.ready_timeout_s:.0f} s")
-            return orchestrator.every_site_reports()
+            # and the simulation's physics of the interval in force, when houses read them (SIM_PHYSICS=1)
+            return orchestrator.every_site_reports() and orchestrator.physics_published()
 
         orchestrator.supervise(until=ready)
         settled = time.monotonic() + args.settle_s

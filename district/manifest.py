@@ -4,7 +4,7 @@ radials, telemetry periods, contract limits) — read as plain YAML, since `agen
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,8 @@ class SiteFacts:
     contract_out_w: float | None
     observed_properties: frozenset[str] = frozenset()  # the ObservedProperty keys its streams use
     has_household_capabilities: bool = False  # a capability residents may task (properties.taskedBy)
+    # the site id whose physics (simulation/physics.py) a connector of this site reads (`physics` option), or None
+    physics_site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
     radials = {str(properties["radial_id"])} if properties.get("radial_id") else set()
     telemetry: dict[str, float] = {}
     unpolled: list[str] = [str(s["key"]) for s in site.get("datastreams") or [] if isinstance(s, Mapping)]
+    physics_site: str | None = None
     for listed in raw.get("devices") or []:
         device = _mapping(listed, f"{path}: devices")
         device_radial = _mapping(device.get("properties", {}), f"{path}: device properties").get("radial_id")
@@ -100,6 +103,9 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
             alternative = options.get("emulated")
             if emulated and isinstance(alternative, Mapping):
                 options = {**options, **alternative}
+            physics = options.get("physics")
+            if isinstance(physics, Mapping) and physics.get("source") == "simulation" and physics.get("site"):
+                physics_site = str(physics["site"])
             period = float(options.get("telemetry_s", DEFAULT_TELEMETRY_S))
         for stream in [*(device.get("datastreams") or []), *(device.get("multidatastreams") or [])]:
             if isinstance(stream, Mapping) and period is not None:
@@ -111,7 +117,7 @@ def site_facts(path: pathlib.Path, emulated: bool = False) -> SiteFacts:
         telemetry.update({key: shortest for key in unpolled})
     return SiteFacts(site_id, frozenset(radials), telemetry, _number(properties.get("contract_limit_in_w")),
                      _number(properties.get("contract_limit_out_w")), frozenset(_observed_properties(raw)),
-                     _residents_task(raw))
+                     _residents_task(raw), physics_site)
 
 
 def _residents_task(raw: Mapping[str, Any]) -> bool:
@@ -176,3 +182,27 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def physics_sites(district: District, simulation_env: Mapping[str, str]) -> list[str]:
+    """The sites whose field process or emulators read physics the district's simulation writes (pure): none
+    unless the simulation runs with ``SIM_PHYSICS`` on; of ``SIM_SITES`` when it names sites."""
+    if simulation_env.get("SIM_PHYSICS", "0").strip().lower() not in {"1", "true", "yes", "on"}:
+        return []
+    named = {s.strip() for s in simulation_env.get("SIM_SITES", "").split(",") if s.strip()}
+    found: list[str] = []
+    for site in district.sites:
+        reading = {site.facts.physics_site, *(emulator_physics_site(argv) for argv in site.emulators)} - {None}
+        found += sorted(s for s in reading if s is not None and (not named or s in named) and s not in found)
+    return found
+
+
+def emulator_physics_site(argv: Sequence[str]) -> str | None:
+    """The site an emulator's command line reads the simulation's physics of (``--physics-site``), or None."""
+    for n, arg in enumerate(argv):
+        if arg == "--physics-site" and n + 1 < len(argv):
+            return argv[n + 1]
+        if arg.startswith("--physics-site="):
+            return arg.split("=", 1)[1]
+    return None
+

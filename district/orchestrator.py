@@ -21,7 +21,7 @@ import httpx
 from clock import AcceleratedClock
 from district.children import ChildSpec, Supervisor, clean_env, python_argv
 from district.kpis import Window
-from district.manifest import District, SiteEntry
+from district.manifest import District, ManifestError, SiteEntry, emulator_physics_site, physics_sites
 from district.provision import Credentials, Tools, commission_site, grant_site, make_resident
 from district.report import DistrictReport, site_report
 from sta_client import ClientSettings, StaClient, StaError
@@ -86,6 +86,7 @@ class Options:
     auth: bool = True
     forecasts: bool = True
     optional: bool = True
+    only_parts: frozenset[str] | None = None  # of the optional parts, only these (None: all that exist)
     first_backoff_s: float = 1.0
 
 
@@ -101,6 +102,7 @@ class Orchestrator:
     residents: dict[str, Credentials] = field(default_factory=dict)  # the residential GUI's logins
     stop_requested: bool = False
     sites_started_at: datetime | None = None  # the district clock when the field processes started
+    physics_sites: list[str] = field(default_factory=list)  # sites reading the simulation's physics (SIM_PHYSICS)
 
     def __post_init__(self) -> None:
         self.supervisor = Supervisor(self.options.run_dir / "district" / "logs", self.options.root,
@@ -119,12 +121,15 @@ class Orchestrator:
             self.supervisor.start(ChildSpec("forecasts", python_argv(self.options.python, "adapters.forecasts"),
                                             self._forecast_env(), self._fresh_clock))
         for name, module in OPTIONAL_PARTS:
-            if self.options.optional and module_exists(module, self.options.root):
+            wanted = self.options.only_parts is None or name in self.options.only_parts
+            if self.options.optional and wanted and module_exists(module, self.options.root):
                 env = self._admin_env(self._plain_env())
                 for key, value in self.district.parts.get(name, {}).items():
                     env.setdefault(key, value)
                 if name == "gui":
                     env.setdefault("GUI_STA_URL", self.admin.base_url)
+                if name == "simulation":
+                    self.physics_sites = physics_sites(self.district, env)
                 self.supervisor.start(ChildSpec(name, python_argv(self.options.python, module), env,
                                                 self._fresh_clock))
             else:
@@ -146,8 +151,8 @@ class Orchestrator:
         for entry in self.district.sites:
             for n, argv in enumerate(entry.emulators):
                 self.supervisor.start(ChildSpec(f"{entry.facts.site_id}.emulator{n + 1}",
-                                                python_argv(self.options.python, *argv), self._plain_env(),
-                                                self._fresh_clock))
+                                                python_argv(self.options.python, *argv),
+                                                self._emulator_env(entry, argv), self._fresh_clock))
         self.sites_started_at = self.clock.now()
         for entry in self.district.sites:
             self.supervisor.start(self._field_process(entry))
@@ -198,6 +203,22 @@ class Orchestrator:
                                                                       str(entry.path)), env, self._fresh_clock)
 
     # --- environments ---------------------------------------------------------------------------------------
+
+    def _emulator_env(self, entry: SiteEntry, argv: Sequence[str]) -> dict[str, str]:
+        """An emulator's environment: the server's URLs; one that reads the simulation's physics of its site
+        (``--physics-site``) also gets the site's device-agent account, never another site's nor the
+        administrator's (the physics Datastreams carry the site's labels)."""
+        env = self._plain_env()
+        physics_site = emulator_physics_site(argv)
+        if physics_site is None:
+            return env
+        if physics_site != entry.facts.site_id:
+            raise ManifestError(f"site {entry.facts.site_id}: an emulator reads the physics of {physics_site}")
+        credentials = self.credentials.get(entry.facts.site_id)
+        if credentials is not None:
+            env.update(STA_CLIENT_USERNAME=credentials.username,
+                       STA_CLIENT_PASSWORD_FILE=str(credentials.password_file))
+        return env
 
     def _plain_env(self) -> dict[str, str]:
         """No database, no server broker login, no administrator: the server's URLs only."""
@@ -296,6 +317,24 @@ class Orchestrator:
                 query = (f"Things?$filter=properties/siteId eq '{entry.facts.site_id}'"
                          f"&$expand=Datastreams($top=1;$select=id;$expand=Observations($top=1;$select=id;"
                          f"$filter=phenomenonTime ge {since.isoformat().replace('+00:00', 'Z')}))&$select=id")
+                try:
+                    things = client.get(query).get("value", [])
+                except StaError:
+                    return False
+                if not any(stream.get("Observations") for thing in things for stream in thing.get("Datastreams", [])):
+                    return False
+        return True
+
+    def physics_published(self) -> bool:
+        """Each site reading the simulation's physics has a ``physics.P_load`` Observation since the sites
+        started (the simulation is up and has written the interval in force)."""
+        assert self.sites_started_at is not None
+        since = self.sites_started_at.isoformat().replace("+00:00", "Z")
+        with self.client() as client:
+            for site_id in self.physics_sites:
+                query = (f"Things?$filter=properties/kind eq 'site' and properties/siteId eq '{site_id}'"
+                         f"&$expand=Datastreams($filter=properties/key eq 'physics.P_load';$select=id;"
+                         f"$expand=Observations($top=1;$select=id;$filter=phenomenonTime ge {since}))&$select=id")
                 try:
                     things = client.get(query).get("value", [])
                 except StaError:

@@ -6,7 +6,10 @@ meter.MeterModel (adapters/simulated's load and PV) on the clock.
 Faults for tests (`emulator.faults`): `refuse_association`, `garble` (answers with a broken wrapper),
 `delay_s` (answers held back: the client times out), and `scalers` (change a register's scaler).
 
-`python -m adapters.dlms.emulator --port 4059 [--annual-kwh 5200 --pv-kwp 10 --seed 18 --password ...]`.
+`python -m adapters.dlms.emulator --port 4059 [--annual-kwh 5200 --pv-kwp 10 --seed 18 --password ...]`;
+`--physics-site SITE [--pv-share X --load-share Y --own physics.P_pv]`: the household's PV, load and voltage
+from the grid simulation's physics Datastreams of that site (docs/simulation.md), read with `STA_CLIENT_*`:
+the site's own device-agent account (the streams carry the site's labels), every `--physics-refresh-s`.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from adapters.dlms.meter import MeterModel, MeterSpec
 from adapters.dlms.variables import BY_OBIS
 from adapters.dlms.wrapper import read_frame, wrap
 from adapters.simulated.load import LoadSpec
+from adapters.simulated.physics_feed import PhysicsFeed, PhysicsOptions
 from adapters.simulated.pv import PvSpec
 from clock import Clock, clock_from_env
 
@@ -133,14 +137,36 @@ class MeterEmulator:
 
 
 def build_meter(clock: Clock, annual_kwh: float = 4000.0, pv_kwp: float = 0.0, seed: int | None = None,
-                latitude_deg: float = 46.5, longitude_deg: float = 11.35) -> MeterModel:
+                latitude_deg: float = 46.5, longitude_deg: float = 11.35,
+                physics: PhysicsFeed | None = None) -> MeterModel:
     pv = PvSpec(pv_kwp, latitude_deg, longitude_deg) if pv_kwp > 0 else None
-    return MeterModel(MeterSpec(LoadSpec(annual_kwh, seed=seed), pv), clock)
+    return MeterModel(MeterSpec(LoadSpec(annual_kwh, seed=seed), pv), clock, physics)
+
+
+def physics_options(args: argparse.Namespace) -> PhysicsOptions | None:
+    """The physics option from the command line (None without ``--physics-site``), as a site file's."""
+    if not args.physics_site:
+        return None
+    option = {"source": "simulation", "site": args.physics_site, "pv_share": args.pv_share,
+              "load_share": args.load_share, "own": args.own or [], "refresh_s": args.physics_refresh_s}
+    return PhysicsOptions.from_options({"physics": option})
+
+
+async def refresh_physics(feed: PhysicsFeed, clock: Clock, every_s: float) -> None:
+    """Re-read the feed (blocking HTTP in a thread) every ``every_s`` of clock time (the feed skips a call
+    that comes sooner: it is asked four times as often, so a late wake-up does not double the period)."""
+    while True:
+        await asyncio.to_thread(feed.refresh, clock.now())
+        await clock.sleep(every_s / 4)
 
 
 async def serve(args: argparse.Namespace, clock: Clock) -> None:
-    model = build_meter(clock, args.annual_kwh, args.pv_kwp, args.seed)
+    options = physics_options(args)
+    feed = None if options is None else PhysicsFeed(options)
+    model = build_meter(clock, args.annual_kwh, args.pv_kwp, args.seed, physics=feed)
     await MeterEmulator(model, args.host, args.port, args.password).start()
+    if feed is not None and options is not None:
+        await refresh_physics(feed, clock, options.refresh_s)
     await asyncio.Event().wait()
 
 
@@ -152,6 +178,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pv-kwp", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--password", default=None, help="LLS password (default: no authentication)")
+    parser.add_argument("--physics-site", default=None, help="the site whose simulated physics drive the meter")
+    parser.add_argument("--pv-share", type=float, default=None, help="of the bus's PV (default 1)")
+    parser.add_argument("--load-share", type=float, default=None, help="of the bus's load (default 1)")
+    parser.add_argument("--own", action="append", choices=["physics.P_pv", "physics.P_load", "physics.V"],
+                        help="a value the meter keeps its own model for")
+    parser.add_argument("--physics-refresh-s", type=float, default=60.0, help="clock seconds between reads")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(parser.parse_args(argv), clock_from_env(os.environ)))
 

@@ -1,6 +1,9 @@
 """The emulated meter's physics: a household behind the meter (adapters/simulated's load and PV models) on
 the clock, its reactive power at a fixed power factor, phase voltages that sag with import and rise with
-export, and energy registers integrated over clock time. Register contents in COSEM units (W, var, V, Wh)."""
+export, and energy registers integrated over clock time. Register contents in COSEM units (W, var, V, Wh).
+With a physics feed (adapters/simulated/physics_feed.py: the grid simulation's PV, load and bus voltage for the
+site, times the house's shares) the household's PV and load are the simulation's while they are fresh and the
+phase voltages sag/rise around the bus voltage; the own models stand in otherwise."""
 from __future__ import annotations
 
 import math
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.simulated.load import LoadSpec, load_power_w
+from adapters.simulated.physics_feed import PhysicsFeed
 from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
@@ -26,15 +30,21 @@ class MeterSpec:
 
 
 class MeterModel:
-    def __init__(self, spec: MeterSpec, clock: Clock) -> None:
+    def __init__(self, spec: MeterSpec, clock: Clock, physics: PhysicsFeed | None = None) -> None:
         self.spec, self.clock = spec, clock
+        self.physics = physics  # the simulation's PV, load and voltage (None: the own models only)
         self.energy_import_wh, self.energy_export_wh = spec.energy_import_wh, spec.energy_export_wh
         self._last = clock.now()
 
     def power_w(self, when: datetime) -> float:
         """Consumer convention: > 0 imports."""
         pv = pv_power_w(self.spec.pv, when) if self.spec.pv is not None else 0.0
-        return load_power_w(self.spec.load, when) + pv
+        return self._physics_or("physics.P_load", when, load_power_w(self.spec.load, when)) \
+            + min(0.0, self._physics_or("physics.P_pv", when, pv))
+
+    def _physics_or(self, key: str, when: datetime, own: float) -> float:
+        found = None if self.physics is None else self.physics.value(key, when)
+        return own if found is None else found
 
     def advance(self) -> None:
         now = self.clock.now()
@@ -50,7 +60,8 @@ class MeterModel:
         self.advance()
         power = self.power_w(self._last)
         reactive = abs(power) * math.tan(math.acos(self.spec.power_factor))
-        volts = [NOMINAL_V - self.spec.ohms * power / 3 / NOMINAL_V + offset for offset in (0.4, -0.3, 0.1)]
+        base_v = self._physics_or("physics.V", self._last, NOMINAL_V)
+        volts = [base_v - self.spec.ohms * power / 3 / NOMINAL_V + offset for offset in (0.4, -0.3, 0.1)]
         return {"active_import": max(power, 0.0), "active_export": max(-power, 0.0),
                 "reactive_import": reactive if power >= 0 else 0.0, "reactive_export": reactive if power < 0 else 0.0,
                 "voltage_l1": volts[0], "voltage_l2": volts[1], "voltage_l3": volts[2],

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from district.children import backoff_after
 from district.kpis import Window, power_kpis, stream_stats, task_stats
-from district.manifest import load_district
+from district.manifest import emulator_physics_site, load_district, physics_sites
 from district.orchestrator import provisioning_order, resume_from
 from tests.conftest import ROOT
 
@@ -91,3 +91,21 @@ def test_the_houses_get_a_resident_login_and_the_other_sites_none() -> None:
     district = load_district(pathlib.Path(ROOT) / "sites" / "district" / "district.yaml")
     residents = {e.facts.site_id for e in district.sites if e.facts.has_household_capabilities}
     assert residents == {f"fur-{n}" for n in range(1, 9)}
+
+
+def test_the_report_waits_for_the_physics_of_the_houses_that_read_them() -> None:
+    """The simulated houses with a `physics` option (fur-4 … fur-8) and the PCC meter emulators of fur-1 … fur-3
+    (`--physics-site`) read the simulation's physics when it runs with SIM_PHYSICS on; the report's period starts
+    once those are on the server. An emulator reading them gets its own site's device-agent account only."""
+    district = load_district(pathlib.Path(ROOT) / "sites" / "district" / "district.yaml")
+    assert {e.facts.site_id: e.facts.physics_site for e in district.sites if e.facts.physics_site} == \
+        {f"fur-{n}": f"fur-{n}" for n in range(4, 9)}
+    simulation = dict(district.parts["simulation"])
+    assert simulation["SIM_PHYSICS"] == "1"
+    assert physics_sites(district, simulation) == [f"fur-{n}" for n in range(1, 9)]
+    assert physics_sites(district, {**simulation, "SIM_PHYSICS": "0"}) == []
+    assert physics_sites(district, {**simulation, "SIM_SITES": "fur-1,fur-5"}) == ["fur-1", "fur-5"]
+    assert physics_sites(district, {"SIM_PHYSICS": "on"}) == [f"fur-{n}" for n in range(1, 9)]
+    assert emulator_physics_site(["adapters.dlms.emulator", "--port", "1", "--physics-site", "fur-2"]) == "fur-2"
+    assert emulator_physics_site(["adapters.dlms.emulator", "--physics-site=fur-3"]) == "fur-3"
+    assert emulator_physics_site(["adapters.fronius.emulator", "--http-port", "1"]) is None
