@@ -70,7 +70,12 @@ def store_packs(conn: Connection, packs: list[Pack], version: str) -> list[PackO
                 outcomes[index].refused.append((RECORD_REFUSED[SENML], f"record {number}: {target}"))
                 continue
             assert isinstance(record, Record)  # _map gives a reason for every SenmlError
-            items.append((None, observation_body(record, target.ident)))
+            try:
+                body = observation_body(record, target.ident)
+            except (ValueError, OverflowError) as error:  # one record never costs its pack
+                outcomes[index].refused.append((RECORD_REFUSED[SENML], f"record {number}: {error}"))
+                continue
+            items.append((None, body))
             owners.append((index, f"record {number}"))
     if not items:
         return outcomes

@@ -126,7 +126,30 @@ def _check_fields(record: Mapping[str, Any]) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON/CBOR number (an integer too large for a float is none: OverflowError)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _finite(value: float, what: str) -> float:
+    """`value` (a base field plus a record field) unless the sum left the float range."""
+    if not math.isfinite(value):
+        raise SenmlError(f"'{what}' is out of range")
+    return value
+
+
+def _instant(time_s: float) -> float:
+    """The resolved time, if it is a representable instant (years 1 to 9999, UTC): else the
+    record is refused alone, not the pack (`"t": 1e13`, `-1e12`, `1e300`)."""
+    try:
+        datetime.fromtimestamp(time_s, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise SenmlError(f"The time {time_s!r} is out of range (years 1 to 9999)") from None
+    return time_s
 
 
 def _resolve(record: Mapping[str, Any], base: Mapping[str, Any], now_s: float) -> Record:
@@ -136,16 +159,16 @@ def _resolve(record: Mapping[str, Any], base: Mapping[str, Any], now_s: float) -
     values = [k for k in _VALUE_FIELDS if k in record]
     if len(values) > 1 or (not values and "s" not in record):
         raise SenmlError("A record has exactly one of v, vs, vb, vd, or else a sum s")
-    time_s = base.get("bt", 0) + record.get("t", 0)
+    time_s = float(_finite(base.get("bt", 0) + record.get("t", 0), "bt + t"))
     if time_s < RELATIVE_LIMIT_S:
         time_s += now_s
     value: float | str | bool | None = None
     if values:
         value = record[values[0]]
         if values[0] == "v":
-            value = value + base.get("bv", 0)
-    total = record["s"] + base.get("bs", 0) if "s" in record else None
-    return Record(name, float(time_s), record.get("u", base.get("bu")), value, total,
+            value = _finite(value + base.get("bv", 0), "bv + v")
+    total = _finite(record["s"] + base.get("bs", 0), "bs + s") if "s" in record else None
+    return Record(name, _instant(time_s), record.get("u", base.get("bu")), value, total,
                   data=values[:1] == ["vd"], update_time_s=record.get("ut"))
 
 

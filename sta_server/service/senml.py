@@ -114,7 +114,12 @@ def ingest_pack(conn: Connection, body: bytes, media_type: str, now_s: float | N
             report.rejected.append(_rejection(index, record, outcome))
             continue
         assert isinstance(record, Record)  # _map gives a reason for every SenmlError
-        items.append((None, observation_body(record, outcome.ident)))
+        try:
+            body = observation_body(record, outcome.ident)
+        except (ValueError, OverflowError) as error:  # one record never costs its pack (no 500)
+            report.rejected.append(_rejection(index, record, str(error)))
+            continue
+        items.append((None, body))
         indexes.append((index, record, outcome))
     results = create_observations(conn, items).outcomes if items else []
     for (index, record, target), result in zip(indexes, results, strict=True):

@@ -139,3 +139,39 @@ def test_cbor_labels_round_trip() -> None:
 def test_payload_kind_is_told_by_its_first_byte() -> None:
     assert media_type_of(b' [{"n":"x","v":1}]') == JSON_TYPE
     assert media_type_of(cbor2.dumps([{0: "x", 2: 1}])) == CBOR_TYPE
+
+
+@pytest.mark.parametrize("record", [
+    {"n": "x", "v": 1, "t": 1e13},  # year 318857
+    {"n": "x", "v": 1, "t": -1e12},  # relative, still before year 1
+    {"n": "x", "v": 1, "t": 1e20},
+    {"n": "x", "v": 1, "t": 1e300},
+    {"n": "x", "vs": "a", "t": 253402300800},  # 10000-01-01, one second past 9999-12-31
+    {"n": "x", "v": 1, "bt": 1e308, "t": 1e308},  # bt + t leaves the float range
+])
+def test_a_time_out_of_range_refuses_its_record_alone(record: dict[str, object]) -> None:
+    bad, good = resolve_pack([record, {"bt": 0, "n": "y", "v": 2}], NOW).records  # base fields carry over
+    assert isinstance(bad, SenmlError) and "out of range" in str(bad) and bad.index == 0
+    assert isinstance(good, Record) and good.time_s == NOW
+
+
+@pytest.mark.parametrize(("record", "reason"), [
+    ({"n": "x", "v": 1e308, "bv": 1e308}, "'bv + v' is out of range"),
+    ({"n": "x", "s": 1e308, "bs": 1e308}, "'bs + s' is out of range"),
+    ({"n": "x", "v": 10**400}, "'v' must be a number"),  # an integer no float holds
+    ({"n": "x", "v": 1, "t": 10**400}, "'t' must be a number"),
+    ({"n": "x", "v": float("nan")}, "'v' must be a number"),
+    ({"n": "x", "v": float("inf")}, "'v' must be a number"),
+    ({"bn": 7, "n": "x", "v": 1}, "'bn' must be a string"),
+    ({"bn": "a b/", "n": "x", "v": 1}, "Invalid SenML name"),
+])
+def test_values_out_of_range_refuse_their_record_alone(record: dict[str, object], reason: str) -> None:
+    bad, good = resolve_pack([record, {"bn": "", "bv": 0, "bs": 0, "n": "y", "v": 2}], NOW).records
+    assert isinstance(bad, SenmlError) and reason in str(bad), bad
+    assert isinstance(good, Record) and good.value == 2
+
+
+def test_the_earliest_and_latest_instants_are_kept() -> None:
+    first, last = _records([{"n": "x", "v": 1, "t": -62135596800 - NOW},  # relative: below 2**28
+                            {"n": "x", "v": 1, "t": 253402300799}])
+    assert first.time.year == 1 and last.time.year == 9999
