@@ -115,11 +115,11 @@ def ingest_pack(conn: Connection, body: bytes, media_type: str, now_s: float | N
             continue
         assert isinstance(record, Record)  # _map gives a reason for every SenmlError
         try:
-            body = observation_body(record, outcome.ident)
+            observation = observation_body(record, outcome.ident)
         except (ValueError, OverflowError) as error:  # one record never costs its pack (no 500)
             report.rejected.append(_rejection(index, record, str(error)))
             continue
-        items.append((None, body))
+        items.append((None, observation))
         indexes.append((index, record, outcome))
     results = create_observations(conn, items).outcomes if items else []
     for (index, record, target), result in zip(indexes, results, strict=True):

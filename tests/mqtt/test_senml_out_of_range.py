@@ -14,7 +14,7 @@ from sta_server.mqtt.ingest import Incoming, Ingest
 from sta_server.service.events import EventBus
 from tests.conftest import LOCATION, datastream_body
 
-POISON = [{"t": 1e13}, {"t": -1e12}, {"t": 1e20}, {"t": 1e300}, {"t": 253402300800},
+POISON: list[dict[str, Any]] = [{"t": 1e13}, {"t": -1e12}, {"t": 1e20}, {"t": 1e300}, {"t": 253402300800},
           {"bt": 1e308, "t": 1e308}, {"v": 1e308, "bv": 1e308}]
 
 
