@@ -1,18 +1,26 @@
 """Notifications: committed changes rendered as GET would render them and published to every
 subscribed topic that they concern (entity set, navigation collection, entity, property, each with
-its own $select/$expand/$filter)."""
+its own $select/$expand/$filter).
+
+Most payloads are rendered from the values the create held (no database). Topics with $filter or
+$expand, and navigation paths only the database can resolve, read the batch's entities back: at
+most `READ_CHUNK` ids per statement (PostgreSQL binds at most 65,535 parameters), one topic group's
+failure costs that group alone, and while the database is unreachable the read is retried with
+back-off (`read_with_retry`): the queue before it is bounded, so the committing side waits instead
+of notifications being dropped."""
 from __future__ import annotations
 
 import json
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from sta_server.model import REGISTRY, EntityType, Kind
 from sta_server.mqtt.subscriptions import SubscriptionRegistry
@@ -23,12 +31,18 @@ from sta_server.query.path import ResourcePath
 from sta_server.query.validate import resolve_select
 from sta_server.serialize.entity import JSON, EntityWriter, Links, member_value
 from sta_server.service.context import RequestContext
+from sta_server.service.database_errors import classify
 from sta_server.service.events import EntityChanged
 from sta_server.service.read import ids_on_path
 from sta_server.service.render import render_entities
 
 log = logging.getLogger(__name__)
 ORIGIN_PROPERTY = ("sta-origin", "server")  # MQTT v5 user property on every notification
+READ_CHUNK = 5000  # ids per read-back statement (PostgreSQL's wire protocol: <= 65,535 parameters)
+FIRST_DELAY_S = 0.5
+LONGEST_DELAY_S = 10.0
+REACHABLE_ROUNDS = 3  # a "transient" failure while the database answers: given up after this many
+T = TypeVar("T")
 
 
 class Publisher(Protocol):
@@ -91,9 +105,16 @@ def relative_deliveries(conn: Connection, groups: list[list[TopicRequest]],
         path = requests[0].path
         concerned = {event.id: event for event in events if event.entity_type == path.entity_type
                      and event.entity_type.since <= path.version and _concerns(event, path)}
-        for ident in ids_on_path(conn, path, concerned) if concerned else ():
-            found.extend(Delivery(request, concerned[ident]) for request in requests)
+        for chunk in chunks(sorted(concerned), READ_CHUNK):
+            for ident in ids_on_path(conn, path, chunk):
+                found.extend(Delivery(request, concerned[ident]) for request in requests)
     return found
+
+
+def chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
+    """`ids` in runs of at most `size`, for statements with one parameter per id."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
 
 
 def _concerns(event: EntityChanged, path: ResourcePath) -> bool:
@@ -137,14 +158,20 @@ class Notifier:
         self.queue: queue.Queue[list[EntityChanged] | None] = queue.Queue(queue_size)
         self.thread = threading.Thread(target=self._run, name="sta-notify", daemon=True)
         self.published = 0
+        self.deadline = float("inf")
         self._writers: dict[tuple[str, str, tuple[ast.Path, ...] | None], EntityWriter] = {}
 
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Publish what is queued (database reads retried until `timeout_s`), then end the thread."""
+        self.deadline = time.monotonic() + timeout_s
         self.queue.put(None)
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=timeout_s)
+        if self.thread.is_alive():
+            log.error("the notifier did not finish its queue within %.0f s; %d batches left unpublished",
+                      timeout_s, self.queue.qsize())
 
     def __call__(self, events: list[EntityChanged]) -> None:
         if self.registry:
@@ -166,12 +193,46 @@ class Notifier:
             finally:
                 self.queue.task_done()
 
+    def read_with_retry(self, what: str, read: Callable[[Connection], T]) -> T:
+        """`read` on a connection of its own, tried again with back-off while the database is
+        unavailable (service/database_errors.py), until the stop's deadline; other failures raise."""
+        delay, reachable = FIRST_DELAY_S, 0
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    return read(conn)
+            except Exception as error:
+                known = classify(error)
+                if known is None or not known.transient or time.monotonic() + delay > self.deadline:
+                    raise
+                if self._reachable():  # not an outage after all (e.g. a driver limit): a few rounds
+                    reachable += 1
+                    if reachable >= REACHABLE_ROUNDS:
+                        raise
+                log.warning("database unavailable for the notifications of %s (%s); retrying in %.1f s",
+                            what, type(error).__name__, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, LONGEST_DELAY_S)
+
+    def _reachable(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
     def publish(self, events: list[EntityChanged]) -> None:
         found = deliveries(self.registry, events, ("1.0", "1.1"))
-        groups = relative_subscriptions(self.registry)
-        if groups:
-            with self.engine.connect() as conn:
-                found.extend(relative_deliveries(conn, groups, events))
+        for group in relative_subscriptions(self.registry):
+            topic = group[0].topic
+
+            def on_path(conn: Connection, group: list[TopicRequest] = group) -> list[Delivery]:
+                return relative_deliveries(conn, [group], events)
+            try:
+                found.extend(self.read_with_retry(topic, on_path))
+            except Exception:
+                log.exception("finding the notifications of %s failed; that topic misses this batch", topic)
         if not found:
             return
         payloads = self._render(found)
@@ -195,19 +256,27 @@ class Notifier:
                 payloads[(request.topic, delivery.event.id)] = self._payload(request, kept)
                 continue
             groups[(request.path.version, delivery.event.entity_type.name, query)].append(delivery)
-        if not groups:
-            return payloads
-        with self.engine.connect() as conn:
-            for (version, type_name, query), members in groups.items():
-                ctx = RequestContext(f"{self.root_url}/v{version}", version, self.default_top,
-                                     self.default_top)
-                ids = sorted({d.event.id for d in members})
-                rendered = render_entities(conn, REGISTRY.type(type_name), ids, query, ctx)
-                for delivery in members:
-                    entity = rendered.get(delivery.event.id)
-                    if entity is not None:
-                        payloads[(delivery.request.topic, delivery.event.id)] = self._payload(
-                            delivery.request, entity)
+        for (version, type_name, query), members in groups.items():
+            ctx = RequestContext(f"{self.root_url}/v{version}", version, self.default_top, self.default_top)
+            ids = sorted({d.event.id for d in members})
+            entity_type = REGISTRY.type(type_name)
+
+            def read(conn: Connection, ids: list[int] = ids, entity_type: EntityType = entity_type,
+                     query: Query = query, ctx: RequestContext = ctx) -> dict[int, JSON]:
+                rendered: dict[int, JSON] = {}
+                for chunk in chunks(ids, READ_CHUNK):
+                    rendered.update(render_entities(conn, entity_type, chunk, query, ctx))
+                return rendered
+            try:
+                rendered = self.read_with_retry(members[0].request.topic, read)
+            except Exception:
+                log.exception("rendering %d notifications of %s failed; the others are published",
+                              len(members), members[0].request.topic)
+                continue
+            for delivery in members:
+                entity = rendered.get(delivery.event.id)
+                if entity is not None:
+                    payloads[(delivery.request.topic, delivery.event.id)] = self._payload(delivery.request, entity)
         return payloads
 
     def _held(self, entity_type: EntityType, row: dict[str, Any], query: Query, version: str) -> JSON:
