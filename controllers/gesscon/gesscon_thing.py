@@ -39,6 +39,8 @@ class Writer(Protocol):
 
     def get(self, path: str, query: Query | None = None) -> dict[str, Any]: ...
 
+    def patch(self, path: str, body: Any) -> None: ...
+
 
 @dataclass(frozen=True)
 class GessconIds:
@@ -97,8 +99,10 @@ def commission_radial(sta: Writer, radial_id: str, *, latitude: float = 0.0, lon
             "Thing": {"@iot.id": thing}, "Sensor": {"@iot.id": sensor},
             "ObservedProperty": {"@iot.id": _observed_property(sta, key, name)}})
     caps = _values(sta, entity_path("Things", thing, "TaskingCapabilities"),
-                   Query().filter(f"properties/key eq '{CAPABILITY_KEY}'").select("id").top(1))
+                   Query().filter(f"properties/key eq '{CAPABILITY_KEY}'").select("id", "taskingParameters").top(1))
     if caps:
+        if caps[0].get("taskingParameters") != radial_service():  # e.g. commissioned before the band fields
+            sta.patch(entity_path("TaskingCapabilities", caps[0]["@iot.id"]), {"taskingParameters": radial_service()})
         return GessconIds(radial_id, thing, streams, caps[0]["@iot.id"])
     actuator = _find_or_create(sta, "Actuators", "name eq 'gesscon'", {"name": "gesscon", "description": "GESSCon",
                                                                         **meta})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from controllers.aggregator.capability import radial_service
 from controllers.gesscon.status import iso
 from sta_client import StaClient
 from sta_client.errors import ClientError
@@ -104,3 +105,17 @@ def test_a_voltage_command_sets_the_band_of_the_plans_objective(sta: StaClient, 
     assert economic.solution.value == "economic"
     with pytest.raises(ClientError):  # the server refuses a band that is not a number
         sta.create_task(ids.capability, {**command(r, "voltage_control", DAY, 6), "exportBand_W": "high"})
+
+
+def test_an_older_capability_gets_the_band_fields_when_commissioned_again(sta: StaClient, radial: Radial) -> None:
+    _, ids = gesscon(sta, radial)
+    current = radial_service()
+    old = {**current, "field": [f for f in current["field"] if not f["name"].endswith("Band_W")]}
+    sta.patch(f"TaskingCapabilities({ids.capability})", {"taskingParameters": old})
+    banded = {**command(radial.radial_id, "voltage_control", DAY, 6), "exportBand_W": 42_000}
+    with pytest.raises(ClientError):  # the old description knows no band
+        sta.create_task(ids.capability, banded)
+    _, again = gesscon(sta, radial)
+    assert again.capability == ids.capability
+    assert sta.get(f"TaskingCapabilities({ids.capability})")["taskingParameters"] == current
+    assert sta.create_task(ids.capability, banded)
