@@ -25,6 +25,7 @@ import pathlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +57,9 @@ DAY = datetime(2026, 6, 21, tzinfo=UTC)
 STEP = timedelta(minutes=15)
 LAT, LON = 56.8312, 8.9871
 THRESHOLD_PU = 1.05
+# voltage_control's band at the transformer: about the export at which the feeder's end reaches 1.05 pu
+# without batteries (48 kW at 09:00-09:15, docs/simulation.md)
+VOLTAGE_BAND_W = 45_000.0
 OM = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 WATT = {"name": "watt", "symbol": "W", "definition": "ucum:W"}
 # name, bus, capacity (Wh), power (W)
@@ -202,14 +206,90 @@ def physics_env(monkeypatch: pytest.MonkeyPatch, settings: ClientSettings) -> No
             monkeypatch.setenv(f"STA_CLIENT_{name}", value)
 
 
+@dataclass
+class LoopDay:
+    """One day in the loop (b or c): the server's figures and what the assertions look at."""
+
+    v_max: float
+    above: int
+    flows: int
+    model: GridModel
+    loop: ClosedLoop
+    gesscon: GessconLoop
+    site_ids: set[str]
+    p_pv: dict[str, EntityId]
+    charged_kwh: float
+
+
+def day_in_the_loop(sta: StaClient, settings: ClientSettings, tmp_path: pathlib.Path, tag: str,
+                    command: Mapping[str, Any] | None = None) -> LoopDay:
+    """The sites' runtimes, GESSCon and the simulation on one stepped clock; `command`: the aggregator's
+    Task parameters (radialId and times added) sent to the radial's `radial_service` capability before
+    GESSCon's first round, or none (economic)."""
+    radial, issued = f"fur-feeder-{tag}", DAY - timedelta(hours=3)
+    clock = SteppedClock(DAY - timedelta(minutes=45))
+    model = GridModel.load("fur", label=f"fur-{tag}")
+    runtimes, socs, powers, site_ids, p_pv = [], {}, {}, set(), {}
+    for seed, (name, bus, capacity, power) in enumerate(SITES, start=1):
+        site = parse_site(site_text(tag, name, bus, capacity, power, seed), f"{name}.yaml")
+        ids = commission(site, sta, clock.now())
+        perfect_forecasts(sta, model, tag, bus, ids.things, issued)
+        site_ids.add(site.id)
+        socs[site.id], powers[site.id], p_pv[site.id] = (ids.datastreams["SoC"], ids.datastreams["P_ess"],
+                                                          ids.datastreams["P_pv"])
+        runtimes.append(SiteRuntime(clock, settings, site_parts(site, ids, clock),
+                                    RuntimeOptions(tmp_path / f"{tag}-{name}.sqlite", report_s=900)))
+    gesscon_settings = GessconSettings((radial,), PlanSettings(step_s=900), ReplanPolicy(stale_s=1800),
+                                       price_key=price_forecast(sta, model, tag, issued), priority=3)
+    things = commission_gesscon(sta, [radial], latitude=LAT, longitude=LON)
+    gesscon = GessconLoop(sta, clock, gesscon_settings, things)
+    if command is not None:  # as the aggregator sends it: a Task on the radial's own capability
+        sta.create_task(things[radial].capability, {"radialId": radial, "startTime": iso(DAY - timedelta(hours=1)),
+                                                    "stopTime": iso(DAY + timedelta(days=1)), **command})
+    loop = ClosedLoop(model, sta, LoopSettings(site_ids=frozenset(site_ids), label=f"fur-{tag}",
+                                               physics=True, rediscover_steps=1000))
+
+    def readings_at(moment: datetime) -> bool:
+        return all(rows and datetime.fromisoformat(rows[0]["phenomenonTime"].replace("Z", "+00:00")) >= moment
+                   for rows in (latest(sta, s) for s in powers.values()))
+
+    def answered() -> bool:
+        return all(ack_state(sta, d.things[k].ack_stream, task)[0] != AckState.PENDING
+                   for d in gesscon.dispatches.values() for k, (task, _) in d.tasks.items())
+
+    async def scenario() -> None:
+        running = [asyncio.create_task(r.run()) for r in runtimes]
+        for runtime in runtimes:
+            await until(runtime.session.connected.is_set, 30, "the MQTT connections")
+        await asyncio.to_thread(loop.setup)
+        while clock.now() < DAY + timedelta(days=1):
+            await clock.advance(STEP.total_seconds())
+            now = clock.now()
+            await until(functools.partial(readings_at, now), 120, f"the battery readings of {now}")
+            await asyncio.to_thread(loop.boundary, now)
+            if now.minute == 0 or now == DAY - timedelta(minutes=30):
+                await asyncio.to_thread(gesscon.tick, now)
+                await until(answered, 120, "the answers to the schedule Tasks")
+        for task in running:
+            task.cancel()
+
+    asyncio.run(scenario())
+    log_plans(gesscon)
+    v_max, above, flows = day_figures(sta, loop)
+    charged = battery_powers(sta, list(powers.values()))
+    log.warning("%s: battery energy charged %.1f kWh, discharged %.1f kWh; simulation counters %s", tag,
+                sum(max(p, 0) for p in charged) / 4000, -sum(min(p, 0) for p in charged) / 4000, dict(model.counters))
+    return LoopDay(v_max, above, flows, model, loop, gesscon, site_ids, p_pv, sum(max(p, 0) for p in charged) / 4000)
+
+
 def test_the_june_day_without_and_with_the_agents_and_gesscon(sta_process: RunningServer,  # noqa: F811
                                                               tmp_path: pathlib.Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """(a) no control, (b) GESSCon economic, (c) GESSCon with the aggregator's voltage_control command and a
+    band of VOLTAGE_BAND_W at the transformer."""
     settings = sta_process.settings()
     physics_env(monkeypatch, settings)
     tag = uuid.uuid4().hex[:6]
-    radial, issued = f"fur-feeder-{tag}", DAY - timedelta(hours=3)
-    clock = SteppedClock(DAY - timedelta(minutes=45))
     with StaClient(settings) as sta:
         # (a) no control
         plain = ClosedLoop(GridModel.load("fur", label=f"fur-{tag}-a"), sta,
@@ -217,75 +297,38 @@ def test_the_june_day_without_and_with_the_agents_and_gesscon(sta_process: Runni
         for n in range(96):
             plain.step(DAY + n * STEP)
         v_max_a, above_a, flows_a = day_figures(sta, plain)
-
-        # (b) the sites' runtimes, GESSCon and the simulation on one stepped clock
-        model = GridModel.load("fur", label=f"fur-{tag}-b")
-        runtimes, socs, powers, site_ids, p_pv = [], {}, {}, set(), {}
-        for seed, (name, bus, capacity, power) in enumerate(SITES, start=1):
-            site = parse_site(site_text(tag, name, bus, capacity, power, seed), f"{name}.yaml")
-            ids = commission(site, sta, clock.now())
-            perfect_forecasts(sta, model, tag, bus, ids.things, issued)
-            site_ids.add(site.id)
-            socs[site.id], powers[site.id], p_pv[site.id] = (ids.datastreams["SoC"], ids.datastreams["P_ess"],
-                                                              ids.datastreams["P_pv"])
-            runtimes.append(SiteRuntime(clock, settings, site_parts(site, ids, clock),
-                                        RuntimeOptions(tmp_path / f"{name}.sqlite", report_s=900)))
-        gesscon_settings = GessconSettings((radial,), PlanSettings(step_s=900), ReplanPolicy(stale_s=1800),
-                                           price_key=price_forecast(sta, model, tag, issued), priority=3)
-        gesscon = GessconLoop(sta, clock, gesscon_settings,
-                              commission_gesscon(sta, [radial], latitude=LAT, longitude=LON))
-        loop = ClosedLoop(model, sta, LoopSettings(site_ids=frozenset(site_ids), label=f"fur-{tag}-b",
-                                                   physics=True, rediscover_steps=1000))
-
-        def readings_at(moment: datetime) -> bool:
-            return all(rows and datetime.fromisoformat(rows[0]["phenomenonTime"].replace("Z", "+00:00")) >= moment
-                       for rows in (latest(sta, s) for s in powers.values()))
-
-        def answered() -> bool:
-            return all(ack_state(sta, d.things[k].ack_stream, task)[0] != AckState.PENDING
-                       for d in gesscon.dispatches.values() for k, (task, _) in d.tasks.items())
-
-        async def scenario() -> None:
-            running = [asyncio.create_task(r.run()) for r in runtimes]
-            for runtime in runtimes:
-                await until(runtime.session.connected.is_set, 30, "the MQTT connections")
-            await asyncio.to_thread(loop.setup)
-            while clock.now() < DAY + timedelta(days=1):
-                await clock.advance(STEP.total_seconds())
-                now = clock.now()
-                await until(functools.partial(readings_at, now), 120, f"the battery readings of {now}")
-                await asyncio.to_thread(loop.boundary, now)
-                if now.minute == 0 or now == DAY - timedelta(minutes=30):
-                    await asyncio.to_thread(gesscon.tick, now)
-                    await until(answered, 120, "the answers to the schedule Tasks")
-            for task in running:
-                task.cancel()
-
-        asyncio.run(scenario())
-        log_plans(gesscon)
-        v_max_b, above_b, flows_b = day_figures(sta, loop)
-        charged = battery_powers(sta, list(powers.values()))
+        # (b) economic, (c) voltage_control
+        b = day_in_the_loop(sta, settings, tmp_path, f"{tag}b")
+        c = day_in_the_loop(sta, settings, tmp_path, f"{tag}c",
+                            {"solution": "voltage_control", "exportBand_W": VOLTAGE_BAND_W})
         log.warning("June day (a) no control: v_max %.4f pu, %d quarter hours above %.2f pu (%d flows); "
-                    "(b) LESSAg + GESSCon: v_max %.4f pu, %d quarter hours (%d flows); battery energy charged "
-                    "%.1f kWh, discharged %.1f kWh; simulation counters %s", v_max_a, above_a, THRESHOLD_PU,
-                    flows_a, v_max_b, above_b, flows_b, sum(max(p, 0) for p in charged) / 4000,
-                    -sum(min(p, 0) for p in charged) / 4000, dict(model.counters))
+                    "(b) LESSAg + GESSCon economic: v_max %.4f pu, %d quarter hours (%d flows); (c) voltage_control "
+                    "(band %.0f kW): v_max %.4f pu, %d quarter hours (%d flows)", v_max_a, above_a, THRESHOLD_PU,
+                    flows_a, b.v_max, b.above, b.flows, VOLTAGE_BAND_W / 1e3, c.v_max, c.above, c.flows)
 
         # (a): the PV over-voltage of the June day
         assert flows_a == 96 and v_max_a > 1.055 and above_a >= 16
-        # (b): every quarter hour simulated with the batteries the agents ran, every site's physics on the server
-        assert flows_b == 96 and len(loop.devices) == len(SITES) and all(d.bus is not None for d in loop.devices)
-        assert {s.site_id for s in loop.sites} == site_ids
-        assert model.counters["stale_readings"] == 0 and model.counters["not_converged"] == 0
+        for day in (b, c):
+            # every quarter hour simulated with the batteries the agents ran, every site's physics on the server
+            assert day.flows == 96 and len(day.loop.devices) == len(SITES)
+            assert all(d.bus is not None for d in day.loop.devices)
+            assert {s.site_id for s in day.loop.sites} == day.site_ids
+            assert day.model.counters["stale_readings"] == 0 and day.model.counters["not_converged"] == 0
         # the houses measured the simulation's PV (bus 7 holds SimBench's 40 kW PV generator, not a 5 kWp roof)
         noon = Query().filter(f"phenomenonTime eq {datetime_literal(DAY + timedelta(hours=12))}").select("result")
-        pv_h1 = [float(o["result"]) for o in sta.iter(entity_path("Datastreams", p_pv[f"fur-{tag}-h1"],
+        pv_h1 = [float(o["result"]) for o in sta.iter(entity_path("Datastreams", b.p_pv[f"fur-{tag}b-h1"],
                                                                   "Observations"), noon)]
-        step = model.profiles.at(DAY + timedelta(hours=11, minutes=45))
+        step = b.model.profiles.at(DAY + timedelta(hours=11, minutes=45))
         assert step is not None
-        assert pv_h1 == [pytest.approx(physics_values(model, step, 7, 1, None)["physics.P_pv"], abs=0.01)]
-        # the violations drop, and so does the highest voltage
-        assert above_b < above_a and v_max_b < v_max_a - 0.001
+        assert pv_h1 == [pytest.approx(physics_values(b.model, step, 7, 1, None)["physics.P_pv"], abs=0.01)]
+        # (b) the violations drop, and so does the highest voltage
+        assert b.above < above_a and b.v_max < v_max_a - 0.001
+        # (c) the command reached the plans, and they lower the over-voltage more than the economic plans did
+        commanded = [d for d in c.gesscon.dispatches.values() if d.start < DAY + timedelta(days=1)]
+        assert commanded and {d.solution.value for d in commanded} == {"voltage_control"}
+        assert all(d.problem is not None and d.problem.objective.voltage_export_w == VOLTAGE_BAND_W
+                   for d in commanded)
+        assert c.v_max < b.v_max - 0.001 and c.above <= b.above
 
 
 def test_a_site_thing_carries_its_physics_streams(sta_process: RunningServer) -> None:  # noqa: F811
