@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -80,7 +81,8 @@ def _alive(pid: int) -> bool:
 
 def test_a_killed_master_takes_its_processes_along_and_a_new_one_takes_over(
         db: Engine, broker: Broker, start_server: Callable[..., Server]) -> None:
-    first = start_server("sta-faults-master", STA_HTTP_WORKERS="2")
+    client_id = f"sta-faults-master-{uuid.uuid4().hex[:6]}"  # this test's own session (it also runs under granian)
+    first = start_server(client_id, STA_HTTP_WORKERS="2")
     wait_for(lambda: "MQTT ingest process running" in first.log(), 20, "the ingest process")
     stream = make_stream(first)
     children = first.children()
@@ -88,7 +90,7 @@ def test_a_killed_master_takes_its_processes_along_and_a_new_one_takes_over(
     first.kill()  # the master: nothing in it runs any more; systemd (here: the test) starts a new one
     wait_for(lambda: not any(_alive(pid) for pid in children), 15, "the workers and the ingest process to leave")
     assert "the parent process" in first.log() and "the MQTT ingest process stops" in first.log()
-    second = start_server("sta-faults-master", STA_HTTP_WORKERS="2")
+    second = start_server(client_id, STA_HTTP_WORKERS="2")
     wait_for(lambda: "MQTT ingest process running" in second.log(), 20, "the new ingest process")
     publisher = Publisher(broker)
     publisher.publish(stream, range(1000))
