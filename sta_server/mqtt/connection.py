@@ -107,6 +107,13 @@ class MqttConnection:
         if not self.connected.wait(timeout_s):
             log.warning("MQTT broker %s:%s not reachable yet; retrying in the background", host, port)
 
+    def wait_published(self, deadline: float) -> int:
+        """Wait (until `deadline`, a time.monotonic()) for the broker's PUBACKs of the notifications
+        in flight, while connected; how many are still unacknowledged."""
+        while (left := len(self.client._out_messages)) and self.connected.is_set() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return left
+
     def stop(self) -> None:
         self.client.send_acks()  # before the DISCONNECT
         self.client.disconnect()

@@ -123,9 +123,12 @@ class Ingest:
                          now[0], self.max_queued, *now[1:])
                 last = now
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Store (and acknowledge) what is queued, then end the thread (waiting up to `timeout_s`)."""
         self.queue.put(None)
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=timeout_s)
+        if self.thread.is_alive():
+            log.error("the MQTT ingest did not finish its queue within %.0f s", timeout_s)
 
     def submit(self, message: Incoming) -> None:
         """Queue a message (never blocks); one that can never be stored is rejected at once."""

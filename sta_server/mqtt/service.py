@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import paho.mqtt.client as paho
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -31,6 +32,10 @@ IDEMPOTENCY_PROPERTY = "idempotency-key"
 # (re)subscribing has the flag. It is never stored: it was stored when it was published, and its
 # Datastream may have moved since (the project's broker plugin clears `retain` on every message).
 RETAINED = "a retained message is not a create (it was stored when it was published)"
+# A clean stop (SIGTERM, the parent gone) hands over what was stored before it disconnects: within
+# this time the queued creates are stored and acknowledged, their notifications published and
+# acknowledged by the broker. The supervisor (sta_server/supervisor.py) kills after 30 s.
+STOP_DRAIN_S = 20.0
 
 
 def create_subscriptions(shared_group: str | None) -> list[tuple[str, SubscribeOptions]]:
@@ -49,6 +54,7 @@ class MqttService:
     def __init__(self, settings: Settings, engine: Engine, bus: EventBus, *, ingest: bool = True) -> None:
         assert settings.mqtt_url is not None
         self.takes_creates = ingest
+        self.stopping = False  # creates that come in now stay unacknowledged: the next session's
         self.bus = bus
         self.engine = engine
         # the process that takes creates keeps the registry in the database; every process reads it
@@ -104,11 +110,18 @@ class MqttService:
         self.notifier.start()
         self.connection.start()
 
-    def stop(self) -> None:
-        self.connection.stop()
+    def stop(self, drain_s: float = STOP_DRAIN_S) -> None:
+        """Stop taking creates, store and acknowledge those queued, publish every notification of
+        what was stored and wait for the broker's PUBACKs (bounded by `drain_s`), then disconnect."""
+        deadline = time.monotonic() + drain_s
+        self.stopping = True
         if self.takes_creates:
-            self.ingest.stop()
-        self.notifier.stop()
+            self.ingest.stop(timeout_s=max(0.0, deadline - time.monotonic()))
+        self.notifier.stop(timeout_s=max(0.0, deadline - time.monotonic()))
+        left = self.connection.wait_published(deadline)
+        if left:
+            log.error("stopping: %d notifications not acknowledged by the broker within %.0f s", left, drain_s)
+        self.connection.stop()
         if self.store is not None:
             self.store.stop()
 
@@ -132,6 +145,8 @@ class MqttService:
         mid, qos, generation = message.mid, message.qos, self.connection.generation
         if is_own_message(message):
             self.connection.ack(mid, qos, generation)
+            return
+        if self.stopping:  # not acknowledged: the broker hands it to the next session
             return
         body, key = bytes(message.payload), user_property(message, IDEMPOTENCY_PROPERTY)
         publisher = user_property(message, PUBLISHER_PROPERTY)
