@@ -10,7 +10,7 @@ import pathlib
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -310,36 +310,30 @@ class Orchestrator:
 
     def every_site_reports(self) -> bool:
         """Each site has written at least one Observation (its field process is up and connected)."""
-        assert self.sites_started_at is not None
-        since = self.sites_started_at
-        with self.client() as client:
-            for entry in self.district.sites:
-                query = (f"Things?$filter=properties/siteId eq '{entry.facts.site_id}'"
-                         f"&$expand=Datastreams($top=1;$select=id;$expand=Observations($top=1;$select=id;"
-                         f"$filter=phenomenonTime ge {since.isoformat().replace('+00:00', 'Z')}))&$select=id")
-                try:
-                    things = client.get(query).get("value", [])
-                except StaError:
-                    return False
-                if not any(stream.get("Observations") for thing in things for stream in thing.get("Datastreams", [])):
-                    return False
-        return True
+        return self._each_has_observations(
+            (f"properties/siteId eq '{entry.facts.site_id}'", "$top=1;$select=id") for entry in self.district.sites)
 
     def physics_published(self) -> bool:
         """Each site reading the simulation's physics has a ``physics.P_load`` Observation since the sites
         started (the simulation is up and has written the interval in force)."""
+        return self._each_has_observations(
+            (f"properties/kind eq 'site' and properties/siteId eq '{site_id}'",
+             "$filter=properties/key eq 'physics.P_load';$select=id") for site_id in self.physics_sites)
+
+    def _each_has_observations(self, things: Iterable[tuple[str, str]]) -> bool:
+        """For each (Thing filter, Datastream options): a Datastream of such a Thing has an Observation since
+        the sites started."""
         assert self.sites_started_at is not None
         since = self.sites_started_at.isoformat().replace("+00:00", "Z")
         with self.client() as client:
-            for site_id in self.physics_sites:
-                query = (f"Things?$filter=properties/kind eq 'site' and properties/siteId eq '{site_id}'"
-                         f"&$expand=Datastreams($filter=properties/key eq 'physics.P_load';$select=id;"
+            for thing_filter, stream_options in things:
+                query = (f"Things?$filter={thing_filter}&$expand=Datastreams({stream_options};"
                          f"$expand=Observations($top=1;$select=id;$filter=phenomenonTime ge {since}))&$select=id")
                 try:
-                    things = client.get(query).get("value", [])
+                    found = client.get(query).get("value", [])
                 except StaError:
                     return False
-                if not any(stream.get("Observations") for thing in things for stream in thing.get("Datastreams", [])):
+                if not any(stream.get("Observations") for thing in found for stream in thing.get("Datastreams", [])):
                     return False
         return True
 

@@ -41,7 +41,8 @@ def _keyed(rows: Iterable[dict[str, Any]]) -> dict[str, EntityId]:
             if isinstance(row.get("properties"), dict) and "key" in row["properties"]}
 
 
-def _observed_property(sta: StaClient, key: str, name: str) -> EntityId:
+def observed_property(sta: StaClient, key: str, name: str) -> EntityId:
+    """The simulation's ObservedProperty of ``key`` (found by its definition, created when missing)."""
     definition = op_definition(key)
     found = list(sta.iter("ObservedProperties", Query().filter(f"definition eq {string_literal(definition)}").top(1)))
     if found:
@@ -50,7 +51,8 @@ def _observed_property(sta: StaClient, key: str, name: str) -> EntityId:
     return sta.create("ObservedProperties", {"name": name, "definition": definition, "description": name})
 
 
-def _sensor(sta: StaClient) -> EntityId:
+def sensor(sta: StaClient) -> EntityId:
+    """The simulation's Sensor (found by name, created when missing)."""
     found = list(sta.iter("Sensors", Query().filter(f"name eq {string_literal(SENSOR_NAME)}").top(1)))
     if found:
         sensor_id: EntityId = found[0]["@iot.id"]
@@ -69,7 +71,7 @@ def _thing(sta: StaClient, model: GridModel) -> dict[str, Any] | None:
 
 
 def _links(sta: StaClient) -> tuple[dict[str, EntityId], EntityId]:
-    return {key: _observed_property(sta, key, name) for key, name in OBSERVED_PROPERTIES.items()}, _sensor(sta)
+    return {key: observed_property(sta, key, name) for key, name in OBSERVED_PROPERTIES.items()}, sensor(sta)
 
 
 def _create_thing(sta: StaClient, model: GridModel, phase_buses: list[int]) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from simulation.entities import MANAGED_BY, OM, SENSOR_NAME, op_definition
+from simulation.commission import observed_property, sensor
+from simulation.entities import MANAGED_BY, OM
 from simulation.geometry import LonLat
 from simulation.grid import GridModel
 from simulation.profiles import StepProfile
@@ -85,24 +86,6 @@ def _position(thing: Mapping[str, Any]) -> LonLat | None:
     return None
 
 
-def _op(sta: StaClient, key: str, name: str) -> EntityId:
-    definition = op_definition(key)
-    found = list(sta.iter("ObservedProperties", Query().filter(f"definition eq {string_literal(definition)}").top(1)))
-    if found:
-        op_id: EntityId = found[0]["@iot.id"]
-        return op_id
-    return sta.create("ObservedProperties", {"name": name, "definition": definition, "description": name})
-
-
-def _sensor(sta: StaClient) -> EntityId:
-    found = list(sta.iter("Sensors", Query().filter(f"name eq {string_literal(SENSOR_NAME)}").top(1)))
-    if found:
-        sensor_id: EntityId = found[0]["@iot.id"]
-        return sensor_id
-    return sta.create("Sensors", {"name": SENSOR_NAME, "description": "pandapower on SimBench grids (DSF-SE)",
-                                  "encodingType": "text/plain", "metadata": "pandapower runpp, Newton-Raphson"})
-
-
 def commission_physics(sta: StaClient, model: GridModel, site_ids: Iterable[str] | None = None) -> list[SitePhysics]:
     """The sites (kind ``site``; only ``site_ids`` when given) on this grid, with their physics Datastreams
     found or created (idempotent, by ``properties.key``). A site without a bus is logged and left out."""
@@ -127,7 +110,7 @@ def commission_physics(sta: StaClient, model: GridModel, site_ids: Iterable[str]
             if key in streams:
                 continue
             if links is None:
-                links = ({k: _op(sta, op, n) for k, (op, n, _) in PHYSICS_STREAMS.items()}, _sensor(sta))
+                links = ({k: observed_property(sta, op, n) for k, (op, n, _) in PHYSICS_STREAMS.items()}, sensor(sta))
             body = {"name": f"{site_id} {key}", "description": name, "unitOfMeasurement": unit,
                     "observationType": OM + "OM_Measurement",
                     "properties": {"key": key, "managedBy": MANAGED_BY, "bus": bus, "grid": model.name},
