@@ -24,7 +24,16 @@ def parse_instant(text: Any, name: str = "time") -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidEntity(f"'{name}' is not an ISO 8601 time: {text!r}", target=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        # The database stores the UTC instant and reads it back as a Python datetime: an instant
+        # whose local date is in years 1..9999 but whose UTC date is not (0001-01-01T00:00+14:00)
+        # would be stored and then fail every read of the row and of its stream's extents.
+        value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidEntity(f"'{name}' is outside the years 1 to 9999 in UTC: {text!r}",
+                            target=name) from None
+    return value
 
 
 def parse_interval(text: Any, name: str) -> tuple[datetime, datetime]:

@@ -7,7 +7,9 @@ round trip, one implicit transaction, every policy applied to the statement as o
 path (sql/precompiled.py). Anything else — a FeatureOfInterest given, a MultiDatastream, an
 idempotency key, a Thing whose feature was never generated, a stream missing or hidden from the
 principal, any error — is left to the rule set (service/bulk.py) in a transaction of its own,
-which answers exactly as before: nothing was written when this path declines (docs/writes.md)."""
+which answers exactly as before: nothing was written when this path declines (docs/writes.md).
+Once the statement may have committed it never declines: a row stored but not read back is a 500
+(logged, the row kept), a connection lost mid-statement the database error's answer (503)."""
 from __future__ import annotations
 
 import logging
@@ -24,6 +26,7 @@ from sta_server.security.principal import authorize, current
 from sta_server.service import bulk
 from sta_server.service.events import EntityChanged
 from sta_server.sql import observation_row
+from sta_server.sql.precompiled import CommittedUnread
 from sta_server.sql.side_effects import Extent
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,15 @@ def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) ->
         conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             row = observation_row.insert_checked(conn, row_values, version, extent, audit, labels)
-        except DBAPIError:  # rolled back: the rule set's path meets the same error and answers it
+        except CommittedUnread:
+            # Stored: the rule set's path would store it a second time. 500, the row kept.
+            log.error("a lone Observation POST committed but its row could not be read back "
+                      "(Datastream %s, actor %s)", stream[1], principal.name, exc_info=True)
+            raise
+        except DBAPIError as error:
+            if error.connection_invalidated or conn.invalidated:
+                raise  # the connection broke: committed or not is unknown, so no second insert
+            # rolled back: the rule set's path meets the same error and answers it
             log.debug("the one-statement POST failed; the rule set's path answers", exc_info=True)
             return None
     if row is None:

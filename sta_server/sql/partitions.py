@@ -68,9 +68,16 @@ def _bound(month: date) -> str:
     return f"'{month.isoformat()} 00:00:00+00'"
 
 
+def _end_bound(month: date) -> str:
+    """The first instant after `month`; December 9999 ends in 10000, which PostgreSQL can write
+    but Python's date cannot hold."""
+    index = month.year * 12 + month.month
+    return f"'{index // 12:04d}-{index % 12 + 1:02d}-01 00:00:00+00'"
+
+
 def create_statement(month: date) -> str:
     return (f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {PARENT} "
-            f"FOR VALUES FROM ({_bound(month)}) TO ({_bound(add_months(month, 1))})")
+            f"FOR VALUES FROM ({_bound(month)}) TO ({_end_bound(month)})")
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ def _move_out_of_default(conn: Connection, months: Iterable[date]) -> int:
     for month in months:
         conn.execute(text(create_statement(month)))
         window = (f"phenomenon_time_start >= {_bound(month)} "
-                  f"AND phenomenon_time_start < {_bound(add_months(month, 1))}")
+                  f"AND phenomenon_time_start < {_end_bound(month)}")
         moved += conn.execute(text(
             f"WITH gone AS (DELETE FROM {DEFAULT} WHERE {window} RETURNING {columns}) "
             f"INSERT INTO {PARENT} ({columns}) SELECT {columns} FROM gone")).rowcount

@@ -66,29 +66,40 @@ _SCOPE = select(func.set_config("role", SCOPED_ROLE, True),
 _scope_cache: dict[Dialect, Precompiled] = {}
 
 
+class CommittedUnread(RuntimeError):
+    """The statement committed (autocommit) but its RETURNING row could not be read: a caller
+    must not run it again (it would store a second row) and cannot answer from the row."""
+
+
 def fetch_one(conn: Connection, statement: Precompiled, values: Mapping[str, Any],
               scoped_labels: Iterable[str] | None = None) -> dict[str, Any] | None:
     """Run `statement` on `conn` (in autocommit mode: the statement is its own transaction) and
     return its first row (column name -> value) or None; with `scoped_labels`, under row-level
     security as the scoped role with those grants, in the same round trip and transaction. A
-    database error is raised as SQLAlchemy's DBAPIError (nothing was written)."""
+    database error is raised as SQLAlchemy's DBAPIError: nothing was written unless the
+    connection broke meanwhile (then the outcome is unknown); a failure after the statement
+    ended (reading its row) raises CommittedUnread: the row is stored."""
     raw = conn.connection.driver_connection
     if raw is None or not raw.autocommit:
         raise RuntimeError("fetch_one needs a connection in autocommit mode")
     params = statement.parameters(values)
+    ended = [False]
     try:
-        return _fetch_one(conn, raw, statement, params, scoped_labels)
+        return _fetch_one(conn, raw, statement, params, scoped_labels, ended)
     except psycopg.Error as error:
         if raw.broken:
             conn.invalidate()
+        elif ended[0]:
+            raise CommittedUnread(f"the statement committed; reading its row failed: {error!r}") from error
         raise DBAPIError.instance(statement.text, params, error, psycopg.Error) from error
 
 
 def _fetch_one(conn: Connection, raw: psycopg.Connection[Any], statement: Precompiled, params: dict[str, Any],
-               scoped_labels: Iterable[str] | None) -> dict[str, Any] | None:
+               scoped_labels: Iterable[str] | None, ended: list[bool]) -> dict[str, Any] | None:
     if scoped_labels is None:
         with raw.cursor(row_factory=dict_row) as cur:
             cur.execute(statement.text, params)
+            ended[0] = True  # autocommit: the statement's transaction has committed
             return cur.fetchone()
     scope = _scope_cache.get(conn.dialect)
     if scope is None:
@@ -97,4 +108,5 @@ def _fetch_one(conn: Connection, raw: psycopg.Connection[Any], statement: Precom
         scoping.execute(scope.text, scope.parameters({"labels": sorted(scoped_labels)}))
         cur.execute(statement.text, params)
         pipeline.sync()  # Sync: the implicit transaction ends (committed, or rolled back on error)
+        ended[0] = True
         return cur.fetchone()
