@@ -24,11 +24,19 @@ def trusted(principal: Principal) -> bool:
 
 def foreign(conn: Connection, wanted: dict[Stream, set[int]]) -> set[tuple[Stream, int]]:
     """Features given by id (per stream) that the stream's own site may not see, under its Thing's
-    labels and the same row-level security as HTTP: else an agent could link its Observations to
-    another household's feature and read it through them. Features this transaction created (a
-    deep insert) are the request's own; streams of unlabelled Things are visible to administrators
-    only, so they are not checked."""
-    fresh = created_in(conn, FEATURE_OF_INTEREST)
+    `site:` labels and the same row-level security as HTTP: else an agent could link its
+    Observations to another household's feature and read it through them. Only the site labels
+    count: a `radial:` label is shared by every household on the feeder (docs/security.md), so with
+    it an agent granted two sites of one radial linked one's feature to the other's stream (red
+    team F1). A Thing without a site label is checked under all its labels; streams of unlabelled
+    Things are visible to administrators only, so they are not checked. Features this request
+    created (a deep insert) are its own, but not the ones it generated from a Location: those
+    belong to their stream's Thing (else a row-by-row retry could link one row's generated feature
+    to another row's stream)."""
+    fresh = created_in(conn, FEATURE_OF_INTEREST) & set().union(*wanted.values())
+    if fresh:
+        fresh -= set(conn.execute(select(_features.c.id).where(
+            _features.c.id.in_(fresh), _features.c.source_location_id.is_not(None))).scalars())
     found: set[tuple[Stream, int]] = set()
     for (table_name, stream), given in wanted.items():
         checked = given - fresh
@@ -38,6 +46,7 @@ def foreign(conn: Connection, wanted: dict[Stream, set[int]]) -> set[tuple[Strea
             .where(stream_table.c.id == stream)).scalars()] if checked else []
         if not labels:
             continue
+        labels = site_labels(labels) or labels
         inner = conn.begin_nested()
         try:
             scope(conn, labels)
@@ -46,6 +55,11 @@ def foreign(conn: Connection, wanted: dict[Stream, set[int]]) -> set[tuple[Strea
             inner.rollback()  # ends the scoping too
         found |= {((table_name, stream), feature) for feature in checked - seen}
     return found
+
+
+def site_labels(labels: list[str]) -> list[str]:
+    """The household/plant labels among a Thing's labels (`site:<id>`, docs/security.md)."""
+    return [label for label in labels if label.startswith("site:")]
 
 
 def generated(conn: Connection, streams: set[Stream],
