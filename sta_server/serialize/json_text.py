@@ -47,9 +47,40 @@ def _check(value: Any, *, strings: bool) -> None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children if strings or isinstance(child, dict | list))
         elif strings and isinstance(item, str):
-            if "\x00" in item:
-                raise ValueError("JSON text with a NUL character (\\u0000)")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError("JSON text with a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+            problem = _string_problem(item)
+            if problem is not None:
+                raise ValueError(f"JSON text with {problem}")
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone UTF-16 surrogate (\\ud800-\\udfff)"
+    return None
+
+
+def unstorable(value: Any) -> str | None:
+    """What in a decoded value (any format: JSON, CBOR, a SenML record's strings) PostgreSQL text
+    or jsonb cannot hold — a NUL character or a lone surrogate in a string or a key — or None. The
+    JSON parser refuses these in the text; other decoders do not, so values are checked again
+    where they are parsed (serialize/values.py), one record at a time."""
+    if isinstance(value, str):
+        return _string_problem(value)
+    if not isinstance(value, dict | list):
+        return None
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            problem = _string_problem(item)
+            if problem is not None:
+                return problem
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None

@@ -13,6 +13,7 @@ from shapely.errors import GeometryTypeError, ShapelyError
 from sta_server.errors import InvalidEntity
 from sta_server.model import Kind, Property
 from sta_server.model.geometry import geometry_problem
+from sta_server.serialize.json_text import unstorable
 
 GEOJSON_TYPES = ("application/geo+json", "application/vnd.geo+json")
 
@@ -118,6 +119,9 @@ _PARSERS: dict[Kind, Callable[[Any, str], tuple[Any, ...]]] = {
 }
 
 
+_TEXT_KINDS = frozenset({Kind.STRING, Kind.JSON, Kind.GEOJSON, Kind.RESULT})
+
+
 def parse_value(prop: Property, value: Any) -> dict[str, Any]:
     """Column name -> value for one property; None clears an optional property."""
     if value is None:
@@ -127,4 +131,8 @@ def parse_value(prop: Property, value: Any) -> dict[str, Any]:
     parser = _PARSERS.get(prop.kind)
     if parser is None:
         raise InvalidEntity(f"'{prop.name}' cannot be set", target=prop.name)
+    if prop.kind in _TEXT_KINDS:
+        problem = unstorable(value)  # CBOR (SenML) and other non-JSON decoders let these through
+        if problem is not None:
+            raise InvalidEntity(f"'{prop.name}' holds {problem}, which cannot be stored", target=prop.name)
     return dict(zip(prop.columns(), parser(value, prop.name), strict=True))

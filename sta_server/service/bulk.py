@@ -98,10 +98,11 @@ def takes(path: ResourcePath, body: Any) -> bool:
 
 
 def create_observations(conn: Connection, items: list[Item], version: str = "1.1", *, isolate: bool = True,
-                        seen: frozenset[tuple[str, int]] = frozenset()) -> BulkResult:
+                        seen: frozenset[tuple[str, int]] = frozenset(), _retry: bool = False) -> BulkResult:
     """Store the Observations `items` describe (the caller owns the transaction). When the database
-    refuses the batch for a row's value (a DataError, an IntegrityError), every row is tried on
-    its own; a database condition (timeout, outage) is raised for the caller to retry. Without
+    refuses the batch for a row's value (a DataError, an IntegrityError), the rows are tried again
+    in halves down to the refused rows (about 2·k·log2(n) statements for k bad rows of n); a
+    database condition (timeout, outage) is raised for the caller to retry. Without
     `isolate` (a single POST) no SAVEPOINT is taken and every database error is raised. `seen`:
     (type name, id) of Datastreams the request has just found under the principal's rights."""
     authorize("create", "Observation")
@@ -116,11 +117,15 @@ def create_observations(conn: Connection, items: list[Item], version: str = "1.1
             raise
         if len(items) == 1:
             return BulkResult([known])
-        log.info("bulk Observation insert refused (%s); row by row", type(error.orig).__name__)
-    outcomes: list[int | StaError] = []
-    for item in items:
-        outcomes.extend(create_observations(conn, [item], version).outcomes)
-    return BulkResult(outcomes)
+        if not _retry:
+            log.info("bulk Observation insert of %d rows refused (%s); finding the rows by halves",
+                     len(items), type(error.orig).__name__)
+    # Halves, each in its SAVEPOINT: a half without a bad row is one COPY and one extents UPDATE
+    # per stream. Row by row, every row's UPDATE of the same Datastream row made a new version of
+    # it in one transaction, each walking the ones before: 4,000 rows took a minute (red team F0).
+    middle = len(items) // 2
+    return BulkResult(create_observations(conn, items[:middle], version, _retry=True).outcomes
+                      + create_observations(conn, items[middle:], version, _retry=True).outcomes)
 
 
 def _create(conn: Connection, items: list[Item], version: str,
