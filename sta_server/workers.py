@@ -1,8 +1,9 @@
-"""The multi-process run mode (`STA_HTTP_WORKERS` > 1, or HTTPS with `STA_TLS_CERT_FILE`): gunicorn
-HTTP workers, each with its own database pool and MQTT notifier, and one ingest process that takes
-the MQTT creates. With TLS, gunicorn terminates it (sta_server/tls.py). STA_HTTP_SERVER=granian serves
-plain HTTP with granian's WSGI workers instead (the HTTP layer costs a third of gunicorn gthread's
-CPU: docs/benchmarks.md); HTTPS stays on gunicorn (granian does not hand the client certificate on)."""
+"""The multi-process run mode (`STA_HTTP_WORKERS` > 1, or HTTPS with `STA_TLS_CERT_FILE`): HTTP
+workers, each with its own database pool and MQTT notifier, and one ingest process that takes the
+MQTT creates. Plain HTTP is served by granian's WSGI workers (its HTTP layer costs a third of gunicorn
+gthread's CPU, a POST about half the server CPU in all: docs/benchmarks.md); HTTPS by gunicorn, which
+terminates TLS and hands the client certificate on (sta_server/tls.py; granian does not).
+STA_HTTP_SERVER=gunicorn serves plain HTTP with gunicorn too."""
 from __future__ import annotations
 
 import functools
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 # The HTTP side of the default run mode: STA_HTTP_WORKERS processes (Settings) of this worker class
 # with this many threads each, and idle keep-alive connections kept this many seconds. Chosen by
 # measurement (bench/http_workers.py, docs/benchmarks.md); the variables are for measuring others.
-HTTP_SERVER = "gunicorn"  # or "granian" (plain HTTP only)
+HTTP_SERVER = "granian"  # or "gunicorn" (HTTPS is always gunicorn's)
 WORKER_CLASS = "gthread"
 THREADS = 8
 KEEPALIVE_S = 2
@@ -134,9 +135,9 @@ def serve_workers(settings: Settings, app_factory: Callable[..., WSGIApplication
             shutil.rmtree(counters_dir, ignore_errors=True)
 
 
-# STA_HTTP_SERVER=granian (plain HTTP only; measuring, not the default): granian's WSGI workers instead
-# of gunicorn's. granian forks its workers and imports their app by name: `granian_app` builds it
-# with the factory the master left here before the fork.
+# Plain HTTP (STA_HTTP_SERVER=granian, the default): granian's WSGI workers. granian forks its workers
+# and imports their app by name: `granian_app` builds it with the factory the master left here before
+# the fork.
 _GRANIAN_APP: dict[str, Callable[[], WSGIApplication]] = {}
 
 
@@ -162,6 +163,7 @@ def serve_granian(settings: Settings, make_app: Callable[[], WSGIApplication]) -
 
     _GRANIAN_APP["make"] = make_app
     Granian(f"{__name__}:granian_app", address=settings.http_host, port=settings.http_port,
-            interface=Interfaces.WSGI, workers=settings.http_workers, blocking_threads=THREADS, factory=True,
+            interface=Interfaces.WSGI, workers=settings.http_workers,
+            blocking_threads=http_options(os.environ)["threads"], factory=True,
             http=HTTPModes.http1, websockets=False, respawn_failed_workers=True,
             log_level=LogLevels(settings.log_level.lower())).serve()

@@ -1,6 +1,7 @@
-"""The HTTP worker setup of the default run mode (sta_server/workers.py): gunicorn gthread, 8 threads
-per worker, idle keep-alive connections kept 2 s (chosen by bench/http_workers.py and
-bench/wsgi_overhead.py, docs/benchmarks.md), each overridable for measuring others."""
+"""The HTTP worker setup of the default run mode (sta_server/workers.py): granian for plain HTTP,
+gunicorn for HTTPS (gthread, 8 threads per worker, idle keep-alive connections kept 2 s), chosen by
+bench/http_workers.py, bench/wsgi_overhead.py and bench/write_paths.py (docs/benchmarks.md), each
+overridable for measuring others."""
 from __future__ import annotations
 
 import dataclasses
@@ -42,9 +43,10 @@ def test_gunicorn_gets_them(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_http_server_choice() -> None:
     plain = Settings.from_env({})
-    assert http_server({}, plain) == "gunicorn"
-    assert http_server({"STA_HTTP_SERVER": "granian"}, plain) == "granian"
+    assert http_server({}, plain) == "granian"
+    assert http_server({"STA_HTTP_SERVER": "gunicorn"}, plain) == "gunicorn"
     https = dataclasses.replace(plain, tls_cert_file="/etc/sta/cert.pem")
-    assert http_server({"STA_HTTP_SERVER": "granian"}, https) == "gunicorn"  # the client identity needs gunicorn
+    assert http_server({}, https) == "gunicorn"  # the client identity needs gunicorn
+    assert http_server({"STA_HTTP_SERVER": "granian"}, https) == "gunicorn"
     with pytest.raises(ValueError):
         http_server({"STA_HTTP_SERVER": "uvicorn"}, plain)
