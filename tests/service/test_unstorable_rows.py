@@ -119,3 +119,26 @@ def test_unstorable_strings_are_refused_at_parse_for_any_format(value: Any) -> N
 @pytest.mark.parametrize("value", ["charging", {"k": ["x", 1, None, True]}, 3.5, None, ["é", "€"]])
 def test_storable_values_pass(value: Any) -> None:
     assert unstorable(value) is None
+
+
+def _pack_with_a_nul_name() -> bytes:
+    return cbor2.dumps([{-2: "urn:S1:", -3: 1631000000, 0: "power", 2: 1},
+                        {0: "pow\x00er", 6: 1, 2: 2},
+                        {0: "power", 6: 2, 2: 3}])
+
+
+def test_a_record_name_with_a_nul_is_refused_alone(client: FlaskClient, clean_db: Engine) -> None:
+    """RFC 8428's name rule (serialize/senml.py) refuses the record before any look-up by name."""
+    stream = _stream(client)
+    response = client.post("/v1.1/SenML", data=_pack_with_a_nul_name(), content_type="application/senml+cbor")
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    report = response.get_json()
+    assert [item["index"] for item in report["rejected"]] == [1]
+    assert [item["index"] for item in report["accepted"]] == [0, 2]
+    assert _count(clean_db, stream) == 2
+    ingest = Ingest(clean_db, None)
+    acks: list[bool] = []
+    ingest.store([Incoming("v1.1/SenML", _pack_with_a_nul_name(), lambda: acks.append(True))])
+    assert acks == [True]
+    assert _count(clean_db, stream) == 4
+    assert (ingest.stats.accepted, ingest.stats.rejected) == (2, 1)
