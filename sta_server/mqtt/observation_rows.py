@@ -66,11 +66,12 @@ def store_observations(conn: Connection, items: list[Item], version: str) -> lis
             raise
         if len(items) == 1:
             return [known]
-        log.info("bulk Observation insert refused (%s); row by row", type(error.orig).__name__)
-    outcomes: list[int | StaError] = []
-    for item in items:
-        outcomes.extend(store_observations(conn, [item], version))
-    return outcomes
+        log.info("bulk Observation insert of %d refused (%s); in halves", len(items), type(error.orig).__name__)
+    # in halves, as bulk.create_observations: a refused row costs about log2(n) attempts, and every half
+    # that goes through is one COPY and one extents update per stream (row by row, each row updated the
+    # same Datastream again in one transaction: minutes for a few thousand rows, all ingest waiting)
+    half = len(items) // 2
+    return store_observations(conn, items[:half], version) + store_observations(conn, items[half:], version)
 
 
 def _create(conn: Connection, items: list[Item], version: str) -> list[int | StaError]:

@@ -6,6 +6,7 @@ per record at parse, whatever the format; (b) when the database still refuses a 
 the rows are tried again in halves, not one by one. Counts and statements are asserted, not time."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import cbor2
@@ -142,3 +143,20 @@ def test_a_record_name_with_a_nul_is_refused_alone(client: FlaskClient, clean_db
     assert acks == [True]
     assert _count(clean_db, stream) == 4
     assert (ingest.stats.accepted, ingest.stats.rejected) == (2, 1)
+
+
+def test_the_mqtt_ingest_retries_a_refused_pack_in_halves(client: FlaskClient, clean_db: Engine,
+                                                          refuses_13: None) -> None:
+    stream = make_datastream(client)["@iot.id"]
+    first = {"result": -1, "phenomenonTime": "2026-01-01T00:00:00Z"}
+    assert client.post(f"/v1.1/Datastreams({stream})/Observations", json=first).status_code == 201
+    rows = [[f"2026-01-01T00:00:{i % 60:02d}Z", 13 if i == BAD else i + 100] for i in range(N)]
+    body = [{"Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"],
+             "dataArray@iot.count": N, "dataArray": rows}]
+    ingest = Ingest(clean_db, None)
+    acks: list[bool] = []
+    with driver_statements(clean_db) as statements:
+        ingest.store([Incoming("v1.1/CreateObservations", json.dumps(body).encode(), lambda: acks.append(True))])
+    assert acks == [True]
+    assert _count(clean_db, stream) == N  # the first POST and every row but the refused one
+    assert _stream_updates(statements) <= 2 * N.bit_length(), _stream_updates(statements)
