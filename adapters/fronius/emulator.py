@@ -5,7 +5,11 @@ shows in the JSON readings.
 Faults for tests (`emulator.faults`): an HTTP status (500) for every request, truncated JSON, a
 `Head.Status.Code`; the Modbus side has its own (`emulator.sunspec.faults`).
 
-`python -m adapters.fronius.emulator --http-port 8081 --modbus-port 1502 [--pv-kwp 10 ...]`.
+`python -m adapters.fronius.emulator --http-port 8081 --modbus-port 1502 [--pv-kwp 10 ...]`;
+`--physics-site SITE [--pv-share X --load-share Y --own physics.P_pv]`: the inverter's PV, the house load and
+the voltage from the grid simulation's physics Datastreams of that site (docs/simulation.md), read with
+`STA_CLIENT_*` (the site's own device-agent account, given by the district) every `--physics-refresh-s`; the
+own models stand in for a value missing or stale (as for the DLMS meter emulator).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adapters.fronius.documents import documents, envelope
+from adapters.simulated.physics_feed import add_physics_arguments, physics_option, refresh_forever
 from adapters.sunspec.emulator import SunSpecEmulator
 from adapters.sunspec.hybrid import HybridInverter, build_hybrid
 from clock import Clock, clock_from_env
@@ -109,9 +114,12 @@ class FroniusEmulator:
 async def serve(args: argparse.Namespace, clock: Clock) -> None:
     options = {"pv_kwp": args.pv_kwp, "max_capacity_wh": args.capacity_wh, "max_power_w": args.power_w,
                "seed": args.seed, "annual_kwh": args.annual_kwh, "latitude_deg": args.latitude,
-               "longitude_deg": args.longitude}
-    emulator = FroniusEmulator(build_hybrid(options, clock), clock, args.host, args.http_port, args.modbus_port)
+               "longitude_deg": args.longitude, "physics": physics_option(args)}
+    inverter = build_hybrid(options, clock)
+    emulator = FroniusEmulator(inverter, clock, args.host, args.http_port, args.modbus_port)
     await emulator.start()
+    if inverter.physics is not None:
+        await refresh_forever(inverter.physics, clock)
     await asyncio.Event().wait()
 
 
@@ -127,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latitude", type=float, default=46.4983)
     parser.add_argument("--longitude", type=float, default=11.3548)
     parser.add_argument("--seed", type=int, default=18)
+    add_physics_arguments(parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(parser.parse_args(argv), clock_from_env(os.environ)))  # the field process's S4G_CLOCK
 

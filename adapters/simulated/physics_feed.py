@@ -13,6 +13,8 @@ older than ``max_age_s`` or unreadable is ``None``: the house falls back to its 
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from clock import Clock
 from sta_client import ClientSettings, Query, StaClient, StaError, TransportError, datetime_literal, string_literal
 
 log = logging.getLogger(__name__)
@@ -151,3 +154,35 @@ class PhysicsFeed:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def physics_or(feed: PhysicsFeed | None, key: str, when: datetime, own: float) -> float:
+    """The feed's value of ``key`` at ``when`` (times its share), or ``own`` (no feed, a key in ``own``, a
+    missing or stale value: counted and logged once by the feed)."""
+    found = None if feed is None else feed.value(key, when)
+    return own if found is None else found
+
+
+def add_physics_arguments(parser: argparse.ArgumentParser) -> None:
+    """An emulator's ``--physics-site SITE [--pv-share X --load-share Y --own KEY --physics-refresh-s S]``."""
+    parser.add_argument("--physics-site", default=None, help="the site whose simulated physics drive the device")
+    parser.add_argument("--pv-share", type=float, default=None, help="of the bus's PV (default 1)")
+    parser.add_argument("--load-share", type=float, default=None, help="of the bus's load (default 1)")
+    parser.add_argument("--own", action="append", choices=list(KEYS), help="a value the device keeps its own model for")
+    parser.add_argument("--physics-refresh-s", type=float, default=60.0, help="clock seconds between reads")
+
+
+def physics_option(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The site-file ``physics`` option from those arguments (None without ``--physics-site``)."""
+    if not args.physics_site:
+        return None
+    return {"source": "simulation", "site": args.physics_site, "pv_share": args.pv_share,
+            "load_share": args.load_share, "own": args.own or [], "refresh_s": args.physics_refresh_s}
+
+
+async def refresh_forever(feed: PhysicsFeed, clock: Clock) -> None:
+    """Re-read the feed (blocking HTTP in a thread) every ``refresh_s`` of clock time (the feed skips a call
+    that comes sooner: it is asked four times as often, so a late wake-up does not double the period)."""
+    while True:
+        await asyncio.to_thread(feed.refresh, clock.now())
+        await clock.sleep(feed.options.refresh_s / 4)

@@ -14,6 +14,7 @@ from typing import Any
 from adapters.simulated.battery import Battery
 from adapters.simulated.connectors import build_house
 from adapters.simulated.load import LoadSpec, load_power_w
+from adapters.simulated.physics_feed import PhysicsFeed, physics_or
 from adapters.simulated.pv import PvSpec, pv_power_w
 from adapters.sunspec.storage import RELEASED, StorageControl, dispatch_w
 from clock import Clock
@@ -44,10 +45,12 @@ class HybridState:
 
 
 class HybridInverter:
-    def __init__(self, battery: Battery, pv: PvSpec, load: LoadSpec, clock: Clock) -> None:
+    def __init__(self, battery: Battery, pv: PvSpec, load: LoadSpec, clock: Clock,
+                 physics: PhysicsFeed | None = None) -> None:
         self.battery = battery
         self.pv = pv
         self.load = load
+        self.physics = physics  # PV, load and voltage from the grid simulation (None: own models only)
         self.clock = clock
         self.wchamax_w = max(battery.spec.max_charge_w, battery.spec.max_discharge_w)
         self.control = RELEASED
@@ -83,11 +86,13 @@ class HybridInverter:
         self.battery.command(dispatch_w(self.control, self.wchamax_w, wanted_w))
 
     def _measure(self, now: datetime) -> HybridState:
-        pv_w = pv_power_w(self.pv, now)
-        load_w = load_power_w(self.load, now)
+        pv_w = min(0.0, physics_or(self.physics, "physics.P_pv", now, pv_power_w(self.pv, now)))
+        load_w = physics_or(self.physics, "physics.P_load", now, load_power_w(self.load, now))
         ess_w = self.battery.power_w
         grid_w = load_w + pv_w + ess_w
-        base = NOMINAL_V - GRID_IMPEDANCE_V_PER_W * grid_w
+        # the simulation's bus voltage already holds the house's own flows; the own model sags with them
+        simulated_v = None if self.physics is None else self.physics.value("physics.V", now)
+        base = NOMINAL_V - GRID_IMPEDANCE_V_PER_W * grid_w if simulated_v is None else simulated_v
         voltages = (round(base, 1), round(base + 0.4, 1), round(base - 0.3, 1))
         return HybridState(now, round(pv_w, 1), round(load_w, 1), round(ess_w, 1),
                            round(self.battery.soc_pct, 2), voltages)
@@ -95,6 +100,6 @@ class HybridInverter:
 
 def build_hybrid(options: Mapping[str, Any], clock: Clock) -> HybridInverter:
     """From the same options as the `simulated-house` connector (battery ratings, `pv_kwp`, `annual_kwh`,
-    `seed`, `soc_pct`, place), so a site file's device and its emulator agree."""
+    `seed`, `soc_pct`, place, `physics`), so a site file's device and its emulator agree."""
     house = build_house("emulated", options, clock)
-    return HybridInverter(house.battery, house.pv, house.load, clock)
+    return HybridInverter(house.battery, house.pv, house.load, clock, house.physics)

@@ -94,9 +94,10 @@ def test_the_houses_get_a_resident_login_and_the_other_sites_none() -> None:
 
 
 def test_the_report_waits_for_the_physics_of_the_houses_that_read_them() -> None:
-    """The simulated houses with a `physics` option (fur-4 … fur-8) and the PCC meter emulators of fur-1 … fur-3
-    (`--physics-site`) read the simulation's physics when it runs with SIM_PHYSICS on; the report's period starts
-    once those are on the server. An emulator reading them gets its own site's device-agent account only."""
+    """The simulated houses with a `physics` option (fur-4 … fur-8) and the Fronius and PCC meter emulators of
+    fur-1 … fur-3 (`--physics-site`) read the simulation's physics when it runs with SIM_PHYSICS on; the report's
+    period starts once those are on the server. An emulator reading them gets its own site's device-agent account
+    only."""
     district = load_district(pathlib.Path(ROOT) / "sites" / "district" / "district.yaml")
     assert {e.facts.site_id: e.facts.physics_site for e in district.sites if e.facts.physics_site} == \
         {f"fur-{n}": f"fur-{n}" for n in range(4, 9)}
@@ -109,3 +110,7 @@ def test_the_report_waits_for_the_physics_of_the_houses_that_read_them() -> None
     assert emulator_physics_site(["adapters.dlms.emulator", "--port", "1", "--physics-site", "fur-2"]) == "fur-2"
     assert emulator_physics_site(["adapters.dlms.emulator", "--physics-site=fur-3"]) == "fur-3"
     assert emulator_physics_site(["adapters.fronius.emulator", "--http-port", "1"]) is None
+    emulated = {e.facts.site_id: {argv[0]: emulator_physics_site(argv) for argv in e.emulators}
+                for e in district.sites if e.facts.site_id in ("fur-1", "fur-2", "fur-3")}
+    assert emulated == {site: {"adapters.fronius.emulator": site, "adapters.dlms.emulator": site}
+                        for site in ("fur-1", "fur-2", "fur-3")}

@@ -47,8 +47,9 @@ def test_out_of_range_controls_are_refused(control: StorageControl) -> None:
 
 
 def test_points_become_readings_with_scale_sign_and_symbols() -> None:
-    values = {103: {"W": 2500.0, "WH": 1_234_000, "PhVphA": 231.4, "St": "MPPT", "Hz": None},
-              124: {"ChaState": 55.5, "ChaSt": "CHARGING"}}
+    values: dict[int, dict[str, float | int | str | None]] = {
+        103: {"W": 2500.0, "WH": 1_234_000, "PhVphA": 231.4, "St": "MPPT", "Hz": None},
+        124: {"ChaState": 55.5, "ChaSt": "CHARGING"}}
     readings = {r.datastream: r.value for r in parse_models(values, NOW, keys={"soc": "SoC_ess"})}
     assert readings == {"P_inv": -2500.0, "E_inv": 1234.0, "V_L1": 231.4, "invStatus": "MPPT",
                         "SoC_ess": 55.5, "essChargeStatus": "CHARGING"}
