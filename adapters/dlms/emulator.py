@@ -29,7 +29,13 @@ from adapters.dlms.meter import MeterModel, MeterSpec
 from adapters.dlms.variables import BY_OBIS
 from adapters.dlms.wrapper import read_frame, wrap
 from adapters.simulated.load import LoadSpec
-from adapters.simulated.physics_feed import PhysicsFeed, PhysicsOptions
+from adapters.simulated.physics_feed import (
+    PhysicsFeed,
+    PhysicsOptions,
+    add_physics_arguments,
+    physics_option,
+    refresh_forever,
+)
 from adapters.simulated.pv import PvSpec
 from clock import Clock, clock_from_env
 
@@ -145,19 +151,8 @@ def build_meter(clock: Clock, annual_kwh: float = 4000.0, pv_kwp: float = 0.0, s
 
 def physics_options(args: argparse.Namespace) -> PhysicsOptions | None:
     """The physics option from the command line (None without ``--physics-site``), as a site file's."""
-    if not args.physics_site:
-        return None
-    option = {"source": "simulation", "site": args.physics_site, "pv_share": args.pv_share,
-              "load_share": args.load_share, "own": args.own or [], "refresh_s": args.physics_refresh_s}
-    return PhysicsOptions.from_options({"physics": option})
-
-
-async def refresh_physics(feed: PhysicsFeed, clock: Clock, every_s: float) -> None:
-    """Re-read the feed (blocking HTTP in a thread) every ``every_s`` of clock time (the feed skips a call
-    that comes sooner: it is asked four times as often, so a late wake-up does not double the period)."""
-    while True:
-        await asyncio.to_thread(feed.refresh, clock.now())
-        await clock.sleep(every_s / 4)
+    option = physics_option(args)
+    return None if option is None else PhysicsOptions.from_options({"physics": option})
 
 
 async def serve(args: argparse.Namespace, clock: Clock) -> None:
@@ -165,8 +160,8 @@ async def serve(args: argparse.Namespace, clock: Clock) -> None:
     feed = None if options is None else PhysicsFeed(options)
     model = build_meter(clock, args.annual_kwh, args.pv_kwp, args.seed, physics=feed)
     await MeterEmulator(model, args.host, args.port, args.password).start()
-    if feed is not None and options is not None:
-        await refresh_physics(feed, clock, options.refresh_s)
+    if feed is not None:
+        await refresh_forever(feed, clock)
     await asyncio.Event().wait()
 
 
@@ -178,12 +173,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pv-kwp", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--password", default=None, help="LLS password (default: no authentication)")
-    parser.add_argument("--physics-site", default=None, help="the site whose simulated physics drive the meter")
-    parser.add_argument("--pv-share", type=float, default=None, help="of the bus's PV (default 1)")
-    parser.add_argument("--load-share", type=float, default=None, help="of the bus's load (default 1)")
-    parser.add_argument("--own", action="append", choices=["physics.P_pv", "physics.P_load", "physics.V"],
-                        help="a value the meter keeps its own model for")
-    parser.add_argument("--physics-refresh-s", type=float, default=60.0, help="clock seconds between reads")
+    add_physics_arguments(parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(parser.parse_args(argv), clock_from_env(os.environ)))
 
