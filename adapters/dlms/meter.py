@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from adapters.simulated.load import LoadSpec, load_power_w
-from adapters.simulated.physics_feed import PhysicsFeed
+from adapters.simulated.physics_feed import PhysicsFeed, physics_or
 from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
@@ -43,8 +43,7 @@ class MeterModel:
             + min(0.0, self._physics_or("physics.P_pv", when, pv))
 
     def _physics_or(self, key: str, when: datetime, own: float) -> float:
-        found = None if self.physics is None else self.physics.value(key, when)
-        return own if found is None else found
+        return physics_or(self.physics, key, when, own)
 
     def advance(self) -> None:
         now = self.clock.now()

@@ -19,7 +19,7 @@ from adapters.simulated.battery import Battery, BatterySpec
 from adapters.simulated.ev import ChargePoint, EvFleetSpec, draw_sessions
 from adapters.simulated.load import LoadSpec, load_power_w
 from adapters.simulated.meter import build_meter
-from adapters.simulated.physics_feed import PhysicsFeed, PhysicsOptions
+from adapters.simulated.physics_feed import PhysicsFeed, PhysicsOptions, physics_or
 from adapters.simulated.pv import PvSpec, pv_power_w
 from clock import Clock
 
@@ -91,8 +91,7 @@ class SimulatedHouse:
         return CommandResult(True, "", {"powerSetpoint": in_force, "pvLimit": self.pv_limit_w})
 
     def _physics_or(self, key: str, now: datetime, own: float) -> float:
-        found = None if self.physics is None else self.physics.value(key, now)
-        return own if found is None else found
+        return physics_or(self.physics, key, now, own)
 
     def pv_power_w(self, when: datetime) -> float:
         """PV output at `when` under the curtailment in force (<= 0): the simulation's when it has it."""
