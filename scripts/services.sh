@@ -191,7 +191,7 @@ _sta_pg_write_conf() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$sockdir'
-max_connections = 100
+max_connections = 300  # the test suite runs dozens of servers (each up to 20 per process) side by side
 
 # sized for a small (2 core) development / CI box
 shared_buffers = 256MB
