@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError
 
 from sta_server.errors import IncompleteEntity, InvalidEntity, StaError
 from sta_server.model import Kind, Property
@@ -33,9 +32,8 @@ from sta_server.serialize.values import parse_value
 from sta_server.service import bulk
 from sta_server.service.body import is_reference, parse_body, reference_id
 from sta_server.service.bulk import OBSERVATION, BulkResult, Item, Pending, stream_of
-from sta_server.service.database_errors import classify
 from sta_server.service.events import _KEY as EVENTS_KEY
-from sta_server.service.events import EntityChanged, savepoint
+from sta_server.service.events import EntityChanged
 from sta_server.sql.tables import TABLES
 
 log = logging.getLogger(__name__)
@@ -54,24 +52,10 @@ _SETTABLE = {version: _settable(version) for version in ("1.0", "1.1")}
 
 
 def store_observations(conn: Connection, items: list[Item], version: str) -> list[int | StaError]:
-    """bulk.create_observations (isolated: a row the database refuses is tried alone) with this
-    module's parser, keeping the rows on their events. The caller owns the transaction."""
+    """bulk.create_observations (isolated by `bulk.in_halves`) with this module's parser, keeping the
+    rows on their events. The caller owns the transaction."""
     authorize("create", "Observation")
-    try:
-        with savepoint(conn):
-            return _create(conn, items, version)
-    except DBAPIError as error:
-        known = classify(error)
-        if known is None or known.transient:  # a bug or the database's condition: not the rows' fault
-            raise
-        if len(items) == 1:
-            return [known]
-        log.info("bulk Observation insert of %d refused (%s); in halves", len(items), type(error.orig).__name__)
-    # in halves, as bulk.create_observations: a refused row costs about log2(n) attempts, and every half
-    # that goes through is one COPY and one extents update per stream (row by row, each row updated the
-    # same Datastream again in one transaction: minutes for a few thousand rows, all ingest waiting)
-    half = len(items) // 2
-    return store_observations(conn, items[:half], version) + store_observations(conn, items[half:], version)
+    return bulk.in_halves(conn, items, lambda part: _create(conn, part, version))
 
 
 def _create(conn: Connection, items: list[Item], version: str) -> list[int | StaError]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,34 +99,40 @@ def takes(path: ResourcePath, body: Any) -> bool:
 
 
 def create_observations(conn: Connection, items: list[Item], version: str = "1.1", *, isolate: bool = True,
-                        seen: frozenset[tuple[str, int]] = frozenset(), _retry: bool = False) -> BulkResult:
-    """Store the Observations `items` describe (the caller owns the transaction). When the database
-    refuses the batch for a row's value (a DataError, an IntegrityError), the rows are tried again
-    in halves down to the refused rows (about 2·k·log2(n) statements for k bad rows of n); a
-    database condition (timeout, outage) is raised for the caller to retry. Without
-    `isolate` (a single POST) no SAVEPOINT is taken and every database error is raised. `seen`:
-    (type name, id) of Datastreams the request has just found under the principal's rights."""
+                        seen: frozenset[tuple[str, int]] = frozenset()) -> BulkResult:
+    """Store the Observations `items` describe (the caller owns the transaction), isolated as
+    `in_halves` does. Without `isolate` (a single POST) no SAVEPOINT is taken and every database
+    error is raised. `seen`: (type name, id) of Datastreams the request has just found under the
+    principal's rights."""
     authorize("create", "Observation")
     if not isolate:
         return _create(conn, items, version, seen)
+    return BulkResult(in_halves(conn, items, lambda part: _create(conn, part, version).outcomes))
+
+
+def in_halves(conn: Connection, items: list[Item], create: Callable[[list[Item]], list[int | StaError]],
+              *, _depth: int = 0) -> list[int | StaError]:
+    """`create(items)` in a SAVEPOINT. When the database refuses the batch for a row's value (a
+    DataError, an IntegrityError), the rows are tried again in halves down to the refused rows
+    (about 2·k·log2(n) statements for k bad rows of n); a database condition (timeout, outage) is
+    raised for the caller to retry. A half without a bad row is one COPY and one extents UPDATE per
+    stream; row by row, every row's UPDATE of the same Datastream row made a new version of it in one
+    transaction, each walking the ones before: 4,000 rows took a minute (red team F0)."""
     try:
         with savepoint(conn):
-            return _create(conn, items, version)
+            return create(items)
     except DBAPIError as error:
         known = classify(error)
         if known is None or known.transient:  # a bug or the database's condition: not the rows' fault
             raise
         if len(items) == 1:
-            return BulkResult([known])
-        if not _retry:
+            return [known]
+        if not _depth:
             log.info("bulk Observation insert of %d rows refused (%s); finding the rows by halves",
                      len(items), type(error.orig).__name__)
-    # Halves, each in its SAVEPOINT: a half without a bad row is one COPY and one extents UPDATE
-    # per stream. Row by row, every row's UPDATE of the same Datastream row made a new version of
-    # it in one transaction, each walking the ones before: 4,000 rows took a minute (red team F0).
     middle = len(items) // 2
-    return BulkResult(create_observations(conn, items[:middle], version, _retry=True).outcomes
-                      + create_observations(conn, items[middle:], version, _retry=True).outcomes)
+    return (in_halves(conn, items[:middle], create, _depth=_depth + 1)
+            + in_halves(conn, items[middle:], create, _depth=_depth + 1))
 
 
 def _create(conn: Connection, items: list[Item], version: str,
