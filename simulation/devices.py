@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,8 @@ class Device:
     bus: int | None
 
 
-def _position(thing: dict[str, Any]) -> LonLat | None:
+def position(thing: Mapping[str, Any]) -> LonLat | None:
+    """The first GeoJSON Point among a Thing's expanded Locations."""
     for location in thing.get("Locations") or []:
         geometry = location.get("location") or {}
         if geometry.get("type") == "Point":
@@ -72,7 +74,7 @@ def discover(sta: StaClient, model: GridModel, counters: Counter[str],
         site_properties = site.get("properties") or {}
         named = {"bus": properties.get("bus", site_properties.get("bus"))} if (
             "bus" in properties or "bus" in site_properties) else {}
-        bus = model.bus_of(named, _position(thing) or _position(site))
+        bus = model.bus_of(named, position(thing) or position(site))
         if bus is None:
             counters["thing_without_bus"] += 1
             log.warning("%s %s (Thing %s) has no bus on grid %s: not simulated", kind, thing.get("name"),

@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from simulation.commission import observed_property, sensor
+from simulation.devices import position
 from simulation.entities import MANAGED_BY, OM
-from simulation.geometry import LonLat
 from simulation.grid import GridModel
 from simulation.profiles import StepProfile
 from sta_client import EntityId, Query, StaClient, entity_path, string_literal
@@ -77,15 +77,6 @@ def model_phase_v(model: GridModel) -> float:
     return float(model.net.bus.vn_kv.at[model.transformer_bus]) * 1e3 / math.sqrt(3)
 
 
-def _position(thing: Mapping[str, Any]) -> LonLat | None:
-    for location in thing.get("Locations") or []:
-        geometry = location.get("location") or {}
-        if geometry.get("type") == "Point":
-            lon, lat = geometry["coordinates"][:2]
-            return LonLat(float(lon), float(lat))
-    return None
-
-
 def commission_physics(sta: StaClient, model: GridModel, site_ids: Iterable[str] | None = None) -> list[SitePhysics]:
     """The sites (kind ``site``; only ``site_ids`` when given) on this grid, with their physics Datastreams
     found or created (idempotent, by ``properties.key``). A site without a bus is logged and left out."""
@@ -100,7 +91,7 @@ def commission_physics(sta: StaClient, model: GridModel, site_ids: Iterable[str]
         if wanted is not None and site_id not in wanted:
             continue
         named = {"bus": properties["bus"]} if "bus" in properties else {}
-        bus = model.bus_of(named, _position(thing))
+        bus = model.bus_of(named, position(thing))
         if bus is None:
             model.counters["site_without_bus"] += 1
             log.warning("site %s has no bus on grid %s: no physics for it", site_id, model.name)
