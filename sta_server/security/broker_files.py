@@ -175,25 +175,43 @@ def _replace(path: Path, content: str) -> bool:
     return True
 
 
-def _reload(folder: Path, timeout_s: float = 2.0) -> None:
+def _reload(folder: Path, timeout_s: float = 5.0, resend_s: float = 0.25) -> None:
     """SIGHUP to the broker; with the project's plugin (broker_plugin/, its `reloaded` file in the
     folder), wait until the broker has re-read the files: Mosquitto takes a signal only between
-    two polls of its sockets (up to 100 ms), so a message it reads meanwhile still meets the old ACL."""
+    two polls of its sockets (up to 100 ms), so a message it reads meanwhile still meets the old ACL.
+
+    The signal is sent again every `resend_s` until the broker confirms: Mosquitto 2.0 clears its
+    reload flag at the end of a reload (`flag_reload = false` after re-reading the files), so a
+    SIGHUP that arrives while it is still applying the previous one is lost."""
     stamp = folder / "reloaded"
     before = _read(stamp) if stamp.exists() else None
     try:
         pid = int((folder / "mosquitto.pid").read_text().strip())
-        os.kill(pid, signal.SIGHUP)
     except (OSError, ValueError) as error:
         log.warning("could not signal the broker (%s): %s", folder / "mosquitto.pid", error)
         return
-    deadline = time.monotonic() + timeout_s
-    while before is not None and _read(stamp) == before:
-        if time.monotonic() > deadline:
-            log.warning("broker %s has not confirmed the reload within %.1fs", pid, timeout_s)
+    start = time.monotonic()
+    deadline = start + timeout_s
+    signals = 0
+    while True:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except OSError as error:
+            log.warning("could not signal the broker %s: %s", pid, error)
             return
-        time.sleep(0.005)
-    log.info("broker %s re-read its password and ACL files", pid)
+        signals += 1
+        if before is None:
+            break
+        resend = time.monotonic() + resend_s
+        while _read(stamp) == before and time.monotonic() < min(resend, deadline):
+            time.sleep(0.005)
+        if _read(stamp) != before:
+            break
+        if time.monotonic() >= deadline:
+            log.warning("broker %s has not confirmed the reload within %.1fs (%d signals)", pid, timeout_s, signals)
+            return
+    log.info("broker %s re-read its password and ACL files in %.3fs (%d signal%s)", pid, time.monotonic() - start,
+             signals, "" if signals == 1 else "s")
 
 
 def moves_topics(event: EntityChanged) -> bool:
