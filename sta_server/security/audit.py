@@ -25,6 +25,12 @@ FILTERS = {"actor": records.c.actor, "role": records.c.role, "channel": records.
 MAX_PAGE = 1000
 
 
+def columns(actor: Principal, action: str, entity_type: str) -> dict[str, Any]:
+    """An audit row's columns but its ids and detail."""
+    return {"actor": actor.name, "role": actor.role, "channel": actor.channel, "action": action,
+            "entity_type": entity_type}
+
+
 def record(conn: Connection, actor: Principal, action: str, entity_type: str, ids: Iterable[int],
            detail: Mapping[str, Any] | None) -> None:
     conn.execute(insert(records).values(actor=actor.name, role=actor.role, channel=actor.channel,
@@ -52,8 +58,7 @@ def record_events(conn: Connection, events: Sequence[Change]) -> None:
     for event in events:
         grouped[(event.change, event.entity_type.name)].append(event.id)
     actor = current()
-    rows = [{"actor": actor.name, "role": actor.role, "channel": actor.channel, "action": change,
-             "entity_type": entity_type, "entity_ids": ids, "detail": None}
+    rows = [{**columns(actor, change, entity_type), "entity_ids": ids, "detail": None}
             for (change, entity_type), ids in grouped.items()]
     # inline: no id fetched first (one round trip for a single row, a cached statement)
     conn.execute(insert(records).inline(), rows[0] if len(rows) == 1 else rows)

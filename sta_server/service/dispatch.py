@@ -34,6 +34,7 @@ from sta_server.service.database_errors import classify
 from sta_server.service.delete import delete
 from sta_server.service.events import EventBus, begin_request, created_row, savepoint, transaction
 from sta_server.service.idempotency import Answer, begin_once, fingerprint, finish_once
+from sta_server.service.lone_delete import delete_alone
 from sta_server.service.lone_observation import create_alone
 from sta_server.service.read import read, read_entity, render_row
 from sta_server.service.senml import ingest_pack
@@ -109,6 +110,8 @@ class Dispatcher:
             alone = self._observation_alone(req)
             if alone is not None:
                 return alone
+        if req.method == "DELETE" and self._deleted_alone(req):
+            return Outcome(200)
         with transaction(self.engine, self.bus) as conn:
             if req.idempotency_key is not None and req.method == "POST":
                 return self.execute_once(conn, req, req.idempotency_key)
@@ -133,6 +136,19 @@ class Dispatcher:
             return Outcome(201, None, {"Location": ctx.links.self_link(OBSERVATION, created.id)})
         body = render_row(OBSERVATION, created.row, ctx)
         return Outcome(201, body, {"Location": body["@iot.selfLink"]})
+
+    def _deleted_alone(self, req: ApiRequest) -> bool:
+        """A DELETE in one committed statement (service/lone_delete.py); False: declined (nothing
+        deleted), the request takes the ordinary path."""
+        if req.resource.strip("/") in ACTIONS:
+            return False
+        try:
+            event = delete_alone(self.engine, parse_path(req.version, req.resource))
+        except StaError:
+            return False  # the ordinary path raises the same error
+        if event is not None and self.bus is not None:
+            self.bus.publish([event])
+        return event is not None
 
     def execute_once(self, conn: Connection, req: ApiRequest, key: str) -> Outcome:
         """A POST with an idempotency key: the first one runs, its retries get the first answer."""

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sta_server.errors import StaError
 from sta_server.query.path import ResourcePath
+from sta_server.security.audit import columns as audit_columns
 from sta_server.security.principal import authorize, current
 from sta_server.service import bulk
 from sta_server.service.events import EntityChanged
@@ -55,8 +56,7 @@ def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) ->
     except StaError:
         return None  # the rule set raises the same error
     values = item.values
-    audit = {"actor": principal.name, "role": principal.role, "channel": principal.channel,
-             "action": "created", "entity_type": bulk.OBSERVATION.name}
+    audit = audit_columns(principal, "created", bulk.OBSERVATION.name)
     start = values["phenomenon_time_start"]
     extent = Extent(start, values.get("phenomenon_time_end") or start, values.get("result_time"),
                     values.get("result_time"), [])

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from sta_server.security import users
 from sta_server.service.events import EntityChanged
+from sta_server.sql.delete_row import delete_checked
 from tests.security.conftest import SETUP, As, Grid
 from tests.service.driver_statements import driver_statements as counted
 
@@ -174,3 +175,22 @@ def test_a_resident_may_not_post_observations_on_its_own_site(
                                                                         "Datastream": {"@iot.id": grid.stream_a}})
     assert status == 403 and body["error"]["code"] == "Forbidden"
     assert _observations(clean_db, grid.stream_a) == 3
+
+
+def test_the_one_statement_delete_sees_only_what_its_grants_show(secure_client: FlaskClient, grid: Grid,
+                                                                 clean_db: Engine) -> None:
+    """No role but the administrator may delete (403, nothing deleted); the one-statement DELETE
+    itself (sql/delete_row.py), run with a site's grants, cannot reach another site's row."""
+    assert As(secure_client, "agent").call("DELETE", f"Datastreams({grid.stream_a})")[0] == 403
+    audit = {"actor": "probe", "role": "device_agent", "channel": "http", "action": "deleted",
+             "entity_type": "Datastream"}
+    with clean_db.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        assert delete_checked(conn, "Datastream", grid.stream_a, audit, ("site:B",)) is None
+        assert conn.execute(text("SELECT current_user = session_user")).scalar_one()  # the scoping ended
+        gone = delete_checked(conn, "Datastream", grid.stream_a, audit, ("site:A",))
+    assert gone is not None and gone["id"] == grid.stream_a and gone["thing_id"] == grid.thing_a
+    assert _observations(clean_db, grid.stream_a) == 0
+    with clean_db.connect() as conn:
+        trail = conn.execute(text("SELECT actor, entity_ids FROM audit_records WHERE actor = 'probe'")).all()
+    assert [tuple(row) for row in trail] == [("probe", [grid.stream_a])]

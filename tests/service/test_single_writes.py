@@ -102,6 +102,57 @@ def test_posts_the_one_statement_declines_write_nothing_of_their_own(client: Fla
     assert trail == [[first["@iot.id"]], [second["@iot.id"]]]
 
 
+def test_a_delete_by_id_is_one_statement_with_its_audit_row_and_its_event(client: FlaskClient,
+                                                                           clean_db: Engine) -> None:
+    stream = make_datastream(client)
+    ident = stream["@iot.id"]
+    post(client, f"Datastreams({ident})/Observations", {"phenomenonTime": "2025-01-01T00:00:00Z", "result": 1})
+    links = {name: get(client, f"Datastreams({ident})/{name}")["@iot.id"]
+             for name in ("Thing", "Sensor", "ObservedProperty")}
+    events: list[EntityChanged] = []
+    client.application.config["STA_EVENTS"].subscribe(events.extend)
+    with driver_statements(clean_db) as statements:
+        assert client.delete(f"/v1.1/Datastreams({ident})").status_code == 200
+    assert [text[:8] for text, _ in statements] == ["WITH gon"]
+    assert [(e.entity_type.name, e.id, e.change, dict(e.related)) for e in events] == [
+        ("Datastream", ident, "deleted", links)]
+    assert client.get(f"/v1.1/Datastreams({ident})").status_code == 404
+    with clean_db.connect() as conn:
+        trail = conn.execute(text("SELECT action, entity_type, entity_ids, channel FROM audit_records "
+                                  "ORDER BY id DESC LIMIT 1")).one()
+        left = conn.execute(text("SELECT count(*) FROM observations WHERE datastream_id = :s"), {"s": ident})
+        assert left.scalar_one() == 0  # the cascade
+    assert tuple(trail) == ("deleted", "Datastream", [ident], "http")
+
+
+def test_deletes_with_side_effects_keep_the_rule_sets_path(client: FlaskClient, clean_db: Engine) -> None:
+    """A Location (orphaned HistoricalLocations), a FeatureOfInterest (its streams' extents), a path
+    through a link: not one statement, and each still does what it must."""
+    stream = make_datastream(client)["@iot.id"]
+    thing = get(client, f"Datastreams({stream})/Thing")["@iot.id"]
+    post(client, f"Things({thing})/Locations", {"name": "l", "description": "l", "encodingType":
+                                                "application/geo+json",
+                                                "location": {"type": "Point", "coordinates": [11.0, 45.0]}})
+    location = get(client, f"Things({thing})/Locations")["value"][0]["@iot.id"]
+    first = post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 1))
+    post(client, "Observations", _observation(stream, "2025-01-02T00:00:00Z", 2,
+                                              FeatureOfInterest={"name": "f", "description": "f",
+                                                                 "encodingType": "application/geo+json",
+                                                                 "feature": {"type": "Point",
+                                                                             "coordinates": [1, 2]}}))
+    feature = get(client, f"Observations({first['@iot.id']})/FeatureOfInterest")["@iot.id"]
+    history = len(get(client, f"Things({thing})/HistoricalLocations")["value"])
+    for target in (f"Locations({location})", f"FeaturesOfInterest({feature})", f"Datastreams({stream})/Sensor"):
+        with driver_statements(clean_db) as statements:
+            assert client.delete(f"/v1.1/{target}").status_code == 200, target
+        assert "WITH gon" not in [text[:8] for text, _ in statements], target
+        if target.startswith("Locations"):
+            assert len(get(client, f"Things({thing})/HistoricalLocations")["value"]) == history - 1  # orphaned
+        elif target.startswith("Features"):
+            assert get(client, f"Datastreams({stream})")["phenomenonTime"].startswith("2025-01-02T00:00:00Z")
+    assert client.get(f"/v1.1/Datastreams({stream})").status_code == 404  # the Sensor's cascade
+
+
 def _deep_thing(tag: str) -> dict[str, object]:
     streams = [{"name": f"{tag} {n}", "description": "d", "observationType": "OM_Measurement",
                 "unitOfMeasurement": {"name": "W", "symbol": "W", "definition": "W"},
