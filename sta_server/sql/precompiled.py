@@ -1,7 +1,8 @@
 """Statements compiled once and executed on the driver (psycopg) directly, for the hottest write
 (a lone Observation POST): no per-request SQLAlchemy compile-cache look-up, parameter processing
 or result set-up, and — for a principal under row-level security — the scoping and the statement
-sent as ONE pipeline: one round trip, one implicit transaction.
+sent as ONE pipeline: one round trip, one implicit transaction (for any principal, the setting that
+gives the statement a generic plan, see `_GENERIC`).
 
 PostgreSQL runs the messages of a pipeline up to its Sync as one implicit transaction (protocol
 "Pipelining"; autocommit here, so no BEGIN): `set_config('role', 'sta_scoped', true)` and the
@@ -57,13 +58,17 @@ class Precompiled:
         return params
 
 
+# A generic plan for the statement after it (an administrator's): PostgreSQL keeps choosing a custom
+# plan for the lone POST's statement, planning it again on every execution (0.4 ms of its 0.8 ms of
+# CPU, docs/benchmarks.md); its parameters are keys and values, which a generic plan serves as well.
+_GENERIC = select(func.set_config("plan_cache_mode", "force_generic_plan", True))
 # The scoping, and a generic plan for the statement after it: planning a statement under row-level
 # security expands every policy it meets (several ms for the lone POST's), and the grants are read
 # at execution time (sta_labels()), so psycopg's prepared statement keeps one plan per connection.
 _SCOPE = select(func.set_config("role", SCOPED_ROLE, True),
                 func.set_config(LABELS_SETTING, cast(cast(bindparam("labels"), ARRAY(Text)), Text), True),
                 func.set_config("plan_cache_mode", "force_generic_plan", True))
-_scope_cache: dict[Dialect, Precompiled] = {}
+_preludes: dict[tuple[Dialect, bool], Precompiled] = {}
 
 
 class CommittedUnread(RuntimeError):
@@ -96,16 +101,17 @@ def fetch_one(conn: Connection, statement: Precompiled, values: Mapping[str, Any
 
 def _fetch_one(conn: Connection, raw: psycopg.Connection[Any], statement: Precompiled, params: dict[str, Any],
                scoped_labels: Iterable[str] | None, ended: list[bool]) -> dict[str, Any] | None:
-    if scoped_labels is None:
-        with raw.cursor(row_factory=dict_row) as cur:
-            cur.execute(statement.text, params)
-            ended[0] = True  # autocommit: the statement's transaction has committed
-            return cur.fetchone()
-    scope = _scope_cache.get(conn.dialect)
-    if scope is None:
-        scope = _scope_cache.setdefault(conn.dialect, Precompiled.of(_SCOPE, conn.dialect))
-    with raw.pipeline() as pipeline, raw.cursor() as scoping, raw.cursor(row_factory=dict_row) as cur:
-        scoping.execute(scope.text, scope.parameters({"labels": sorted(scoped_labels)}))
+    """The prelude (the scoping, or the generic plan alone) and the statement as ONE pipeline up
+    to one Sync: one round trip, one implicit transaction, so the prelude's local settings hold
+    for the statement and end with it."""
+    scoped = scoped_labels is not None
+    prelude = _preludes.get((conn.dialect, scoped))
+    if prelude is None:
+        prelude = _preludes.setdefault((conn.dialect, scoped), Precompiled.of(_SCOPE if scoped else _GENERIC,
+                                                                              conn.dialect))
+    prelude_params = prelude.parameters({"labels": sorted(scoped_labels)} if scoped_labels is not None else {})
+    with raw.pipeline() as pipeline, raw.cursor() as setting, raw.cursor(row_factory=dict_row) as cur:
+        setting.execute(prelude.text, prelude_params)
         cur.execute(statement.text, params)
         pipeline.sync()  # Sync: the implicit transaction ends (committed, or rolled back on error)
         ended[0] = True

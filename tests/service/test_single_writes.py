@@ -68,6 +68,7 @@ def test_a_pooled_connection_whose_backend_ended_is_replaced(client: FlaskClient
 
 
 def test_a_lone_post_is_one_statement_with_its_audit_row_and_its_event(client: FlaskClient, clean_db: Engine) -> None:
+    """One statement, with the setting that gives it a generic plan before it in the same pipeline."""
     stream = make_datastream(client)["@iot.id"]
     post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 0))  # generates the feature
     events: list[EntityChanged] = []
@@ -75,7 +76,9 @@ def test_a_lone_post_is_one_statement_with_its_audit_row_and_its_event(client: F
     with driver_statements(clean_db) as statements:
         created = post(client, f"Datastreams({stream})/Observations", {"phenomenonTime": "2025-01-01T00:05:00Z",
                                                                        "result": 1})
-    assert [text[:11] for text, _ in statements] == ["WITH stream"]
+    # the generic plan's setting and the statement, in one pipeline (sql/precompiled.py)
+    assert [(text[:17], piped) for text, piped in statements] == [("SELECT set_config", True),
+                                                                   ("WITH stream AS (S", True)]
     feature = get(client, f"Observations({created['@iot.id']})/FeatureOfInterest")["@iot.id"]
     assert [(e.id, e.change, e.related) for e in events] == [
         (created["@iot.id"], "created", (("Datastream", stream), ("FeatureOfInterest", feature)))]
@@ -83,6 +86,22 @@ def test_a_lone_post_is_one_statement_with_its_audit_row_and_its_event(client: F
         trail = conn.execute(text("SELECT action, entity_type, entity_ids, channel FROM audit_records "
                                   "WHERE entity_type = 'Observation' ORDER BY id")).all()
     assert [tuple(row) for row in trail][-1] == ("created", "Observation", [created["@iot.id"]], "http")
+
+
+def test_the_generic_plan_setting_ends_with_the_statement(client: FlaskClient, clean_db: Engine) -> None:
+    """The one-statement POST and DELETE set `plan_cache_mode` for their own transaction only: every
+    pooled connection plans the server's other statements as before afterwards."""
+    stream = make_datastream(client)["@iot.id"]
+    for n in range(3):
+        post(client, "Observations", _observation(stream, f"2025-01-01T00:0{n}:00Z", n))
+    assert client.delete(f"/v1.1/Datastreams({stream})").status_code == 200
+    pooled = [clean_db.connect() for _ in range(max(1, clean_db.pool.checkedin()))]  # type: ignore[attr-defined]
+    try:
+        assert {conn.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one() for conn in pooled} \
+            == {"auto"}
+    finally:
+        for conn in pooled:
+            conn.close()
 
 
 def test_posts_the_one_statement_declines_write_nothing_of_their_own(client: FlaskClient, clean_db: Engine) -> None:
@@ -113,7 +132,8 @@ def test_a_delete_by_id_is_one_statement_with_its_audit_row_and_its_event(client
     client.application.config["STA_EVENTS"].subscribe(events.extend)
     with driver_statements(clean_db) as statements:
         assert client.delete(f"/v1.1/Datastreams({ident})").status_code == 200
-    assert [text[:8] for text, _ in statements] == ["WITH gon"]
+    assert [(text[:17], piped) for text, piped in statements] == [("SELECT set_config", True),
+                                                                   ("WITH gone AS (DEL", True)]
     assert [(e.entity_type.name, e.id, e.change, dict(e.related)) for e in events] == [
         ("Datastream", ident, "deleted", links)]
     assert client.get(f"/v1.1/Datastreams({ident})").status_code == 404
