@@ -38,6 +38,7 @@ NOT_NULL_VIOLATION = "23502"
 # ingest retries them while every message fails and rejects a lone one in the end (mqtt/ingest_retry.py)
 _TRANSIENT_CLASSES = ("08", "57P", "53", "40")
 _TRANSIENT_STATES = ("25006", "25P03", "55006", "55P03")
+_CONFLICT_CLASS = "40"  # serialization failure, deadlock: transient, but not an unreachable database
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -65,6 +66,16 @@ def classify(error: BaseException) -> StaError | None:
     return None
 
 
+def waits_again(error: BaseException) -> bool:
+    """A failure a second try of the same request would meet at once (a statement timeout, an
+    outage): a one-statement path must not hand the request to the rule set's path, which would
+    wait out the same timeout again. A conflict between transactions (deadlock, serialization
+    failure) is not one: a second try usually passes."""
+    known = classify(error)
+    state = sqlstate_of(error) or ""
+    return known is not None and known.transient and not state.startswith(_CONFLICT_CLASS)
+
+
 def _lost(error: BaseException) -> bool:
     """A SQLAlchemy error whose connection broke (or that wraps a driver connection error)."""
     if not isinstance(error, DBAPIError):
@@ -77,6 +88,10 @@ def _by_state(state: str) -> StaError | None:
     if state == QUERY_CANCELED:
         log.warning("statement timeout")
         return QueryTimeout()
+    if state.startswith(_CONFLICT_CLASS):
+        log.warning("concurrent transactions conflicted (SQLSTATE %s)", state)
+        return ServiceUnavailable("A concurrent change conflicted with this request (deadlock or serialization "
+                                  "failure); nothing of it was stored; retry")
     if state.startswith(_TRANSIENT_CLASSES) or state in _TRANSIENT_STATES:
         log.warning("database busy or unavailable (SQLSTATE %s)", state)
         return ServiceUnavailable()

@@ -17,6 +17,7 @@ from sta_server.errors import StaError
 from sta_server.query.path import ResourcePath
 from sta_server.security.audit import columns as audit_columns
 from sta_server.security.principal import authorize, current
+from sta_server.service.database_errors import waits_again
 from sta_server.service.delete import plain
 from sta_server.service.events import EntityChanged
 from sta_server.sql.delete_row import delete_checked
@@ -48,6 +49,8 @@ def delete_alone(engine: Engine, path: ResourcePath) -> EntityChanged | None:
         except DBAPIError as error:
             if error.connection_invalidated or conn.invalidated:
                 raise  # the connection broke: deleted or not is unknown
+            if waits_again(error):
+                raise  # a statement timeout or an outage: the rule set's path would wait for it again
             log.debug("the one-statement DELETE failed; the rule set's path answers", exc_info=True)
             return None
     if row is None:

@@ -25,6 +25,7 @@ from sta_server.query.path import ResourcePath
 from sta_server.security.audit import columns as audit_columns
 from sta_server.security.principal import authorize, current
 from sta_server.service import bulk
+from sta_server.service.database_errors import waits_again
 from sta_server.service.events import EntityChanged
 from sta_server.sql import observation_row
 from sta_server.sql.precompiled import CommittedUnread
@@ -75,6 +76,8 @@ def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) ->
         except DBAPIError as error:
             if error.connection_invalidated or conn.invalidated:
                 raise  # the connection broke: committed or not is unknown, so no second insert
+            if waits_again(error):
+                raise  # a statement timeout or an outage: the rule set's path would wait for it again
             # rolled back: the rule set's path meets the same error and answers it
             log.debug("the one-statement POST failed; the rule set's path answers", exc_info=True)
             return None

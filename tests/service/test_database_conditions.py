@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sta_server.app import create_app
 from sta_server.errors import BadRequest, Conflict, Forbidden, QueryTimeout, ServiceUnavailable
 from sta_server.mqtt.service import MqttService
-from sta_server.service.database_errors import classify
+from sta_server.service.database_errors import classify, waits_again
 from sta_server.service.events import EventBus
 from sta_server.settings import Settings
 from sta_server.sql.engine import make_engine
@@ -157,6 +157,17 @@ def test_database_errors_mean_the_same_whichever_call_raised_them(
     known = classify(error)
     assert type(known) is expected
     assert known is not None and known.transient is transient
+
+
+def test_a_conflict_between_transactions_says_so_and_may_be_tried_again_at_once() -> None:
+    """A deadlock is a 503 that names the conflict (not an unreachable database); a one-statement
+    path may hand it to the rule set's path (a second try usually passes), never a timeout."""
+    deadlock = OperationalError("stmt", None, _Orig("40P01"))
+    known = classify(deadlock)
+    assert known is not None and "concurrent change" in known.message
+    assert not waits_again(deadlock) and not waits_again(IntegrityError("stmt", None, _Orig("23503")))
+    assert waits_again(OperationalError("stmt", None, _Orig("57014")))
+    assert waits_again(psycopg.OperationalError("connection lost"))
 
 
 def test_an_unknown_error_is_no_database_condition() -> None:

@@ -5,10 +5,15 @@ and rollup marks stay exact, a DELETE of `Things(n)` answers 404 for a missing T
 connection whose backend went away is replaced without failing the next request."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from sta_server.app import create_app
 from sta_server.service.events import EntityChanged
+from sta_server.settings import Settings
+from sta_server.sql.engine import make_engine
 from tests.conftest import get, make_datastream, post
 from tests.service.driver_statements import driver_statements
 
@@ -171,6 +176,30 @@ def test_deletes_with_side_effects_keep_the_rule_sets_path(client: FlaskClient, 
         elif target.startswith("Features"):
             assert get(client, f"Datastreams({stream})")["phenomenonTime"].startswith("2025-01-02T00:00:00Z")
     assert client.get(f"/v1.1/Datastreams({stream})").status_code == 404  # the Sensor's cascade
+
+
+def test_a_statement_timeout_is_answered_at_once_not_waited_out_twice(settings: Settings, clean_db: Engine) -> None:
+    """A lone POST or DELETE blocked past the statement timeout (a row locked by another transaction)
+    answers 503 QueryTimeout from its one statement; the rule set's path is not tried after it (it
+    would wait out the same lock again: twice the timeout)."""
+    slow = replace(settings, statement_timeout_ms=300)
+    engine = make_engine(slow)
+    try:
+        client = create_app(slow, engine).test_client()
+        stream = make_datastream(client)["@iot.id"]
+        post(client, "Observations", _observation(stream, "2025-01-01T00:00:00Z", 0))  # the feature exists
+        with clean_db.connect() as locker, locker.begin():
+            locker.execute(text("SELECT id FROM datastreams WHERE id = :s FOR UPDATE"), {"s": stream})
+            for method, path, body in (("POST", "Observations", _observation(stream, "2025-01-01T00:01:00Z", 1)),
+                                       ("DELETE", f"Datastreams({stream})", None)):
+                with driver_statements(engine) as statements:
+                    response = client.open(f"/v1.1/{path}", method=method, json=body)
+                assert response.status_code == 503 and response.get_json()["error"]["code"] == "QueryTimeout"
+                assert [text[:17] for text, _ in statements] == ["SELECT set_config", statements[1][0][:17]]
+                assert statements[1][0].startswith(("WITH stream", "WITH gone")), statements
+        assert get(client, f"Datastreams({stream})/Observations")["value"][0]["result"] == 0  # nothing else stored
+    finally:
+        engine.dispose()
 
 
 def _deep_thing(tag: str) -> dict[str, object]:
