@@ -8,22 +8,16 @@ error — is left to the rule set's path (service/delete.py) in a transaction of
 answers exactly as before: nothing was deleted when this path declines."""
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from sta_server.errors import StaError
 from sta_server.query.path import ResourcePath
 from sta_server.security.audit import columns as audit_columns
 from sta_server.security.principal import authorize, current
-from sta_server.service.database_errors import waits_again
 from sta_server.service.delete import plain
 from sta_server.service.events import EntityChanged
+from sta_server.service.one_statement import run_alone
 from sta_server.sql.delete_row import delete_checked
-from sta_server.sql.precompiled import CommittedUnread
-
-log = logging.getLogger(__name__)
 
 
 def delete_alone(engine: Engine, path: ResourcePath) -> EntityChanged | None:
@@ -37,22 +31,10 @@ def delete_alone(engine: Engine, path: ResourcePath) -> EntityChanged | None:
         return None  # the rule set raises the same error
     principal = current()
     labels = None if principal.unrestricted else principal.grants
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            row = delete_checked(conn, path.entity_type.name, path.last.id,
-                                 audit_columns(principal, "deleted", path.entity_type.name), labels)
-        except CommittedUnread:
-            log.error("a DELETE of %s(%s) committed but its row could not be read back",
-                      path.entity_type.plural, path.last.id, exc_info=True)
-            raise
-        except DBAPIError as error:
-            if error.connection_invalidated or conn.invalidated:
-                raise  # the connection broke: deleted or not is unknown
-            if waits_again(error):
-                raise  # a statement timeout or an outage: the rule set's path would wait for it again
-            log.debug("the one-statement DELETE failed; the rule set's path answers", exc_info=True)
-            return None
+    ident = path.last.id
+    audit = audit_columns(principal, "deleted", path.entity_type.name)
+    row = run_alone(engine, lambda conn: delete_checked(conn, path.entity_type.name, ident, audit, labels),
+                    lambda: f"a DELETE of {path.entity_type.plural}({ident})")
     if row is None:
         return None
     related = tuple((link.name, int(row[link.fk])) for link in path.entity_type.links

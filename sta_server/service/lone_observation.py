@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from sta_server.errors import StaError
 from sta_server.query.path import ResourcePath
 from sta_server.security.audit import columns as audit_columns
 from sta_server.security.principal import authorize, current
 from sta_server.service import bulk
-from sta_server.service.database_errors import waits_again
 from sta_server.service.events import EntityChanged
+from sta_server.service.one_statement import run_alone
 from sta_server.sql import observation_row
-from sta_server.sql.precompiled import CommittedUnread
 from sta_server.sql.side_effects import Extent
 
 log = logging.getLogger(__name__)
@@ -64,23 +62,10 @@ def create_alone(engine: Engine, path: ResourcePath, body: Any, version: str) ->
     row_values = {column: values.get(column) for column in bulk.COLUMNS if column != "feature_of_interest_id"}
     row_values["datastream_id"] = stream[1]
     labels = None if principal.unrestricted else principal.grants
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            row = observation_row.insert_checked(conn, row_values, version, extent, audit, labels)
-        except CommittedUnread:
-            # Stored: the rule set's path would store it a second time. 500, the row kept.
-            log.error("a lone Observation POST committed but its row could not be read back "
-                      "(Datastream %s, actor %s)", stream[1], principal.name, exc_info=True)
-            raise
-        except DBAPIError as error:
-            if error.connection_invalidated or conn.invalidated:
-                raise  # the connection broke: committed or not is unknown, so no second insert
-            if waits_again(error):
-                raise  # a statement timeout or an outage: the rule set's path would wait for it again
-            # rolled back: the rule set's path meets the same error and answers it
-            log.debug("the one-statement POST failed; the rule set's path answers", exc_info=True)
-            return None
+    # once it may have committed, never declined: the rule set's path would store the row a second time
+    row = run_alone(engine, lambda conn: observation_row.insert_checked(conn, row_values, version, extent, audit,
+                                                                        labels),
+                    lambda: f"a lone Observation POST (Datastream {stream[1]}, actor {principal.name})")
     if row is None:
         return None
     ident = int(row["id"])
